@@ -1,0 +1,154 @@
+/**
+ * Typed errors. Every failure `userns` reports is a {@link UsernsError} with
+ * a machine-readable {@link UsernsErrorCode} and a message of the form
+ * `what failed: why; what to do`, so the CLI can print it on one line.
+ *
+ * @module
+ */
+
+/** Machine-readable reason carried by every {@link UsernsError}. */
+export type UsernsErrorCode =
+  | "INVALID_ARGUMENT"
+  | "PERMISSION"
+  | "SUBID_READ"
+  | "SUBID_NONE"
+  | "MAP_SYNTAX"
+  | "MAP_RANGE"
+  | "MAP_OVERLAP"
+  | "MAP_LIMIT"
+  | "MAP_NOT_DELEGATED"
+  | "MAP_UNMAPPED_ID"
+  | "MAP_SETGROUPS"
+  | "MAP_WRITE"
+  | "HELPER_MISSING"
+  | "HELPER_FAILED"
+  | "NATIVE_LOAD"
+  | "NATIVE_BUILD"
+  | "NATIVE_ABI"
+  | "NAMESPACE"
+  | "SETUP"
+  | "EXEC_NOT_FOUND"
+  | "EXEC_DENIED"
+  | "PROC_READ"
+  | "ABORTED"
+  | "HOOK";
+
+/** Details of a {@link UsernsError} beyond its code and text. */
+export interface UsernsErrorDetails {
+  /** What to do about it; appended to the message after `; `. */
+  hint?: string;
+  /** The errno name (`"EPERM"`) when a system call failed. */
+  errno?: string;
+  /** The set-up step that failed, for errors from the child. */
+  step?: string;
+  /** The underlying error. */
+  cause?: unknown;
+}
+
+/**
+ * Base class of every error `userns` throws on purpose.
+ *
+ * @example Usage
+ * ```ts
+ * import { UsernsError } from "./errors.ts";
+ * const e = new UsernsError("SUBID_NONE", 'no subordinate uids for "alice"', {
+ *   hint: "ask an admin to run usermod --add-subuids",
+ * });
+ * console.assert(e.code === "SUBID_NONE");
+ * console.assert(e.message.endsWith("; ask an admin to run usermod --add-subuids"));
+ * ```
+ */
+export class UsernsError extends Error {
+  override name = "UsernsError";
+  /** Machine-readable reason. */
+  readonly code: UsernsErrorCode;
+  /** What to do about it, if anything. */
+  readonly hint?: string;
+  /** The errno name when a system call failed. */
+  readonly errno?: string;
+  /** The child set-up step that failed, if any. */
+  readonly step?: string;
+
+  /**
+   * @param code machine-readable reason
+   * @param what what failed and why, e.g. `cannot read /etc/subuid: EACCES`
+   * @param details hint, errno, step and cause
+   */
+  constructor(
+    code: UsernsErrorCode,
+    what: string,
+    details: UsernsErrorDetails = {},
+  ) {
+    super(details.hint ? `${what}; ${details.hint}` : what, {
+      cause: details.cause,
+    });
+    this.code = code;
+    this.hint = details.hint;
+    this.errno = details.errno;
+    this.step = details.step;
+  }
+}
+
+/** A sub-ID file could not be read, or holds no range for the user. */
+export class SubIdError extends UsernsError {
+  override name = "SubIdError";
+}
+
+/** An ID map is malformed, refused by a kernel rule, or not delegated. */
+export class IdMapError extends UsernsError {
+  override name = "IdMapError";
+}
+
+/** `newuidmap`/`newgidmap` is missing or refused the map. */
+export class HelperError extends UsernsError {
+  override name = "HelperError";
+}
+
+/** The native library could not be found, built or loaded. */
+export class NativeError extends UsernsError {
+  override name = "NativeError";
+}
+
+/** Creating the namespace, setting up the child or executing failed. */
+export class SpawnError extends UsernsError {
+  override name = "SpawnError";
+}
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  4: "EINTR",
+  5: "EIO",
+  7: "E2BIG",
+  8: "ENOEXEC",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  16: "EBUSY",
+  17: "EEXIST",
+  20: "ENOTDIR",
+  21: "EISDIR",
+  22: "EINVAL",
+  24: "EMFILE",
+  25: "ENOTTY",
+  26: "ETXTBSY",
+  28: "ENOSPC",
+  30: "EROFS",
+  36: "ENAMETOOLONG",
+  38: "ENOSYS",
+  40: "ELOOP",
+  95: "EOPNOTSUPP",
+};
+
+/**
+ * Names a Linux errno number.
+ *
+ * @param errno a positive errno value
+ * @returns its symbolic name, or `errno N` for one not in the table
+ */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+}
