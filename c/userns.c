@@ -22,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -260,7 +261,8 @@ static void fork_command(const struct spawn *s)
 		CHECK(s, prctl(PR_SET_PDEATHSIG, SIGKILL), UNS_STEP_PDEATHSIG);
 		return;
 	}
-	if (close_range_(0, ~0U) < 0)
+	if (close_range_(0, ~0U) < 0 ||
+	    prctl(PR_SET_NAME, "userns-init") < 0)
 		(void)kill(cmd, SIGKILL);
 	reap_and_forward(cmd, !s->opt[UNS_OPT_SETSID]);
 }
@@ -269,12 +271,13 @@ static void fork_command(const struct spawn *s)
  * exec_search() - execve() FILE, searching PATH when it has no slash.
  * @s: the spawn, for file, path, argv and envp
  *
- * Return: the errno to report: EACCES if some candidate was not executable,
- * else ENOENT when none was found, else the first other error.
+ * Return: the errno to report: EACCES if some existing candidate was not
+ * executable, else ENOENT when none was found, else the first other error.
  */
 static int exec_search(const struct spawn *s)
 {
 	char buf[PATH_MAX];
+	struct stat st;
 	const char *p = s->path ? s->path : "/usr/local/bin:/usr/bin:/bin";
 	size_t flen = strlen(s->file);
 	int eacces = 0;
@@ -294,8 +297,10 @@ static int exec_search(const struct spawn *s)
 			buf[dlen] = '/';
 			memcpy(buf + dlen + 1, s->file, flen + 1);
 			execve(dlen ? buf : buf + 1, s->argv, s->envp);
+			/* A directory we may not search hides nothing: only a
+			 * file that exists makes EACCES the answer. */
 			if (errno == EACCES)
-				eacces = 1;
+				eacces |= stat(dlen ? buf : buf + 1, &st) == 0;
 			else if (errno != ENOENT && errno != ENOTDIR)
 				return errno;
 		}

@@ -1,0 +1,34 @@
+/**
+ * userns: run programs in a new Linux user namespace with the caller's whole
+ * subordinate UID/GID range mapped, as an ordinary user, from Deno.
+ *
+ * ```ts ignore
+ * import { UsernsCommand } from "./mod.ts";
+ *
+ * const { code, stdout } = await new UsernsCommand("id", {
+ *   args: ["-u"],
+ *   stdout: "piped",
+ * }).output(); // stdout holds "0\n": inside root
+ *
+ * const child = new UsernsCommand("sleep", {
+ *   args: ["10"],
+ *   namespaces: ["pid", "mount"],
+ * }).spawn();
+ * child.kill("SIGTERM");
+ * const status = await child.status; // { success: false, code: 143, signal: "SIGTERM" }
+ * ```
+ *
+ * Besides {@link UsernsCommand}, the module exports the pieces it is built
+ * from: the sub-ID file reader, the ID map planner and validator, the kernel
+ * map format, and typed errors with a machine-readable `code`.
+ *
+ * @module
+ */
+export { UsernsChild, UsernsCommand } from "./command.ts";
+export type { UsernsOutput, UsernsStatus } from "./command.ts";
+export type { Namespace, UsernsCommandOptions } from "./options.ts";
+export * from "./errors.ts";
+export * from "./subid.ts";
+export * from "./idmap.ts";
+export { currentIdentity, type Identity } from "./identity.ts";
+export { findHelpers, type HelperPaths } from "./mapwrite.ts";

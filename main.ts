@@ -1,0 +1,73 @@
+/**
+ * The `userns` command line: parse argv, call the library, print one-line
+ * errors, exit with SPEC's codes.
+ *
+ * @module
+ */
+import config from "./deno.json" with { type: "json" };
+import { UsernsError } from "./lib/errors.ts";
+import { run } from "./lib/cli/run.ts";
+
+const USAGE =
+  `userns ${config.version}: run programs in a new user namespace with your subordinate IDs mapped
+
+Usage:
+  userns run   [OPTIONS] [--] COMMAND [ARG...]
+  userns --help | --version
+
+Run "userns SUBCOMMAND --help" for a subcommand's options.`;
+
+/** Subcommands, each returning its exit status. */
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { run };
+
+/** Exit status for an error: 127 not found, 126 cannot execute, else `fallback`. */
+function exitCode(e: unknown, fallback: number): number {
+  if (e instanceof UsernsError && e.code === "EXEC_NOT_FOUND") return 127;
+  if (e instanceof UsernsError && e.code === "EXEC_DENIED") return 126;
+  return fallback;
+}
+
+/** One line: `userns: what failed: why; what to do`. */
+function describe(e: unknown): string {
+  if (e instanceof UsernsError) return e.message;
+  if (
+    e instanceof Deno.errors.NotCapable ||
+    e instanceof Deno.errors.PermissionDenied
+  ) {
+    return `${
+      (e as Error).message.split("\n")[0]
+    }; run with the permissions listed in the README, or -A`;
+  }
+  return `internal error: ${(e as Error)?.message?.split("\n")[0] ?? e}`;
+}
+
+/**
+ * Runs the CLI.
+ *
+ * @param argv the arguments
+ * @returns the exit status
+ */
+export async function main(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === "--version" || sub === "-V") {
+    console.log(`userns ${config.version}`);
+    return 0;
+  }
+  if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
+    console.log(USAGE);
+    return sub === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[sub];
+  if (!command) {
+    console.error(`userns: unknown subcommand "${sub}"; see userns --help`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (e) {
+    console.error(`userns: ${describe(e)}`);
+    return exitCode(e, sub === "run" || sub === "enter" ? 125 : 2);
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

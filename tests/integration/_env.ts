@@ -1,0 +1,107 @@
+/**
+ * What the integration tests need, probed once: a native library, the
+ * helpers and a subordinate range when unprivileged, and a namespace that
+ * really runs. Without it a test is ignored with the reason, except under CI,
+ * where it fails.
+ */
+import { UsernsCommand } from "../../lib/mod.ts";
+import { currentIdentity } from "../../lib/identity.ts";
+import { findHelpers } from "../../lib/mapwrite.ts";
+
+/** The repository root, with a trailing slash. */
+export const ROOT = new URL("../..", import.meta.url).pathname;
+/** Absolute path of the CLI entry. */
+export const MAIN = `${ROOT}main.ts`;
+/** The caller. */
+export const ID = currentIdentity();
+/** Running as root: maps go straight to /proc. */
+export const PRIVILEGED = ID.uid === 0;
+
+async function probe(): Promise<string | undefined> {
+  if (Deno.build.os !== "linux") return "not Linux";
+  if (!PRIVILEGED) {
+    const h = findHelpers(Deno.env.get("PATH") ?? "");
+    if (!h.newuidmap || !h.newgidmap) {
+      return "newuidmap/newgidmap not on PATH (apt-get install uidmap)";
+    }
+  }
+  try {
+    const out = await new UsernsCommand("true", {
+      strict: !PRIVILEGED,
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      return `a namespace did not run: ${new TextDecoder().decode(out.stderr)}`;
+    }
+  } catch (e) {
+    return `a namespace did not run: ${(e as Error).message}`;
+  }
+  return undefined;
+}
+
+const reason = await probe();
+const ci = !!Deno.env.get("CI");
+if (reason) {
+  console.error(`integration tests ${ci ? "FAIL" : "ignored"}: ${reason}`);
+}
+
+/**
+ * Registers a test that needs real namespaces.
+ *
+ * @param name the test's name
+ * @param fn the test
+ */
+export function nsTest(
+  name: string,
+  fn: (t: Deno.TestContext) => Promise<void> | void,
+): void {
+  Deno.test({
+    name,
+    ignore: reason !== undefined && !ci,
+    fn: async (t) => {
+      if (reason) throw new Error(`cannot run under CI: ${reason}`);
+      await fn(t);
+    },
+  });
+}
+
+/** Decodes bytes as UTF-8. */
+export const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** Runs the CLI as a separate process. */
+export async function cli(
+  args: string[],
+  opts: Deno.CommandOptions = {},
+): Promise<
+  { code: number; signal: Deno.Signal | null; stdout: string; stderr: string }
+> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    stdin: "null",
+    ...opts,
+  }).output();
+  return {
+    code: out.code,
+    signal: out.signal,
+    stdout: text(out.stdout),
+    stderr: text(out.stderr),
+  };
+}
+
+/** The fds open in this process, as a sorted list. */
+export function openFds(): number[] {
+  return [...Deno.readDirSync("/proc/self/fd")].map((e) => Number(e.name)).sort(
+    (a, b) => a - b,
+  );
+}
+
+/** Pids of this process's children that are still there (zombies included). */
+export function children(): number[] {
+  const pids: number[] = [];
+  for (const task of Deno.readDirSync("/proc/self/task")) {
+    const list = Deno.readTextFileSync(`/proc/self/task/${task.name}/children`)
+      .trim();
+    if (list) pids.push(...list.split(" ").map(Number));
+  }
+  return pids;
+}
