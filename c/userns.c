@@ -80,18 +80,19 @@ static _Noreturn void fail(const struct spawn *s, int step, int err)
 			fail(s, step, errno);                                  \
 	} while (0)
 
-/* Every disposition back to default; the runtime ignores SIGPIPE and handles
- * others, and ignored dispositions survive execve(). glibc refuses its own
- * internal signals with EINVAL: those have nothing to reset. */
-static void reset_dispositions(void)
+/* Every disposition back to default: the runtime ignores SIGPIPE and handles
+ * others, and ignored dispositions survive execve(). This goes around glibc,
+ * which refuses to touch its own internal signals (32, 33) that the runtime
+ * may have set. An all-zero kernel sigaction is SIG_DFL on every arch. */
+static void reset_dispositions(const struct spawn *s)
 {
-	struct sigaction sa;
+	unsigned long dfl[4] = { 0 };
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)sigaction(sig, &sa, NULL);
+			CHECK(s, syscall(SYS_rt_sigaction, sig, dfl, NULL,
+					 (NSIG - 1) / 8),
+			      UNS_STEP_SIGNALS);
 }
 
 static int close_range_(unsigned int lo, unsigned int hi)
@@ -315,7 +316,7 @@ static _Noreturn void child(const struct spawn *s)
 	const int32_t *opt = s->opt;
 	sigset_t none;
 
-	reset_dispositions();
+	reset_dispositions(s);
 	set_up_fds(s);
 	CHECK(s, prctl(PR_SET_PDEATHSIG, SIGKILL), UNS_STEP_PDEATHSIG);
 	wait_for_go(s);

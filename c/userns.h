@@ -77,7 +77,8 @@ enum uns_step {
 	UNS_STEP_CHDIR,
 	UNS_STEP_STDIO,
 	UNS_STEP_FDS,
-	UNS_STEP_EXEC
+	UNS_STEP_EXEC,
+	UNS_STEP_SIGNALS
 };
 
 /* What a child that failed writes on the error pipe before _exit(). */

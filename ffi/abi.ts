@@ -73,6 +73,7 @@ export const STEPS: readonly string[] = [
   "stdio",
   "fds",
   "exec",
+  "signals",
 ];
 
 /** clone(2) namespace flags. */

@@ -75,9 +75,10 @@ export function parse(
     });
     return { values, operands: stopAtOperand ? rest : positionals };
   } catch (e) {
+    const why = (e as Error).message.split("\n")[0]!.replace(/\.$/, "");
     throw new UsernsError(
       "INVALID_ARGUMENT",
-      (e as Error).message.split("\n")[0]!.replace(/\.$/, ""),
+      why[0]!.toLowerCase() + why.slice(1),
       {
         hint: "see --help",
       },
