@@ -95,6 +95,20 @@ export function openFds(): number[] {
   );
 }
 
+/**
+ * Waits up to a second for the open fds to be `expected` again: the
+ * runtime closes the fds of its own child processes (the helpers) a moment
+ * after they are reaped. A leak never settles.
+ */
+export async function fdsSettle(expected: number[]): Promise<number[]> {
+  let now = openFds();
+  for (let i = 0; i < 50 && now.join() !== expected.join(); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    now = openFds();
+  }
+  return now;
+}
+
 /** Pids of this process's children that are still there (zombies included). */
 export function children(): number[] {
   const pids: number[] = [];

@@ -1,0 +1,151 @@
+// Whatever fails, nothing is left behind: no fd, no child, no zombie.
+import assert from "node:assert/strict";
+import {
+  HelperError,
+  SpawnError,
+  UsernsCommand,
+  UsernsError,
+} from "../../lib/mod.ts";
+import { children, fdsSettle, nsTest, openFds, PRIVILEGED } from "./_env.ts";
+
+/** Runs `fn`, which must fail with `code`, and checks nothing was left. */
+async function leavesNothing(
+  code: string,
+  fn: () => Promise<unknown>,
+): Promise<void> {
+  const fds = openFds();
+  await assert.rejects(
+    fn(),
+    (e) => e instanceof UsernsError && e.code === code,
+  );
+  assert.deepEqual(
+    await fdsSettle(fds),
+    fds,
+    "fds are back to where they were",
+  );
+  assert.deepEqual(children(), [], "no child and no zombie is left");
+}
+
+nsTest("failure paths leave no fd, process or zombie", async (t) => {
+  await new UsernsCommand("true").output(); // warm: the library is loaded
+  await t.step(
+    "command not found",
+    () =>
+      leavesNothing(
+        "EXEC_NOT_FOUND",
+        () => new UsernsCommand("no-such-command-userns").output(),
+      ),
+  );
+  await t.step(
+    "cannot execute",
+    () =>
+      leavesNothing(
+        "EXEC_DENIED",
+        () => new UsernsCommand("/proc/self/status").output(),
+      ),
+  );
+  await t.step(
+    "a set-up step fails",
+    () =>
+      leavesNothing(
+        "SETUP",
+        () => new UsernsCommand("true", { cwd: "/nonexistent" }).output(),
+      ),
+  );
+  await t.step(
+    "an unmapped user is refused before clone",
+    () =>
+      leavesNothing(
+        "MAP_UNMAPPED_ID",
+        async () => new UsernsCommand("true", { map: "root", user: 7 }).spawn(),
+      ),
+  );
+  await t.step(
+    "beforeExec throws",
+    () =>
+      leavesNothing("HOOK", () =>
+        new UsernsCommand("true", {
+          beforeExec: () => {
+            throw new Error("no");
+          },
+        }).output()),
+  );
+  await t.step("aborted during set-up", () => {
+    const ac = new AbortController();
+    return leavesNothing(
+      "ABORTED",
+      () =>
+        new UsernsCommand("true", {
+          signal: ac.signal,
+          beforeExec: () => ac.abort(),
+        }).output(),
+    );
+  });
+  await t.step(
+    "already aborted",
+    () =>
+      leavesNothing(
+        "ABORTED",
+        async () =>
+          new UsernsCommand("true", { signal: AbortSignal.abort() }).spawn(),
+      ),
+  );
+  await t.step("the command is SIGKILLed before it starts", async () => {
+    const fds = openFds();
+    let child: ReturnType<UsernsCommand["spawn"]> | undefined;
+    child = new UsernsCommand("sleep", {
+      args: ["30"],
+      beforeExec: () => child!.kill("SIGKILL"),
+    }).spawn();
+    const status = await child.status.catch((e) => e);
+    assert.ok(
+      status.signal === "SIGKILL" || status instanceof SpawnError,
+      `killed before exec: ${Deno.inspect(status)}`,
+    );
+    assert.deepEqual(await fdsSettle(fds), fds);
+    assert.deepEqual(children(), []);
+  });
+});
+
+nsTest("a helper that fails: a clear error, the child is gone", async () => {
+  if (PRIVILEGED) return; // root writes /proc itself; no helper runs
+  const dir = Deno.makeTempDirSync();
+  const path = Deno.env.get("PATH")!;
+  try {
+    for (const name of ["newuidmap", "newgidmap"]) {
+      Deno.writeTextFileSync(
+        `${dir}/${name}`,
+        `#!/bin/sh\necho "${name}: refused" >&2\nexit 1\n`,
+      );
+      Deno.chmodSync(`${dir}/${name}`, 0o755);
+    }
+    Deno.env.set("PATH", `${dir}:${path}`);
+    await leavesNothing(
+      "HELPER_FAILED",
+      () => new UsernsCommand("true").output(),
+    );
+    await assert.rejects(
+      new UsernsCommand("true").output(),
+      (e) =>
+        e instanceof HelperError &&
+        /^new[ug]idmap exited 1: "new[ug]idmap: refused"; /.test(e.message),
+    );
+  } finally {
+    Deno.env.set("PATH", path);
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+nsTest("dozens of concurrent spawns: all right, nothing leaked", async () => {
+  await new UsernsCommand("true").output();
+  const fds = openFds();
+  const runs = Array.from(
+    { length: 48 },
+    (_, i) =>
+      new UsernsCommand("sh", { args: ["-c", `exit ${i % 7}`] }).output(),
+  );
+  const codes = (await Promise.all(runs)).map((s) => s.code);
+  assert.deepEqual(codes, Array.from({ length: 48 }, (_, i) => i % 7));
+  assert.deepEqual(await fdsSettle(fds), fds);
+  assert.deepEqual(children(), []);
+});
