@@ -57,7 +57,7 @@ nsTest("failure paths leave no fd, process or zombie", async (t) => {
     () =>
       leavesNothing(
         "MAP_UNMAPPED_ID",
-        async () => new UsernsCommand("true", { map: "root", user: 7 }).spawn(),
+        () => new UsernsCommand("true", { map: "root", user: 7 }).spawn(),
       ),
   );
   await t.step(
@@ -86,16 +86,15 @@ nsTest("failure paths leave no fd, process or zombie", async (t) => {
     () =>
       leavesNothing(
         "ABORTED",
-        async () =>
+        () =>
           new UsernsCommand("true", { signal: AbortSignal.abort() }).spawn(),
       ),
   );
   await t.step("the command is SIGKILLed before it starts", async () => {
     const fds = openFds();
-    let child: ReturnType<UsernsCommand["spawn"]> | undefined;
-    child = new UsernsCommand("sleep", {
+    const child: UsernsChild = new UsernsCommand("sleep", {
       args: ["30"],
-      beforeExec: () => child!.kill("SIGKILL"),
+      beforeExec: () => child.kill("SIGKILL"),
     }).spawn();
     const status = await child.status.catch((e) => e);
     assert.ok(
