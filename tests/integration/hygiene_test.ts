@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   HelperError,
   SpawnError,
+  type UsernsChild,
   UsernsCommand,
   UsernsError,
 } from "../../lib/mod.ts";
@@ -11,11 +12,11 @@ import { children, fdsSettle, nsTest, openFds, PRIVILEGED } from "./_env.ts";
 /** Runs `fn`, which must fail with `code`, and checks nothing was left. */
 async function leavesNothing(
   code: string,
-  fn: () => Promise<unknown>,
+  fn: () => unknown,
 ): Promise<void> {
   const fds = openFds();
   await assert.rejects(
-    fn(),
+    Promise.resolve().then(fn),
     (e) => e instanceof UsernsError && e.code === code,
   );
   assert.deepEqual(
@@ -96,9 +97,10 @@ nsTest("failure paths leave no fd, process or zombie", async (t) => {
       args: ["30"],
       beforeExec: () => child.kill("SIGKILL"),
     }).spawn();
-    const status = await child.status.catch((e) => e);
+    const status = await child.status.catch((e: unknown) => e);
     assert.ok(
-      status.signal === "SIGKILL" || status instanceof SpawnError,
+      status instanceof SpawnError ||
+        (status as { signal?: string }).signal === "SIGKILL",
       `killed before exec: ${Deno.inspect(status)}`,
     );
     assert.deepEqual(await fdsSettle(fds), fds);
