@@ -7,18 +7,23 @@
 import config from "./deno.json" with { type: "json" };
 import { UsernsError } from "./lib/errors.ts";
 import { run } from "./lib/cli/run.ts";
+import { enter } from "./lib/cli/enter.ts";
 
 const USAGE =
   `userns ${config.version}: run programs in a new user namespace with your subordinate IDs mapped
 
 Usage:
   userns run   [OPTIONS] [--] COMMAND [ARG...]
+  userns enter [OPTIONS] PID [--] COMMAND [ARG...]
   userns --help | --version
 
 Run "userns SUBCOMMAND --help" for a subcommand's options.`;
 
 /** Subcommands, each returning its exit status. */
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { run };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  run,
+  enter,
+};
 
 /** Exit status for an error: 127 not found, 126 cannot execute, else `fallback`. */
 function exitCode(e: unknown, fallback: number): number {

@@ -21,6 +21,7 @@ import {
   readFailure,
   release,
   spawnPaused,
+  type StdioMode,
   waitChild,
 } from "../ffi/native.ts";
 
@@ -74,7 +75,7 @@ export class UsernsCommand {
    */
   spawn(): UsernsChild {
     return new UsernsChild(
-      prepare(this.#command, this.#options, "inherit"),
+      this.prepared(this.#command, this.#options, "inherit"),
       this.#options,
     );
   }
@@ -95,7 +96,7 @@ export class UsernsCommand {
     }
     const options = { stdin: "null" as const, ...this.#options };
     const child = new UsernsChild(
-      prepare(this.#command, options, "piped"),
+      this.prepared(this.#command, options, "piped"),
       options,
     );
     const [status, stdout, stderr] = await Promise.all([
@@ -118,6 +119,23 @@ export class UsernsCommand {
         return piped("stderr", stderr);
       },
     };
+  }
+
+  /**
+   * Plans the spawn; a subclass that sets the child up otherwise (joining
+   * namespaces) overrides this.
+   *
+   * @param command the program
+   * @param options the options
+   * @param stdioDefault the default of stdout and stderr
+   * @returns the plan and the native request
+   */
+  protected prepared(
+    command: string | URL,
+    options: UsernsCommandOptions,
+    stdioDefault: StdioMode,
+  ): Prepared {
+    return prepare(command, options, stdioDefault);
   }
 }
 
@@ -151,7 +169,7 @@ export class UsernsChild {
    */
   constructor(prepared: Prepared, options: UsernsCommandOptions) {
     const { plan, request } = prepared;
-    if (plan.warning) (options.onWarning ?? warn)(plan.warning);
+    if (plan?.warning) (options.onWarning ?? warn)(plan.warning);
     this.#native = spawnPaused(request);
     this.pid = this.#native.pid;
     const [i, o, e] = request.stdio;
@@ -233,7 +251,9 @@ export class UsernsChild {
   ): Promise<void> {
     const n = this.#native;
     try {
-      await writeIdMaps(n.pid, prepared.plan, prepared.helpers);
+      if (prepared.plan) {
+        await writeIdMaps(n.pid, prepared.plan, prepared.helpers);
+      }
       this.#checkAborted();
       await runHook(options.beforeExec, n.pid);
       this.#checkAborted();

@@ -25,6 +25,7 @@
  * @module
  */
 export { UsernsChild, UsernsCommand } from "./command.ts";
+export { EnterCommand, type EnterOptions } from "./enter.ts";
 export type { UsernsOutput, UsernsStatus } from "./command.ts";
 export type { Namespace, UsernsCommandOptions } from "./options.ts";
 export * from "./errors.ts";

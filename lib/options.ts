@@ -76,8 +76,8 @@ export interface UsernsCommandOptions {
 
 /** A validated plan and native request, ready to spawn. */
 export interface Prepared {
-  /** The ID maps and how to write them. */
-  plan: IdMapPlan;
+  /** The ID maps and how to write them; none when joining namespaces. */
+  plan?: IdMapPlan;
   /** Where the helpers are. */
   helpers: HelperPaths;
   /** What the native side is to do. */
@@ -153,7 +153,14 @@ function cloneFlags(o: UsernsCommandOptions): number {
   return flags;
 }
 
-function environment(
+/**
+ * The command's environment as `NAME=VALUE`, and the PATH to search.
+ *
+ * @param o the options
+ * @param id the caller, for the `_CONTAINERS_ROOTLESS_*` variables
+ * @returns the environment and the PATH
+ */
+export function environment(
   o: UsernsCommandOptions,
   id: Identity,
 ): [string[], string | undefined] {
@@ -167,7 +174,13 @@ function environment(
   return [Object.entries(env).map(([k, v]) => `${k}=${v}`), path];
 }
 
-function checkOptions(o: UsernsCommandOptions): void {
+/**
+ * Checks the options that need no I/O.
+ *
+ * @param o the options
+ * @throws {UsernsError} INVALID_ARGUMENT, or ABORTED for an aborted signal
+ */
+export function checkOptions(o: UsernsCommandOptions): void {
   checkId(o.user, "user");
   checkId(o.group, "group");
   const oom = o.oomScoreAdj;
@@ -249,8 +262,15 @@ export function prepare(
   };
 }
 
-/** Resolves a path against the caller's directory (or keeps it for chroot). */
-function absolute(p: string | URL, insideRoot = false): string {
+/**
+ * Resolves a path against the caller's directory, or keeps it as it is for
+ * a directory inside a new root.
+ *
+ * @param p the path
+ * @param insideRoot whether it is looked up inside the new root
+ * @returns the path to use
+ */
+export function absolute(p: string | URL, insideRoot = false): string {
   const s = p instanceof URL ? p.pathname : p;
   if (s.startsWith("/") || insideRoot) return s;
   return `${Deno.cwd()}/${s}`;

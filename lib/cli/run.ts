@@ -191,12 +191,12 @@ export function commandOptions(
  * Runs the command and waits for it, forwarding {@link FORWARDED} signals.
  *
  * @param command the program and its arguments
- * @param options library options
+ * @param make builds the command from the program and its arguments
  * @returns the exit status to exit with
  */
 export async function runAndWait(
   command: string[],
-  options: UsernsCommandOptions,
+  make: (file: string, args: string[]) => UsernsCommand,
 ): Promise<number> {
   const [file, ...args] = command;
   if (file === undefined) {
@@ -204,7 +204,7 @@ export async function runAndWait(
       hint: "see --help",
     });
   }
-  const child = new UsernsCommand(file, { ...options, args }).spawn();
+  const child = make(file, args).spawn();
   const forward = new Map(FORWARDED.map((sig) => [sig, () => {
     try {
       child.kill(sig);
@@ -232,5 +232,9 @@ export async function run(argv: string[]): Promise<number> {
     console.log(helpText(USAGE, RUN_OPTIONS));
     return 0;
   }
-  return await runAndWait(operands, commandOptions(values));
+  const options = commandOptions(values);
+  return await runAndWait(
+    operands,
+    (file, args) => new UsernsCommand(file, { ...options, args }),
+  );
 }

@@ -1,0 +1,174 @@
+/**
+ * {@link EnterCommand}: run a command inside the namespaces of a running
+ * process. The join happens in the cloned child, before it executes
+ * anything: the kernel refuses to let a multi-threaded process join a user
+ * namespace.
+ *
+ * @module
+ */
+import { UsernsCommand } from "./command.ts";
+import { UsernsError } from "./errors.ts";
+import { currentIdentity } from "./identity.ts";
+import {
+  absolute,
+  checkOptions,
+  environment,
+  type Namespace,
+  type Prepared,
+  type UsernsCommandOptions,
+} from "./options.ts";
+import type { StdioMode } from "../ffi/native.ts";
+
+/** Options of {@link EnterCommand}: those of a command, and what to join. */
+export interface EnterOptions extends
+  Pick<
+    UsernsCommandOptions,
+    | "args"
+    | "cwd"
+    | "env"
+    | "clearEnv"
+    | "stdin"
+    | "stdout"
+    | "stderr"
+    | "user"
+    | "group"
+    | "setsid"
+    | "ctty"
+    | "signal"
+    | "beforeExec"
+  > {
+  /** Namespaces to join besides the user namespace, or "all". @default {[]} */
+  namespaces?: Namespace[] | "all";
+}
+
+/** `/proc/PID/ns/` names in the order they are joined: user first, mount last. */
+const ORDER: [Namespace | "user", string][] = [
+  ["user", "user"],
+  ["ipc", "ipc"],
+  ["uts", "uts"],
+  ["net", "net"],
+  ["pid", "pid"],
+  ["cgroup", "cgroup"],
+  ["mount", "mnt"],
+];
+
+function nsLink(pid: number | "self", name: string): string | undefined {
+  try {
+    return Deno.readLinkSync(`/proc/${pid}/ns/${name}`);
+  } catch (e) {
+    if (pid === "self") return undefined;
+    const why = e instanceof Deno.errors.NotFound
+      ? "no such process"
+      : (e as Error).name;
+    throw new UsernsError(
+      "PROC_READ",
+      `cannot read /proc/${pid}/ns/${name}: ${why}`,
+      {
+        hint: e instanceof Deno.errors.NotCapable
+          ? "run deno with -A (reading another process's /proc needs it)"
+          : "check the pid (userns ps)",
+        cause: e,
+      },
+    );
+  }
+}
+
+/** The namespaces of `pid` to join: those asked for that differ from ours. */
+function joinPaths(pid: number, wanted: Set<string>): string[] {
+  const paths: string[] = [];
+  for (const [ns, name] of ORDER) {
+    if (!wanted.has(ns)) continue;
+    if (nsLink(pid, name) !== nsLink("self", name)) {
+      paths.push(`/proc/${pid}/ns/${name}`);
+    }
+  }
+  if (!paths.includes(`/proc/${pid}/ns/user`)) {
+    throw new UsernsError(
+      "INVALID_ARGUMENT",
+      `process ${pid} is in your own user namespace: there is nothing to enter`,
+      { hint: "name a process that runs inside a namespace (userns ps)" },
+    );
+  }
+  return paths;
+}
+
+function readSetgroups(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/setgroups`).trim();
+  } catch {
+    return "deny";
+  }
+}
+
+/**
+ * A command to run inside the namespaces of a running process, as inside
+ * root (or `user`/`group`). Same API as {@link UsernsCommand}.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { EnterCommand } from "./enter.ts";
+ * const out = await new EnterCommand(1234, "hostname", { namespaces: "all" }).output();
+ * ```
+ */
+export class EnterCommand extends UsernsCommand {
+  readonly #pid: number;
+
+  /**
+   * @param pid the process whose namespaces to join
+   * @param command the program
+   * @param options as {@link UsernsCommand}'s, with `namespaces` to join
+   */
+  constructor(pid: number, command: string | URL, options: EnterOptions = {}) {
+    super(command, options as UsernsCommandOptions);
+    if (!Number.isInteger(pid) || pid <= 0) {
+      throw new UsernsError("INVALID_ARGUMENT", `invalid pid ${pid}`);
+    }
+    this.#pid = pid;
+  }
+
+  /** Plans the join; see {@link UsernsCommand.prepared}. */
+  protected override prepared(
+    command: string | URL,
+    o: UsernsCommandOptions & EnterOptions,
+    stdioDefault: StdioMode,
+  ): Prepared {
+    checkOptions({ ...o, namespaces: undefined });
+    const all = ORDER.map(([ns]) => ns);
+    const wanted = new Set<string>([
+      "user",
+      ...(o.namespaces === "all" ? all : o.namespaces ?? []),
+    ]);
+    for (const ns of wanted) {
+      if (!all.includes(ns as Namespace)) {
+        throw new UsernsError("INVALID_ARGUMENT", `unknown namespace "${ns}"`);
+      }
+    }
+    const join = joinPaths(this.#pid, wanted);
+    const file = command instanceof URL ? command.pathname : command;
+    const [env, path] = environment(o, currentIdentity());
+    return {
+      helpers: {},
+      request: {
+        file,
+        argv: [file, ...(o.args ?? [])],
+        env,
+        path,
+        cloneFlags: 0,
+        join,
+        uid: o.user ?? 0,
+        gid: o.group ?? 0,
+        clearGroups: readSetgroups(this.#pid) === "allow",
+        stdio: [
+          o.stdin ?? "inherit",
+          o.stdout ?? stdioDefault,
+          o.stderr ?? stdioDefault,
+        ],
+        setsid: !!(o.setsid || o.ctty),
+        ctty: !!o.ctty,
+        // Joining a pid namespace takes effect for children only.
+        fork: join.some((p) => p.endsWith("/pid")),
+        cwd: o.cwd === undefined ? undefined : absolute(o.cwd),
+      },
+    };
+  }
+}
