@@ -30,6 +30,7 @@ export type UsernsErrorCode =
   | "EXEC_NOT_FOUND"
   | "EXEC_DENIED"
   | "PROC_READ"
+  | "USER_UNKNOWN"
   | "ABORTED"
   | "HOOK";
 

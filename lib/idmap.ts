@@ -158,7 +158,7 @@ export function parseIdMap(content: string): IdMapping[] {
 
 /** The ids of a sub-ID range the kernel can map, as `[start, end)`. */
 function usableSpan(r: SubIdRange): Span | undefined {
-  if (!(r.count >= 1 && r.start >= 0)) return undefined;
+  if (r.wraps || !(r.count >= 1 && r.start >= 0)) return undefined;
   const end = Math.min(r.start + r.count, MAX_ID);
   return r.start < end ? [r.start, end] : undefined;
 }
@@ -168,8 +168,13 @@ function usableSpans(ranges: SubIdRange[]): Span[] {
   return ranges.map(usableSpan).filter((s): s is Span => s !== undefined);
 }
 
-/** Delegated ranges merged where they overlap or touch (newuidmap spans them). */
+/**
+ * Delegated ranges merged where they overlap or touch (newuidmap spans them).
+ * A count of 0 at start 0 ends at 2^64-1 in shadow's arithmetic, so
+ * newuidmap then allows every id.
+ */
 function delegatedSpans(ranges: SubIdRange[]): Span[] {
+  if (ranges.some((r) => r.start === 0 && r.count === 0)) return [[0, MAX_ID]];
   const spans = usableSpans(ranges);
   const out: Span[] = [];
   for (const [a, b] of spans.sort((x, y) => x[0] - y[0])) {

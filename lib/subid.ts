@@ -7,9 +7,12 @@
  * `strtoul(field, &end, 0)`, so leading whitespace, a sign, hex (`0x`) and
  * octal (`0`) are accepted, trailing characters (a space, the `\r` of a CRLF
  * file) are not, and any value up to 2^64-1 is kept; a count of 0 parses;
- * lines of 1024 bytes or more and NIS lines (`+`/`-`) are skipped; a NUL byte
- * hides the rest of its line and joins the next one. Lines shadow skips are
- * reported as problems, except blank lines and `#` comments.
+ * lines of 1024 bytes or more (as bytes in the file) and NIS lines (`+`/`-`)
+ * are skipped; a NUL byte hides the rest of its line and joins the next one,
+ * and when that was the file's last line and a newline ended it, shadow
+ * cannot read the file at all. The last id of a range is computed as
+ * `start + count - 1` in 64 bits: where that wraps, no id matches. Lines
+ * shadow skips are reported as problems, except blank lines and `#` comments.
  *
  * @module
  */
@@ -24,6 +27,12 @@ export interface SubIdRange {
   start: number;
   /** Number of ids; 0 is possible, as shadow parses it. */
   count: number;
+  /**
+   * Set when `start + count - 1` passes 2^64-1: shadow's last id wraps
+   * around and `newuidmap` matches no id in the range (`getsubids` still
+   * lists it).
+   */
+  wraps?: true;
   /** The file the line came from. */
   source: string;
   /** 1-based line number. */
@@ -44,7 +53,8 @@ export interface SubIdProblem {
 export interface SubIdFile {
   /** The path it was read from (or named as). */
   path: string;
-  /** Every line shadow accepts, in file order. */
+  /** Every line shadow accepts, in file order (none when shadow cannot read
+   * the file at all). */
   ranges: SubIdRange[];
   /** Every line shadow skips, except blank lines and `#` comments. */
   problems: SubIdProblem[];
@@ -61,6 +71,7 @@ export interface SubIdUser {
 /** Ids of a range must satisfy `start + count <= LAST_END` (kernel rule). */
 const LAST_END = 4294967295;
 const ULONG_MAX = (1n << 64n) - 1n;
+const NEWLINE = 0x0a;
 /** Shadow copies a line into `char rangebuf[1024]` and skips longer ones. */
 const LINE_BYTES = 1024;
 const DIGITS: Record<number, RegExp> = {
@@ -100,9 +111,9 @@ function getulong(s: string): bigint | "invalid" | "range" {
 }
 
 /** Describes why a number field failed, or returns its value. */
-function numberField(name: string, field: string): number | string {
+function numberField(name: string, field: string): bigint | string {
   const v = getulong(field);
-  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "bigint") return v;
   if (v === "range") return `${name} ${quote(field)} is out of range`;
   const crlf = field.endsWith("\r") ? " (crlf line ending?)" : "";
   return `${name} ${quote(field)} is not a number${crlf}`;
@@ -110,10 +121,11 @@ function numberField(name: string, field: string): number | string {
 
 /** Parses one logical line: a range, a problem text, or null to skip. */
 function parseLine(
-  text: string,
+  bytes: Uint8Array,
 ): Omit<SubIdRange, "source" | "line"> | string | null {
+  const text = new TextDecoder().decode(bytes);
   if (text.trim() === "" || text.startsWith("#")) return null;
-  if (new TextEncoder().encode(text).length >= LINE_BYTES) {
+  if (bytes.length >= LINE_BYTES) {
     return `line is ${LINE_BYTES} bytes or longer, which shadow skips`;
   }
   if (text[0] === "+" || text[0] === "-") {
@@ -127,30 +139,56 @@ function parseLine(
   if (typeof s === "string") return s;
   const c = numberField("count", count);
   if (typeof c === "string") return c;
-  return { owner, start: s, count: c };
+  const range = { owner, start: Number(s), count: Number(c) };
+  return s + c > ULONG_MAX + 1n ? { ...range, wraps: true } : range;
+}
+
+/** Shadow's logical lines and, when it cannot read the file, the line why. */
+interface LogicalLines {
+  /** First line number and bytes of each logical line. */
+  lines: Array<[number, Uint8Array]>;
+  /** The line whose NUL byte makes the whole file unreadable to shadow. */
+  unreadable?: number;
+}
+
+/** The bytes of `pieces`, joined. */
+function concat(pieces: Uint8Array[]): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /**
- * Splits text into shadow's logical lines with their first line number. As
- * with `fgets()` + `strrchr(buf, '\n')`, a NUL byte ends the C string, so
- * the newline is not seen and the next physical line is appended.
+ * Splits a file into shadow's logical lines. As with `fgets()` +
+ * `strrchr(buf, '\n')`, a NUL byte ends the C string, so the newline is not
+ * seen and the next physical line is appended. When no line follows, the
+ * next `fgets()` fails and commonio gives up on the whole file, unless the
+ * file ended without a newline (then `feof()` ends the line).
  */
-function logicalLines(text: string): Array<[number, string]> {
-  const physical = text.split("\n");
-  if (physical.at(-1) === "") physical.pop();
-  const out: Array<[number, string]> = [];
-  let pending: [number, string] | undefined;
-  physical.forEach((raw, i) => {
-    const nul = raw.indexOf("\0");
-    const piece = nul >= 0 ? raw.slice(0, nul) : raw;
-    pending = pending ? [pending[0], pending[1] + piece] : [i + 1, piece];
+function logicalLines(content: Uint8Array): LogicalLines {
+  const lines: Array<[number, Uint8Array]> = [];
+  let pending: [number, Uint8Array[]] | undefined;
+  let n = 0;
+  for (let at = 0; at < content.length; n++) {
+    const nl = content.indexOf(NEWLINE, at);
+    const raw = content.subarray(at, nl < 0 ? content.length : nl);
+    at += raw.length + 1;
+    const nul = raw.indexOf(0);
+    pending ??= [n + 1, []];
+    pending[1].push(nul < 0 ? raw : raw.subarray(0, nul));
     if (nul < 0) {
-      out.push(pending);
+      lines.push([pending[0], concat(pending[1])]);
       pending = undefined;
     }
-  });
-  if (pending) out.push(pending);
-  return out;
+  }
+  if (pending && content.at(-1) === NEWLINE) return { lines, unreadable: n };
+  if (pending) lines.push([pending[0], concat(pending[1])]);
+  return { lines };
 }
 
 /**
@@ -164,21 +202,34 @@ function logicalLines(text: string): Array<[number, string]> {
  * console.assert(f.problems[0]?.line === 2);
  * ```
  *
- * @param text the file's content
+ * @param content the file's content: its bytes, or text (taken as UTF-8)
  * @param path the file's path, recorded as `source` on each range and problem
- * @returns the ranges shadow accepts and the lines it skips, in file order
+ * @returns the ranges shadow accepts and the lines it skips, in file order;
+ *   no range at all, and a problem saying why, when shadow cannot read it
  * @throws never: malformed lines become problems
  */
-export function parseSubIdFile(text: string, path: string): SubIdFile {
+export function parseSubIdFile(
+  content: string | Uint8Array,
+  path: string,
+): SubIdFile {
+  const bytes = typeof content === "string"
+    ? new TextEncoder().encode(content)
+    : content;
+  const { lines, unreadable } = logicalLines(bytes);
   const file: SubIdFile = { path, ranges: [], problems: [] };
-  for (const [line, body] of logicalLines(text)) {
+  for (const [line, body] of lines) {
     const parsed = parseLine(body);
     if (parsed === null) continue;
     if (typeof parsed === "string") {
       file.problems.push({ source: path, line, problem: parsed });
-    } else {
+    } else if (unreadable === undefined) {
       file.ranges.push({ ...parsed, source: path, line });
     }
+  }
+  if (unreadable !== undefined) {
+    const problem = "a nul byte hides the newline of the last line: " +
+      "shadow cannot read the file at all (getsubids and newuidmap fail)";
+    file.problems.push({ source: path, line: unreadable, problem });
   }
   return file;
 }
@@ -232,10 +283,7 @@ function readFailure(path: string, e: unknown): SubIdFile {
  */
 export async function readSubIdFile(path: string): Promise<SubIdFile> {
   try {
-    return parseSubIdFile(
-      new TextDecoder().decode(await Deno.readFile(path)),
-      path,
-    );
+    return parseSubIdFile(await Deno.readFile(path), path);
   } catch (e) {
     return readFailure(path, e);
   }
@@ -251,10 +299,7 @@ export async function readSubIdFile(path: string): Promise<SubIdFile> {
  */
 export function readSubIdFileSync(path: string): SubIdFile {
   try {
-    return parseSubIdFile(
-      new TextDecoder().decode(Deno.readFileSync(path)),
-      path,
-    );
+    return parseSubIdFile(Deno.readFileSync(path), path);
   } catch (e) {
     return readFailure(path, e);
   }
@@ -277,6 +322,10 @@ function rangeFindings(r: SubIdRange): string[] {
       r.start === 0
         ? `count is 0 (${show(r)}); newuidmap 4.13 then allows every id`
         : `count is 0 (${show(r)})`,
+    );
+  } else if (r.wraps) {
+    found.push(
+      `range ${show(r)} wraps past 2^64-1; shadow matches no id in it`,
     );
   } else if (r.start + r.count > LAST_END) {
     found.push(`range ${show(r)} ends past 4294967294, the last valid id`);
