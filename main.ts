@@ -8,6 +8,10 @@ import config from "./deno.json" with { type: "json" };
 import { UsernsError } from "./lib/errors.ts";
 import { run } from "./lib/cli/run.ts";
 import { enter } from "./lib/cli/enter.ts";
+import { maps } from "./lib/cli/maps.ts";
+import { subids } from "./lib/cli/subids.ts";
+import { doctor } from "./lib/cli/doctor.ts";
+import { ps } from "./lib/cli/ps.ts";
 
 const USAGE =
   `userns ${config.version}: run programs in a new user namespace with your subordinate IDs mapped
@@ -15,14 +19,22 @@ const USAGE =
 Usage:
   userns run   [OPTIONS] [--] COMMAND [ARG...]
   userns enter [OPTIONS] PID [--] COMMAND [ARG...]
+  userns subids [USER] [--check] [--subuid FILE] [--subgid FILE] [--json]
+  userns maps  [PID] [--json]
+  userns doctor [--json]
+  userns ps    [--json]
   userns --help | --version
 
 Run "userns SUBCOMMAND --help" for a subcommand's options.`;
 
 /** Subcommands, each returning its exit status. */
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  run,
   enter,
+  run,
+  subids,
+  maps,
+  doctor,
+  ps,
 };
 
 /** Exit status for an error: 127 not found, 126 cannot execute, else `fallback`. */

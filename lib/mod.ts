@@ -32,4 +32,16 @@ export * from "./errors.ts";
 export * from "./subid.ts";
 export * from "./idmap.ts";
 export { currentIdentity, type Identity } from "./identity.ts";
+export { type ProcessMaps, readProcessMaps } from "./procmaps.ts";
 export { findHelpers, type HelperPaths } from "./mapwrite.ts";
+export {
+  type DoctorCheck,
+  type DoctorEnv,
+  type DoctorStatus,
+  runDoctor,
+} from "./doctor.ts";
+export {
+  listUserNamespaces,
+  type NamespaceInfo,
+  overlapWarnings,
+} from "./nsps.ts";
