@@ -7,7 +7,7 @@ import { EnterCommand } from "../enter.ts";
 import { UsernsError } from "../errors.ts";
 import type { Namespace } from "../options.ts";
 import { helpText, type OptionSpecs, parse } from "./args.ts";
-import { commandOptions, runAndWait } from "./run.ts";
+import { COMMAND_OPTIONS, commandOptions, runAndWait } from "./run.ts";
 
 /** Options of `userns enter`. */
 export const ENTER_OPTIONS: OptionSpecs = {
@@ -28,23 +28,7 @@ export const ENTER_OPTIONS: OptionSpecs = {
     value: "GID",
     help: "inside gid to run as (default 0)",
   },
-  cwd: {
-    type: "string",
-    value: "DIR",
-    help: "working directory of the command",
-  },
-  setsid: { type: "boolean", help: "run the command in a new session" },
-  ctty: {
-    type: "boolean",
-    help: "make stdin's terminal the controlling one; implies --setsid",
-  },
-  env: {
-    type: "string",
-    multiple: true,
-    value: "NAME=VALUE",
-    help: "set a variable",
-  },
-  "clear-env": { type: "boolean", help: "start from an empty environment" },
+  ...COMMAND_OPTIONS,
   help: { type: "boolean", help: "show this help" },
 };
 

@@ -10,6 +10,27 @@ import { type IdMapping, type MapMode, parseIdMapSpec } from "../idmap.ts";
 import type { Namespace, UsernsCommandOptions } from "../options.ts";
 import { helpText, type OptionSpecs, parse } from "./args.ts";
 
+/** Options `run` and `enter` share: the command's own set-up. */
+export const COMMAND_OPTIONS: OptionSpecs = {
+  cwd: {
+    type: "string",
+    value: "DIR",
+    help: "working directory of the command",
+  },
+  setsid: { type: "boolean", help: "run the command in a new session" },
+  ctty: {
+    type: "boolean",
+    help: "make stdin's terminal the controlling one; implies --setsid",
+  },
+  env: {
+    type: "string",
+    multiple: true,
+    value: "NAME=VALUE",
+    help: "set a variable",
+  },
+  "clear-env": { type: "boolean", help: "start from an empty environment" },
+};
+
 /** Options of `userns run`. */
 export const RUN_OPTIONS: OptionSpecs = {
   map: {
@@ -69,33 +90,17 @@ export const RUN_OPTIONS: OptionSpecs = {
     value: "DIR",
     help: "chroot into DIR before running the command",
   },
-  cwd: {
-    type: "string",
-    value: "DIR",
-    help: "working directory of the command",
-  },
-  setsid: { type: "boolean", help: "run the command in a new session" },
-  ctty: {
-    type: "boolean",
-    help: "make stdin's terminal the controlling one; implies --setsid",
-  },
   "oom-score-adj": {
     type: "string",
     value: "N",
     help: "the command's OOM score adjustment",
   },
-  env: {
-    type: "string",
-    multiple: true,
-    value: "NAME=VALUE",
-    help: "set a variable",
-  },
-  "clear-env": { type: "boolean", help: "start from an empty environment" },
   strict: {
     type: "boolean",
     help: "fail when auto cannot map the subordinate ranges",
   },
   quiet: { type: "boolean", help: "no warnings on stderr" },
+  ...COMMAND_OPTIONS,
   help: { type: "boolean", help: "show this help" },
 };
 
