@@ -67,7 +67,7 @@ nsTest(
   async () => {
     const script =
       `exec 7</dev/null; trap '' TERM; echo hello | "${DENO}" run -A "${MAIN}" run -- ` +
-      `sh -c 'cat; ls /proc/$$/fd; grep -E "^Sig(Ign|Blk)" /proc/$$/status'`;
+      `sh -c 'cat; ls /proc/$$/fd; exec grep -E "^Sig(Ign|Blk)" /proc/self/status'`;
     const out = await new Deno.Command("bash", {
       args: ["-c", script],
       stdout: "piped",

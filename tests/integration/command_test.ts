@@ -201,7 +201,7 @@ nsTest(
   "the command starts with fds 0-2 only, default signals, empty mask",
   async () => {
     const out = await sh(
-      "ls /proc/$$/fd; grep -E '^Sig(Blk|Ign)' /proc/$$/status",
+      "ls /proc/$$/fd; exec grep -E '^Sig(Blk|Ign)' /proc/self/status",
     );
     const lines = text(out.stdout).trim().split("\n");
     assert.deepEqual(lines.slice(0, -2), ["0", "1", "2"]);
