@@ -13,13 +13,10 @@ import {
   validateIdMap,
 } from "../../lib/idmap.ts";
 import { IdMapError } from "../../lib/errors.ts";
-import {
-  rangesFor,
-  readSubIdFileSync,
-  type SubIdRange,
-} from "../../lib/subid.ts";
+import { rangesFor, readSubIdFileSync } from "../../lib/subid.ts";
+import { file, prng, type Rand, request } from "../fixtures/subuid_gen.ts";
 
-const SEED = Number(Deno.env.get("USERNS_DIFF_SEED") ?? Date.now() % 1e9);
+const SEED = Number(Deno.env.get("USERNS_DIFF_SEED") ?? 20261123);
 const FILES = 400;
 const MAP_CASES = 150;
 const PARALLEL = 4;
@@ -27,124 +24,23 @@ const NS = findPasswdEntry(readPasswd(), "nsuser");
 const BIND = 'mount --bind "$1" /etc/subuid && shift && exec "$@"';
 const dec = new TextDecoder();
 
-/** mulberry32: a small seeded PRNG, so that a failing seed repeats. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return {
-    int,
-    chance: (p: number) => next() < p,
-    pick: <T>(xs: readonly T[]): T => xs[int(xs.length)]!,
-  };
-}
-type Rand = ReturnType<typeof prng>;
-
-const U64 = 1n << 64n;
-const HUGE = [0n, 4294967295n, 4294967296n, 99999999999n, U64 - 1n, U64];
-
-/** A number field as written: decimal, hex, octal, signs, odd whitespace. */
-function field(r: Rand, v: bigint): string {
-  switch (r.int(20)) {
-    case 0:
-      return `0x${v.toString(16)}`;
-    case 1:
-      return `0X${v.toString(16).toUpperCase()}`;
-    case 2:
-      return `0${v.toString(8)}`;
-    case 3:
-      return r.pick([" ", "\t", "\v", "  "]) + v;
-    case 4:
-      return r.pick(["+", "-"]) + (v === 0n ? v : U64 - v);
-    case 5:
-      return r.pick([`${v} `, `${v}\r`, `0${v}`, `${v}x`, "", "0x", "09"]);
-    default:
-      return `${v}`;
+/**
+ * Runs argv with `path` bind-mounted over /etc/subuid, in its own mount ns.
+ * The mount is retried: while /etc/subuid is being replaced (`sed -i` in
+ * tests/setup_user.sh), mount(2) answers ENOENT.
+ */
+async function withSubuid(path: string, argv: string[]) {
+  for (let attempt = 1;; attempt++) {
+    const out = await new Deno.Command("unshare", {
+      args: ["--mount", "--", "sh", "-c", BIND, "sh", path, ...argv],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const raced = dec.decode(out.stderr).startsWith("mount: /etc/subuid:");
+    if (!raced || attempt === 5) return out;
+    await new Promise((ok) => setTimeout(ok, 50));
   }
-}
-
-/** A start id: mostly near nsuser's own ranges, sometimes extreme. */
-function start(r: Rand): bigint {
-  if (r.chance(0.1)) return r.pick(HUGE);
-  return BigInt(100000 * (1 + r.int(6)) + r.pick([0, r.int(70000)]));
-}
-
-/** A count, including 0, 1, the 32-bit and 64-bit edges. */
-function count(r: Rand, s: bigint): bigint {
-  if (r.chance(0.12)) return r.pick([0n, U64 - 1n, U64 - s, U64 - s + 1n]);
-  if (r.chance(0.05)) return r.pick(HUGE);
-  return BigInt(r.pick([1, 1000, 65536, 1 + r.int(100000)]));
-}
-
-/** One owner:start:count line, maybe with extra fields, as latin1 bytes. */
-function rangeLine(r: Rand, owner: string, s: bigint, c: bigint): string {
-  const base = `${owner}:${field(r, s)}:${field(r, c)}`;
-  if (r.chance(0.8)) return base;
-  return base + r.pick([":", ":x", ":1:2", ":\xc3\xa9t\xc3\xa9", ":\xff\xfe"]);
-}
-
-/** One line of a generated file, as latin1 "bytes" (maybe malformed). */
-function line(r: Rand, uid: number, last: { end?: bigint }): string {
-  const owner = r.pick([
-    "nsuser",
-    "nsuser",
-    "nsuser",
-    `${uid}`,
-    `${uid}`,
-    "root",
-    "daemon",
-    "0",
-    "1000",
-    "nosuchuser",
-    "nsuser2",
-    " nsuser",
-    "nsuser ",
-    "NSUSER",
-    `0${uid}`,
-  ]);
-  const s = last.end !== undefined && r.chance(0.3) ? last.end : start(r);
-  const c = count(r, s);
-  last.end = s + c;
-  const k = r.int(100);
-  if (k < 60) return rangeLine(r, owner, s, c);
-  if (k < 65) return r.pick(["#", "# comment", `#${owner}:${s}:${c}`]);
-  if (k < 70) return r.pick(["", " ", "\t", " \r"]);
-  if (k < 74) return r.pick(["+", "-"]) + `${owner}:${s}:${c}`;
-  if (k < 80) return r.pick([`${owner}:${s}`, `${owner}::${c}`, `:${s}:${c}`]);
-  if (k < 86) {
-    const pad = 1000 + r.int(48) - `${owner}:${s}:${c}:`.length;
-    return `${owner}:${s}:${c}:` +
-      r.pick(["x", "\xc3\xa9", "\xff"]).repeat(pad);
-  }
-  if (k < 92) return `${owner}:${s}:${"0".repeat(1000 + r.int(40))}${c}`;
-  if (k < 96) return `${owner}:${s}\0:${c}`;
-  return `${owner}:${s}:${c}\0junk`;
-}
-
-/** A whole generated file, as bytes; most start with a clean range of nsuser. */
-function file(r: Rand, uid: number): Uint8Array {
-  const s = BigInt(100000 * (1 + r.int(6))), c = r.pick([1000n, 65536n]);
-  const last = { end: s + c };
-  const lines = Array.from({ length: 1 + r.int(12) }, () => line(r, uid, last));
-  if (r.chance(0.7)) lines.unshift(`${r.pick(["nsuser", uid])}:${s}:${c}`);
-  const eol = r.chance(0.05) ? "\r\n" : "\n";
-  const text = lines.join(eol) + (r.chance(0.9) ? eol : "");
-  return Uint8Array.from(text, (ch) => ch.charCodeAt(0));
-}
-
-/** Runs argv with `path` bind-mounted over /etc/subuid, in its own mount ns. */
-function withSubuid(path: string, argv: string[]) {
-  return new Deno.Command("unshare", {
-    args: ["--mount", "--", "sh", "-c", BIND, "sh", path, ...argv],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
 }
 
 /** `getsubids nsuser` on the file: its [start, count] list. */
@@ -160,40 +56,6 @@ async function getsubids(path: string): Promise<number[][]> {
     assert(m && Number(m[1]) === i, `getsubids printed ${JSON.stringify(l)}`);
     return [Number(m[2]), Number(m[3])];
   });
-}
-
-/** One outside range: own id, inside a delegated range, across its ends, elsewhere. */
-function outside(r: Rand, side: IdSide, spans: SubIdRange[]): number[] {
-  const d = spans.length ? r.pick(spans) : undefined;
-  const k = d ? r.int(12) : r.pick([0, 9, 10]);
-  const end = d ? Math.min(d.start + d.count, 2 ** 32) : 0;
-  if (k === 0) return [side.ownId, r.chance(0.8) ? 1 : 2 + r.int(3)];
-  if (k <= 6) {
-    const outer = d!.start + r.int(end - d!.start);
-    return [outer, 1 + r.int(r.chance(0.5) ? 100 : end - outer)];
-  }
-  if (k <= 8) {
-    const outer = k === 7 ? d!.start : d!.start - 1;
-    return [outer, end - d!.start + r.pick([0, 1, 1000, 65536])];
-  }
-  if (k === 9) return [100000 + r.int(800000), 1 + r.int(70000)];
-  return [4294967295 - r.int(100), 1 + r.int(200)];
-}
-
-/** A map request for nsuser of 1 to 4 lines, sometimes overlapping. */
-function request(r: Rand, side: IdSide): IdMapping[] {
-  const spans = side.delegated.filter((d) => d.count > 0 && d.start < 2 ** 32);
-  const map: IdMapping[] = [];
-  let next = 0;
-  for (let n = 1 + r.int(4); n > 0; n--) {
-    let [outer, count] = outside(r, side, spans) as [number, number];
-    const prev = map.at(-1);
-    if (prev && r.chance(0.1)) outer = prev.outer + r.int(prev.count);
-    const inner = prev && r.chance(0.1) ? prev.inner + r.int(prev.count) : next;
-    map.push({ inner, outer, count });
-    next = inner + count;
-  }
-  return map;
 }
 
 /** validateIdMap's verdict: undefined (accepted) or the error code. */
@@ -375,6 +237,8 @@ async function compareMaps(r: Rand, files: Generated[], failures: string[]) {
 }
 
 const ETC = ["/etc/subuid", "/etc/subgid"];
+const same = (a: Uint8Array, b: Uint8Array) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** Runs fn, then restores ETC byte-exactly (from copies made first) if changed. */
 async function guarded(dir: string, fn: () => Promise<void>) {
@@ -387,7 +251,7 @@ async function guarded(dir: string, fn: () => Promise<void>) {
     await fn();
   } finally {
     ETC.forEach((f, i) => {
-      if (dec.decode(Deno.readFileSync(f)) === dec.decode(saved[i])) return;
+      if (same(Deno.readFileSync(f), saved[i]!)) return;
       Deno.writeFileSync(f, saved[i]!);
       changed.push(f);
     });

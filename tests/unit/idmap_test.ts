@@ -748,3 +748,38 @@ Deno.test("planIdMaps() inside user and group must be mapped", async (t) => {
 
 Deno.test("MAX_ID is the kernel's end of the id space", () =>
   assert.equal(MAX_ID, 2 ** 32 - 1));
+
+// Found by tests/integration/differential_test.ts against newuidmap 4.13.
+Deno.test("validateIdMap() follows shadow's 64-bit range arithmetic", () => {
+  const delegated = (start: number, count: number, wraps?: true): IdSide => ({
+    ...side("uid"),
+    delegated: [{
+      owner: "a",
+      start,
+      count,
+      source: "f",
+      line: 1,
+      ...(wraps ? { wraps } : {}),
+    }],
+  });
+  // count 0 at start 0: the last id is 2^64-1, newuidmap allows every id
+  validateIdMap(m("0 5 70000"), delegated(0, 0), false);
+  throwsCode(() => validateIdMap(m("0 7 1"), delegated(7, 0), false), [
+    IdMapError,
+    "MAP_NOT_DELEGATED",
+    /line 1 "0 7 1"/,
+  ]);
+  // start + count - 1 past 2^64-1 wraps: newuidmap matches no id in it
+  validateIdMap(m("0 100 1000"), delegated(100, 2 ** 64), false);
+  throwsCode(
+    () => validateIdMap(m("0 100 1"), delegated(100, 2 ** 64, true), false),
+    [
+      IdMapError,
+      "MAP_NOT_DELEGATED",
+      /line 1 "0 100 1"/,
+    ],
+  );
+  // the planner does not take a zero count as a delegation
+  const plan = planIdMaps(input("0+0"));
+  assert.equal(show(plan.uid), "0 1001 1");
+});

@@ -330,3 +330,48 @@ Deno.test({
     ]);
   },
 });
+
+// Found by tests/integration/differential_test.ts against getsubids/newuidmap.
+Deno.test("parseSubIdFile() measures lines in bytes, as shadow does", () => {
+  const line = "a:1:1:" + "\xff".repeat(1017); // 1023 bytes in the file
+  const bytes = Uint8Array.from(`${line}\n${line}x\n`, (c) => c.charCodeAt(0));
+  assert.deepEqual(summary(parseSubIdFile(bytes, "/etc/subuid")), {
+    ranges: ["a 1 1 @1"],
+    problems: ["2: line is 1024 bytes or longer, which shadow skips"],
+  });
+});
+
+Deno.test("readSubIdFileSync() parses the bytes, not their utf-8 decoding", () => {
+  const file = readSubIdFileSync(fixture("subuid_raw_bytes"));
+  assert.deepEqual(summary(file).ranges, ["nsuser 5000 10 @2"]);
+});
+
+Deno.test("parseSubIdFile(): a nul byte in the newline-ended last line hides every range", () => {
+  const unreadable = parseSubIdFile("a:1:1\na:2:1\0junk\n", "/etc/subuid");
+  assert.deepEqual(summary(unreadable), {
+    ranges: [],
+    problems: [
+      "2: a nul byte hides the newline of the last line: shadow cannot read " +
+      "the file at all (getsubids and newuidmap fail)",
+    ],
+  });
+  const atEof = parseSubIdFile("a:1:1\na:2:1\0junk", "/etc/subuid");
+  assert.deepEqual(summary(atEof).ranges, ["a 1 1 @1", "a 2 1 @2"]);
+});
+
+Deno.test("parseSubIdFile() marks ranges whose last id wraps past 2^64-1", () => {
+  const file = parseSubIdFile(
+    "a:100:18446744073709551516\na:100:18446744073709551517\na:0:0\n",
+    "/etc/subuid",
+  );
+  assert.deepEqual(file.ranges.map((r) => r.wraps), [
+    undefined,
+    true,
+    undefined,
+  ]);
+  assert.deepEqual(checkSubIdFile(file).map((p) => `${p.line}: ${p.problem}`), [
+    `1: range a 100+${2 ** 64} ends past 4294967294, the last valid id`,
+    `2: range a 100+${2 ** 64} wraps past 2^64-1; shadow matches no id in it`,
+    "3: count is 0 (a 0+0); newuidmap 4.13 then allows every id",
+  ]);
+});
