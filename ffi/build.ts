@@ -1,6 +1,7 @@
 /**
- * Compiles the native library from `c/` with the system C compiler. Run as a
- * script (`deno task build`) it writes `build/libuserns.so`.
+ * Compiles the native library with the system C compiler. Run as a script,
+ * `deno task build` writes `build/libuserns.so` from `c/`, and `deno task gen`
+ * regenerates `ffi/source.ts` from `c/`.
  *
  * @module
  */
@@ -19,26 +20,52 @@ export const CFLAGS: readonly string[] = [
   "-shared",
 ];
 
-/** The C sources, relative to `c/`; all of them key the build cache. */
-export const SOURCES: readonly string[] = ["userns.h", "userns.c"];
+/** The C files, in `c/` and in `ffi/source.ts`. */
+export const SOURCE_FILES: readonly string[] = ["userns.h", "userns.c"];
 
 /**
- * Compiles `c/userns.c` into `out`, atomically: a concurrent build of the
- * same sources either wins the rename or is overwritten by identical bytes.
+ * Compiles C sources given as text into `out`, atomically: a concurrent
+ * build of the same sources either wins the rename or is overwritten by
+ * identical bytes, and no reader ever sees a partial file.
  *
- * @param cDir the `c/` directory holding {@link SOURCES}
+ * @param sources file name to text; `userns.c` is compiled
  * @param out path of the shared library to write
  * @throws {NativeError} NATIVE_BUILD when there is no compiler or it fails
  */
-export function compileNative(cDir: string, out: string): void {
+export function compileSources(
+  sources: Readonly<Record<string, string>>,
+  out: string,
+): void {
   const cc = envOr("CC", "cc");
+  const dir = Deno.makeTempDirSync({ prefix: "userns-build-" });
   const tmp = `${out}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
-  let result: Deno.CommandOutput;
   try {
-    result = new Deno.Command(cc, {
-      args: [...CFLAGS, "-o", tmp, `${cDir}/userns.c`],
-      stdin: "null",
-    }).outputSync();
+    for (const [name, text] of Object.entries(sources)) {
+      Deno.writeTextFileSync(`${dir}/${name}`, text);
+    }
+    const result = runCompiler(cc, [...CFLAGS, "-o", tmp, `${dir}/userns.c`]);
+    if (!result.success) {
+      const why = new TextDecoder().decode(result.stderr).trim().split("\n")[0];
+      throw new NativeError(
+        "NATIVE_BUILD",
+        `cannot build the native library: ${cc} exited ${result.code}: ${why}`,
+        {
+          hint:
+            "check the compiler, or set USERNS_LIBRARY to a built libuserns.so",
+        },
+      );
+    }
+    Deno.renameSync(tmp, out);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+    removeQuietly(tmp);
+  }
+}
+
+function runCompiler(cc: string, args: string[]): Deno.CommandOutput {
+  try {
+    return new Deno.Command(cc, { args, stdin: "null", stdout: "null" })
+      .outputSync();
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
     throw new NativeError(
@@ -51,16 +78,6 @@ export function compileNative(cDir: string, out: string): void {
       },
     );
   }
-  if (!result.success) {
-    const why = new TextDecoder().decode(result.stderr).trim().split("\n")[0];
-    removeQuietly(tmp);
-    throw new NativeError(
-      "NATIVE_BUILD",
-      `cannot build the native library: ${cc} exited ${result.code}: ${why}`,
-      { hint: "check the compiler, or set USERNS_LIBRARY" },
-    );
-  }
-  Deno.renameSync(tmp, out);
 }
 
 /**
@@ -82,12 +99,48 @@ function removeQuietly(path: string): void {
   try {
     Deno.removeSync(path);
   } catch {
-    // nothing was written
+    // renamed away, or never written
   }
+}
+
+/**
+ * The text of `ffi/source.ts` for the given sources.
+ *
+ * @param sources file name to text
+ * @returns a TypeScript module exporting them as `SOURCES`
+ */
+export function sourceModule(sources: Record<string, string>): string {
+  const entries = Object.entries(sources).map(([name, text]) =>
+    `  ${JSON.stringify(name)}:\n    ${JSON.stringify(text)},\n`
+  );
+  return "// Generated from c/ by `deno task gen`: do not edit.\n" +
+    "// tests/unit/source_test.ts fails when it differs from c/.\n\n" +
+    "/** The native library's C sources, by file name, for building it from a module\n" +
+    " * imported by URL or path. */\n" +
+    `export const SOURCES: Readonly<Record<string, string>> = {\n${
+      entries.join("")
+    }};\n`;
+}
+
+/**
+ * Reads the sources from a `c/` directory.
+ *
+ * @param cDir the directory
+ * @returns file name to text
+ */
+export function readSources(cDir: string): Record<string, string> {
+  return Object.fromEntries(
+    SOURCE_FILES.map((n) => [n, Deno.readTextFileSync(`${cDir}/${n}`)]),
+  );
 }
 
 if (import.meta.main) {
   const root = new URL("..", import.meta.url).pathname;
-  Deno.mkdirSync(`${root}build`, { recursive: true });
-  compileNative(`${root}c`, `${root}build/libuserns.so`);
+  const sources = readSources(`${root}c`);
+  if (Deno.args[0] === "source") {
+    Deno.writeTextFileSync(`${root}ffi/source.ts`, sourceModule(sources));
+  } else {
+    Deno.mkdirSync(`${root}build`, { recursive: true });
+    compileSources(sources, `${root}build/libuserns.so`);
+  }
 }

@@ -1,31 +1,85 @@
 /**
- * Finds and opens the native library, once. The order is SPEC's:
- * `USERNS_LIBRARY`, then a prebuilt `build/libuserns.so` next to the module,
- * then one built from the module's own `c/` sources into the user's cache,
- * keyed by the sources' hash.
+ * Finds and opens the native library, once, in SPEC's order:
+ * `USERNS_LIBRARY`; a prebuilt `build/libuserns.so` next to the module; the
+ * one embedded in a compiled binary (the same file, inside the binary, which
+ * dlopen cannot open: it is extracted to the cache); else one built from the
+ * module's own sources into the user's cache, keyed by their hash.
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { NativeError } from "../lib/errors.ts";
 import { ABI_VERSION } from "./abi.ts";
-import { CFLAGS, compileNative, envOr, SOURCES } from "./build.ts";
+import { envOr } from "./build.ts";
+import { buildInCache, cacheDir, extractLibrary } from "./cache.ts";
+import { SOURCES } from "./source.ts";
 import { type NativeSymbols, symbols } from "./symbols.ts";
 
 let loaded: NativeSymbols | undefined;
+
+/** Where to look for the library; {@link currentSearch} describes this process. */
+export interface LibrarySearch {
+  /** `USERNS_LIBRARY`, or "". */
+  explicit: string;
+  /** Running as a `deno compile`d binary. */
+  standalone: boolean;
+  /** `build/libuserns.so` next to the module, if the module is local. */
+  prebuilt?: string;
+  /** The cache directory to extract or build into. */
+  cache: () => string;
+}
+
+/**
+ * This process's search: its environment, whether it is compiled, and the
+ * module's own location.
+ *
+ * @returns the search
+ */
+export function currentSearch(): LibrarySearch {
+  const url = new URL("../build/libuserns.so", import.meta.url);
+  return {
+    explicit: envOr("USERNS_LIBRARY", ""),
+    standalone: Deno.build.standalone,
+    prebuilt: url.protocol === "file:" ? url.pathname : undefined,
+    cache: () => cacheDir(),
+  };
+}
+
+/**
+ * Decides which file to dlopen, extracting or building it when needed.
+ *
+ * @param s where to look
+ * @returns the path and where it came from
+ * @throws {NativeError} NATIVE_BUILD, or NATIVE_LOAD for an unsafe cache
+ */
+export function locateLibrary(
+  s: LibrarySearch,
+): { path: string; origin: string } {
+  if (s.explicit) return { path: s.explicit, origin: "USERNS_LIBRARY" };
+  if (s.prebuilt && isFile(s.prebuilt)) {
+    return s.standalone
+      ? {
+        path: extractLibrary(Deno.readFileSync(s.prebuilt), s.cache()),
+        origin: "embedded",
+      }
+      : { path: s.prebuilt, origin: "prebuilt" };
+  }
+  return {
+    path: buildInCache(SOURCES, s.cache()),
+    origin: "built from source",
+  };
+}
 
 /**
  * Opens the native library on first use and returns its functions.
  *
  * @returns the typed symbols
- * @throws {NativeError} NATIVE_LOAD, NATIVE_BUILD or NATIVE_ABI, with the
- * places tried and what to do
+ * @throws {NativeError} NATIVE_LOAD, NATIVE_BUILD or NATIVE_ABI, with what
+ * to do
  */
 export function loadNative(): NativeSymbols {
   if (loaded) return loaded;
-  const explicit = envOr("USERNS_LIBRARY", "");
-  const path = explicit || prebuilt() || cached();
-  loaded = open(path, explicit ? "USERNS_LIBRARY" : path);
+  const { path, origin } = locateLibrary(currentSearch());
+  loaded = open(path, origin);
   return loaded;
 }
 
@@ -62,54 +116,6 @@ function open(path: string, origin: string): NativeSymbols {
     );
   }
   return lib.symbols;
-}
-
-function moduleDir(sub: string): string | undefined {
-  const url = new URL(`../${sub}`, import.meta.url);
-  return url.protocol === "file:" ? url.pathname : undefined;
-}
-
-function prebuilt(): string | undefined {
-  const path = moduleDir("build/libuserns.so");
-  return path && isFile(path) ? path : undefined;
-}
-
-/** The library built from our own sources into the user's cache. */
-function cached(): string {
-  const cDir = moduleDir("c");
-  if (!cDir) {
-    throw new NativeError(
-      "NATIVE_LOAD",
-      `cannot find the native library: ${import.meta.url} is not a local module`,
-      { hint: "set USERNS_LIBRARY to a built libuserns.so" },
-    );
-  }
-  const hash = createHash("sha256").update(CFLAGS.join(" "));
-  for (const name of SOURCES) hash.update(Deno.readFileSync(`${cDir}/${name}`));
-  const dir = cacheDir();
-  const path = `${dir}/libuserns-${hash.digest("hex").slice(0, 16)}.so`;
-  if (!isFile(path)) compileNative(cDir, path);
-  return path;
-}
-
-/** A private cache directory: ours, and writable by nobody else. */
-function cacheDir(): string {
-  const base = envOr("XDG_CACHE_HOME", "") || `${envOr("HOME", "")}/.cache`;
-  const dir = `${base}/userns`;
-  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = Deno.statSync(dir);
-  if (st.uid !== Deno.uid() || ((st.mode ?? 0) & 0o022) !== 0) {
-    throw new NativeError(
-      "NATIVE_LOAD",
-      `cache directory ${dir} is not private (owner ${st.uid}, mode ${
-        ((st.mode ?? 0) & 0o777).toString(8)
-      })`,
-      {
-        hint: `remove it or make it yours with mode 700, or set XDG_CACHE_HOME`,
-      },
-    );
-  }
-  return dir;
 }
 
 function isFile(path: string): boolean {

@@ -169,8 +169,10 @@ export class UsernsChild {
    */
   constructor(prepared: Prepared, options: UsernsCommandOptions) {
     const { plan, request } = prepared;
-    if (plan?.warning) (options.onWarning ?? warn)(plan.warning);
     this.#native = spawnPaused(request);
+    // Warn only once the child exists: a failure to load or clone says
+    // all there is to say.
+    if (plan?.warning) (options.onWarning ?? warn)(plan.warning);
     this.pid = this.#native.pid;
     const [i, o, e] = request.stdio;
     this.piped = {

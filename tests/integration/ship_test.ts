@@ -1,0 +1,209 @@
+// The three ways userns ships: compiled (embedded library, extracted to the
+// cache), `deno run` from a checkout, and imported by path or URL from
+// another project (built from source into the cache). What the compiled
+// binary does differently runs here under `deno run`.
+import assert from "node:assert/strict";
+import { NativeError } from "../../lib/mod.ts";
+import { cacheDir } from "../../ffi/cache.ts";
+import { locateLibrary } from "../../ffi/load.ts";
+import { cli, MAIN, nsTest, ROOT, text } from "./_env.ts";
+
+const DENO = Deno.execPath();
+const PREBUILT = `${ROOT}build/libuserns.so`;
+
+function tempCache(): string {
+  return cacheDir(Deno.makeTempDirSync({ prefix: "userns-cache-" }));
+}
+
+/** Runs deno with args and an environment on top of ours. */
+async function deno(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+) {
+  const out = await new Deno.Command(DENO, { args, env, cwd, stdin: "null" })
+    .output();
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+nsTest(
+  "embedded: the library is extracted once, by content hash, and works",
+  async () => {
+    const dir = tempCache();
+    const search = {
+      explicit: "",
+      standalone: true,
+      prebuilt: PREBUILT,
+      cache: () => dir,
+    };
+    const { path, origin } = locateLibrary(search);
+    assert.equal(origin, "embedded");
+    assert.match(path, new RegExp(`^${dir}/libuserns-[0-9a-f]{32}\\.so$`));
+    assert.deepEqual(Deno.readFileSync(path), Deno.readFileSync(PREBUILT));
+    assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
+    assert.equal(Deno.statSync(dir).mode! & 0o777, 0o700);
+    const mtime = Deno.statSync(path).mtime;
+    assert.equal(locateLibrary(search).path, path);
+    assert.deepEqual(Deno.statSync(path).mtime, mtime, "reused, not rewritten");
+    Deno.writeTextFileSync(path, "not a library");
+    assert.equal(locateLibrary(search).path, path);
+    assert.deepEqual(
+      Deno.readFileSync(path),
+      Deno.readFileSync(PREBUILT),
+      "a bad copy is replaced",
+    );
+    const run = await deno(["run", "-A", MAIN, "run", "--", "id", "-u"], {
+      USERNS_LIBRARY: path,
+    });
+    assert.equal(run.stdout, "0\n", run.stderr);
+  },
+);
+
+nsTest(
+  "embedded: concurrent first uses agree and leave no temporary file",
+  async () => {
+    const dir = tempCache();
+    const script = `import { locateLibrary } from "${ROOT}ffi/load.ts";
+    console.log(locateLibrary({ explicit: "", standalone: true, prebuilt: "${PREBUILT}",
+      cache: () => "${dir}" }).path);`;
+    const runs = await Promise.all(
+      Array.from({ length: 6 }, () => deno(["eval", script])),
+    );
+    const paths = new Set(runs.map((r) => r.stdout.trim()));
+    assert.equal(paths.size, 1, runs.map((r) => r.stderr).join());
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name),
+      [...paths].map((p) => p.slice(dir.length + 1)),
+    );
+  },
+);
+
+Deno.test("the cache directory must be private", () => {
+  const base = Deno.makeTempDirSync();
+  Deno.mkdirSync(`${base}/userns`);
+  Deno.chmodSync(`${base}/userns`, 0o777);
+  assert.throws(
+    () => cacheDir(base),
+    (e) =>
+      e instanceof NativeError &&
+      /is not private .*mode 777.*; remove it/.test(e.message),
+  );
+  Deno.removeSync(base, { recursive: true });
+});
+
+/** A copy of the module without build/, as an importer gets it. */
+function moduleCopy(): string {
+  const dir = Deno.makeTempDirSync({ prefix: "userns-module-" });
+  for (const sub of ["lib", "ffi", "c"]) {
+    new Deno.Command("cp", { args: ["-a", `${ROOT}${sub}`, dir] }).outputSync();
+  }
+  for (const f of ["main.ts", "deno.json"]) {
+    Deno.copyFileSync(`${ROOT}${f}`, `${dir}/${f}`);
+  }
+  return dir;
+}
+
+/** A project elsewhere that imports the library from `from`. */
+function project(from: string): string {
+  const dir = Deno.makeTempDirSync({ prefix: "userns-importer-" });
+  Deno.writeTextFileSync(
+    `${dir}/main.ts`,
+    `import { UsernsCommand } from "${from}";\n` +
+      `const out = await new UsernsCommand("id", { args: ["-u"] }).output();\n` +
+      `Deno.stdout.writeSync(out.stdout);\n`,
+  );
+  return dir;
+}
+
+nsTest(
+  "imported by path: built from source into the cache, once, also concurrently",
+  async () => {
+    const mod = moduleCopy();
+    const app = project(`${mod}/lib/mod.ts`);
+    const cache = Deno.makeTempDirSync();
+    const runs = await Promise.all(
+      Array.from(
+        { length: 4 },
+        () => deno(["run", "-A", "main.ts"], { XDG_CACHE_HOME: cache }, app),
+      ),
+    );
+    for (const r of runs) assert.equal(r.stdout, "0\n", r.stderr);
+    const files = [...Deno.readDirSync(`${cache}/userns`)].map((e) => e.name);
+    assert.equal(files.length, 1, `one library and no leftovers: ${files}`);
+    assert.match(files[0]!, /^libuserns-src-[0-9a-f]{32}\.so$/);
+  },
+);
+
+nsTest("imported by URL: built from the sources it carries", async () => {
+  const mod = moduleCopy();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (req) => {
+      try {
+        return new Response(
+          await Deno.readFile(`${mod}${new URL(req.url).pathname}`),
+          {
+            headers: { "content-type": "application/typescript" },
+          },
+        );
+      } catch {
+        return new Response("not found", { status: 404 });
+      }
+    },
+  );
+  try {
+    const app = project(`http://127.0.0.1:${server.addr.port}/lib/mod.ts`);
+    const cache = Deno.makeTempDirSync();
+    const r = await deno(["run", "-A", "main.ts"], {
+      XDG_CACHE_HOME: cache,
+      DENO_DIR: `${cache}/deno`,
+    }, app);
+    assert.equal(r.stdout, "0\n", r.stderr);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+nsTest("no C compiler: one line saying what to install", async () => {
+  const mod = moduleCopy();
+  const out = await new Deno.Command(DENO, {
+    args: ["run", "-A", `${mod}/main.ts`, "run", "--", "true"],
+    env: { PATH: "/nonexistent", XDG_CACHE_HOME: Deno.makeTempDirSync() },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 125);
+  assert.equal(
+    text(out.stderr),
+    'userns: cannot build the native library: no C compiler ("cc") on PATH; ' +
+      "install one (apt-get install gcc) or set USERNS_LIBRARY to a built libuserns.so\n",
+  );
+});
+
+Deno.test("deno task compile without DENORT_BIN fails at once with one line", async () => {
+  const started = performance.now();
+  const env = { ...Deno.env.toObject() };
+  delete env.DENORT_BIN;
+  const out = await new Deno.Command(DENO, {
+    args: ["task", "--quiet", "compile"],
+    cwd: ROOT,
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 1);
+  assert.match(
+    text(out.stderr),
+    /^userns: cannot compile dist\/userns: DENORT_BIN is not set: .*DENORT_BIN=\/path\/to\/denort\n$/,
+  );
+  assert.ok(performance.now() - started < 10_000, "within seconds");
+});
+
+nsTest(
+  "the CLI runs from any directory with an absolute path to main.ts",
+  async () => {
+    const out = await cli(["run", "--", "pwd"], { cwd: "/", stdout: "piped" });
+    assert.equal(out.stdout, "/\n");
+  },
+);
