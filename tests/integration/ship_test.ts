@@ -207,3 +207,16 @@ nsTest(
     assert.equal(out.stdout, "/\n");
   },
 );
+
+Deno.test("deno publish --dry-run is clean", async () => {
+  const out = await new Deno.Command(DENO, {
+    args: ["publish", "--dry-run", "--allow-dirty"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const all = text(out.stdout) + text(out.stderr);
+  assert.equal(out.code, 0, all);
+  assert.doesNotMatch(all, /warning/i);
+  assert.match(all, /ffi\/source\.ts/);
+});
