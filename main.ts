@@ -5,7 +5,7 @@
  * @module
  */
 import config from "./deno.json" with { type: "json" };
-import { UsernsError } from "./lib/errors.ts";
+import { permissionError, UsernsError } from "./lib/errors.ts";
 import { run } from "./lib/cli/run.ts";
 import { enter } from "./lib/cli/enter.ts";
 import { maps } from "./lib/cli/maps.ts";
@@ -46,15 +46,8 @@ function exitCode(e: unknown, fallback: number): number {
 
 /** One line: `userns: what failed: why; what to do`. */
 function describe(e: unknown): string {
-  if (e instanceof UsernsError) return e.message;
-  if (
-    e instanceof Deno.errors.NotCapable ||
-    e instanceof Deno.errors.PermissionDenied
-  ) {
-    return `${
-      (e as Error).message.split("\n")[0]
-    }; run with the permissions listed in the README, or -A`;
-  }
+  const typed = permissionError(e);
+  if (typed instanceof UsernsError) return typed.message;
   return `internal error: ${(e as Error)?.message?.split("\n")[0] ?? e}`;
 }
 

@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { errnoName, SpawnError, UsernsError } from "./errors.ts";
+import {
+  errnoName,
+  permissionError,
+  SpawnError,
+  UsernsError,
+} from "./errors.ts";
 import { writeIdMaps } from "./mapwrite.ts";
 import {
   prepare,
@@ -74,10 +79,7 @@ export class UsernsCommand {
    * planned, or a namespace the kernel refuses
    */
   spawn(): UsernsChild {
-    return new UsernsChild(
-      this.prepared(this.#command, this.#options, "inherit"),
-      this.#options,
-    );
+    return this.#child(this.#options, "inherit");
   }
 
   /**
@@ -95,10 +97,7 @@ export class UsernsCommand {
       );
     }
     const options = { stdin: "null" as const, ...this.#options };
-    const child = new UsernsChild(
-      this.prepared(this.#command, options, "piped"),
-      options,
-    );
+    const child = this.#child(options, "piped");
     const [status, stdout, stderr] = await Promise.all([
       child.status,
       child.piped.stdout ? collect(child.stdout) : undefined,
@@ -119,6 +118,17 @@ export class UsernsCommand {
         return piped("stderr", stderr);
       },
     };
+  }
+
+  #child(options: UsernsCommandOptions, stdioDefault: StdioMode): UsernsChild {
+    try {
+      return new UsernsChild(
+        this.prepared(this.#command, options, stdioDefault),
+        options,
+      );
+    } catch (e) {
+      throw permissionError(e); // a denied Deno permission, as a typed error
+    }
   }
 
   /**

@@ -153,3 +153,31 @@ const ERRNO_NAMES: Record<number, string> = {
 export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `errno ${errno}`;
 }
+
+/**
+ * Turns Deno's refusal of a permission into a {@link UsernsError} with code
+ * `PERMISSION` naming the flag; returns anything else unchanged.
+ *
+ * @param e a caught value
+ * @returns the typed error, or `e`
+ */
+export function permissionError(e: unknown): unknown {
+  if (
+    !(e instanceof Deno.errors.NotCapable ||
+      e instanceof Deno.errors.PermissionDenied)
+  ) {
+    return e;
+  }
+  const message = e.message.split("\n")[0]!;
+  const flag = message.match(/--allow-[a-z-]+/)?.[0];
+  const what = message.replace(/, run again with .*$/, "").replace(
+    /^Requires/,
+    "requires",
+  );
+  return new UsernsError("PERMISSION", `not permitted: ${what}`, {
+    hint: `run deno with ${
+      flag ?? "the flag it names"
+    } (the README lists every flag userns needs), or -A`,
+    cause: e,
+  });
+}

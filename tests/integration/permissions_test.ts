@@ -1,0 +1,67 @@
+// The exact Deno permissions userns needs, and one clear line for each that
+// is missing, from the CLI and from the library.
+import assert from "node:assert/strict";
+import { MAIN, nsTest, ROOT, text } from "./_env.ts";
+
+/** The flags the README documents for `userns run` with a built library. */
+const NEEDED = [
+  "--allow-sys=uid,gid",
+  "--allow-env",
+  "--allow-read",
+  "--allow-ffi",
+  "--allow-run=newuidmap,newgidmap",
+];
+
+async function run(flags: string[], args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...flags, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+nsTest(
+  "each missing permission: exit 125 and one line naming the flag",
+  async (t) => {
+    for (let i = 0; i < NEEDED.length; i++) {
+      const flag = NEEDED[i]!.split("=")[0]!;
+      // newuidmap runs only unprivileged; root writes /proc itself.
+      if (flag === "--allow-run" && Deno.uid() === 0) continue;
+      await t.step(`without ${flag}`, async () => {
+        const out = await run(NEEDED.slice(0, i), [
+          MAIN,
+          "run",
+          "--",
+          "id",
+          "-u",
+        ]);
+        assert.equal(out.code, 125, out.stderr);
+        assert.match(
+          out.stderr,
+          new RegExp(`^userns: [^\\n]*${flag}[^\\n]*\\n$`),
+        );
+      });
+    }
+    await t.step("with exactly the documented flags it runs", async () => {
+      const out = await run(NEEDED, [MAIN, "run", "--", "id", "-u"]);
+      assert.equal(out.stdout, "0\n", out.stderr);
+    });
+  },
+);
+
+nsTest("the library throws a typed PERMISSION error", async () => {
+  const script =
+    `import { UsernsCommand, UsernsError } from "${ROOT}lib/mod.ts";
+    try { await new UsernsCommand("true").output(); }
+    catch (e) { console.log(e instanceof UsernsError ? e.code + " " + e.message : "untyped " + e); }`;
+  const file = Deno.makeTempFileSync({ suffix: ".ts" });
+  Deno.writeTextFileSync(file, script);
+  const out = await run(["--allow-sys=uid,gid", "--allow-read"], [file]);
+  Deno.removeSync(file);
+  assert.match(
+    out.stdout,
+    /^PERMISSION not permitted: requires env access; run deno with --allow-env/,
+  );
+});
