@@ -23,9 +23,12 @@ export const BINARY_PERMISSIONS: readonly string[] = [
  * @returns a one-line reason with what to do
  */
 export function denortProblem(denort: string | undefined): string | undefined {
-  const how = "get denort for Deno 2.9.6 (the denort-<target>.zip of Deno's release) " +
+  const how =
+    "get denort for Deno 2.9.6 (the denort-<target>.zip of Deno's release) " +
     "on a machine that can download it, unzip it, and set DENORT_BIN=/path/to/denort";
-  if (!denort) return `DENORT_BIN is not set: deno compile needs the denort runtime; ${how}`;
+  if (!denort) {
+    return `DENORT_BIN is not set: deno compile needs the denort runtime; ${how}`;
+  }
   try {
     const st = Deno.statSync(denort);
     if (st.isFile && ((st.mode ?? 0) & 0o111) !== 0) return undefined;

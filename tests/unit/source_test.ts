@@ -8,5 +8,8 @@ Deno.test("ffi/source.ts is current with c/ (run deno task gen)", () => {
   const root = new URL("../../", import.meta.url).pathname;
   const sources = readSources(`${root}c`);
   assert.deepEqual(SOURCES, sources);
-  assert.equal(Deno.readTextFileSync(`${root}ffi/source.ts`), sourceModule(sources));
+  assert.equal(
+    Deno.readTextFileSync(`${root}ffi/source.ts`),
+    sourceModule(sources),
+  );
 });
