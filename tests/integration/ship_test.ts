@@ -3,6 +3,7 @@
 // another project (built from source into the cache). What the compiled
 // binary does differently runs here under `deno run`.
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { NativeError } from "../../lib/mod.ts";
 import { cacheDir } from "../../ffi/cache.ts";
 import { locateLibrary } from "../../ffi/load.ts";
@@ -219,4 +220,27 @@ Deno.test("deno publish --dry-run is clean", async () => {
   assert.equal(out.code, 0, all);
   assert.doesNotMatch(all, /warning/i);
   assert.match(all, /ffi\/source\.ts/);
+});
+
+Deno.test("deno task compile with DENORT_BIN embeds the native library", async () => {
+  // The real denort cannot be downloaded here; the deno binary stands in
+  // for it, which is enough to see the task compile and embed the library
+  // (that binary does not run as userns: it is not denort).
+  const out = await new Deno.Command(DENO, {
+    args: ["task", "--quiet", "compile"],
+    cwd: ROOT,
+    env: { DENORT_BIN: DENO },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, text(out.stderr));
+  try {
+    const binary = Deno.readFileSync(`${ROOT}dist/userns`);
+    const lib = Deno.readFileSync(PREBUILT);
+    const needle = lib.subarray(lib.length - 4096);
+    const at = Buffer.from(binary).indexOf(needle);
+    assert.ok(at > 0, "the library's bytes are inside dist/userns");
+  } finally {
+    Deno.removeSync(`${ROOT}dist`, { recursive: true });
+  }
 });
