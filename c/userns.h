@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define UNS_ABI_VERSION 1
+#define UNS_ABI_VERSION 2
 #define UNS_EXPORT __attribute__((visibility("default")))
 
 /* Slots of the int32 option array given to uns_spawn(). String slots hold an
@@ -31,6 +31,8 @@ enum uns_opt {
 	UNS_OPT_FORK,         /* 1: stay as a reaping, forwarding parent (--init) */
 	UNS_OPT_OOM_SET,      /* 1: write UNS_OPT_OOM to oom_score_adj */
 	UNS_OPT_OOM,          /* oom_score_adj value */
+	UNS_OPT_SHARED_VM,    /* 1: the inside ids map to the caller's own, so
+			       * the child may share its memory until execve */
 	UNS_OPT_STR_LEN,      /* bytes in the string buffer, last one NUL */
 	UNS_OPT_FILE,         /* command name or path */
 	UNS_OPT_PATH,         /* PATH to search when FILE has no slash */
@@ -56,8 +58,30 @@ enum uns_out {
 	UNS_OUT_STDIN,   /* parent ends of piped stdio, or -1 */
 	UNS_OUT_STDOUT,
 	UNS_OUT_STDERR,
+	UNS_OUT_SHARED, /* 1: the child shares our memory until it executes */
 	UNS_OUT_COUNT
 };
+
+/* Slots of the int32 out array filled by uns_start_helper(). */
+enum uns_helper_out {
+	UNS_HOUT_PID,
+	UNS_HOUT_PIDFD,
+	UNS_HOUT_ERR_FD,  /* read end of its stderr */
+	UNS_HOUT_EXEC_FD, /* EOF: executed; 4 bytes: the errno of execve() */
+	UNS_HOUT_COUNT
+};
+
+/* Slots of the int32 out array filled by uns_finish_helpers(), per helper. */
+enum uns_finish_out {
+	UNS_FOUT_CODE,       /* exit code, or 128+N for signal N */
+	UNS_FOUT_SIGNAL,     /* the signal, or 0 */
+	UNS_FOUT_ERR_LEN,    /* bytes of stderr kept in the buffer */
+	UNS_FOUT_EXEC_ERRNO, /* 0: it was executed; else why not */
+	UNS_FOUT_RC,         /* 0, or -errno: reading or reaping failed */
+	UNS_FOUT_COUNT
+};
+
+#define UNS_MAX_HELPERS 2
 
 /* The child's set-up steps, as reported in struct uns_failure. */
 enum uns_step {
@@ -91,15 +115,22 @@ struct uns_failure {
 
 UNS_EXPORT int32_t uns_abi_version(void);
 UNS_EXPORT int32_t uns_spawn(const int32_t *opt, uint32_t nopt,
-			     const char *str, char **vec, uint32_t nvec,
-			     int32_t *out);
+			     const char *str, int32_t *out);
 UNS_EXPORT int32_t uns_release(int32_t sync_fd);
 UNS_EXPORT int32_t uns_read(int32_t fd, void *buf, uint32_t len);
+UNS_EXPORT int32_t uns_read_timed(int32_t fd, void *buf, uint32_t len,
+				  int32_t timeout_ms);
 UNS_EXPORT int32_t uns_write(int32_t fd, const void *buf, uint32_t len);
 UNS_EXPORT int32_t uns_close(int32_t fd);
 UNS_EXPORT int32_t uns_wait(int32_t pidfd, int32_t *out);
 UNS_EXPORT int32_t uns_kill(int32_t pidfd, int32_t sig);
 UNS_EXPORT int32_t uns_write_file(const char *path, const void *buf,
 				  uint32_t len);
+UNS_EXPORT int32_t uns_start_helper(const char *str, uint32_t len,
+				    const int32_t *off, uint32_t argc,
+				    int32_t *out);
+UNS_EXPORT int32_t uns_finish_helpers(const int32_t *fds, uint32_t n,
+				      char *buf, uint32_t buflen,
+				      int32_t *out);
 
 #endif

@@ -6,7 +6,7 @@
  */
 
 /** The ABI version the native library must report. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** Namespace slots joined by `enter`. */
 export const MAX_JOIN = 8;
@@ -26,16 +26,17 @@ export const Opt = {
   FORK: 17,
   OOM_SET: 18,
   OOM: 19,
-  STR_LEN: 20,
-  FILE: 21,
-  PATH: 22,
-  CWD: 23,
-  ROOT: 24,
-  HOSTNAME: 25,
-  PROC: 26,
-  ARGC: 27,
-  ENVC: 28,
-  COUNT: 29,
+  SHARED_VM: 20,
+  STR_LEN: 21,
+  FILE: 22,
+  PATH: 23,
+  CWD: 24,
+  ROOT: 25,
+  HOSTNAME: 26,
+  PROC: 27,
+  ARGC: 28,
+  ENVC: 29,
+  COUNT: 30,
 } as const;
 
 /** Slots of the out array (enum uns_out). */
@@ -47,8 +48,31 @@ export const Out = {
   STDIN: 4,
   STDOUT: 5,
   STDERR: 6,
-  COUNT: 7,
+  SHARED: 7,
+  COUNT: 8,
 } as const;
+
+/** Slots of uns_start_helper()'s out array (enum uns_helper_out). */
+export const HelperOut = {
+  PID: 0,
+  PIDFD: 1,
+  ERR_FD: 2,
+  EXEC_FD: 3,
+  COUNT: 4,
+} as const;
+
+/** Slots of uns_finish_helpers()' out array, per helper (enum uns_finish_out). */
+export const FinishOut = {
+  CODE: 0,
+  SIGNAL: 1,
+  ERR_LEN: 2,
+  EXEC_ERRNO: 3,
+  RC: 4,
+  COUNT: 5,
+} as const;
+
+/** Helpers one uns_finish_helpers() call waits for, at most. */
+export const MAX_HELPERS = 2;
 
 /** How each of fds 0-2 is set up (enum uns_stdio). */
 export const Stdio = { inherit: 0, null: 1, piped: 2 } as const;

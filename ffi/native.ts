@@ -4,8 +4,16 @@
  *
  * @module
  */
-import { errnoName, SpawnError } from "../lib/errors.ts";
-import { MAX_JOIN, Opt, Out, Stdio, STEPS } from "./abi.ts";
+import { errnoName, HelperError, SpawnError } from "../lib/errors.ts";
+import {
+  FinishOut,
+  HelperOut,
+  MAX_JOIN,
+  Opt,
+  Out,
+  Stdio,
+  STEPS,
+} from "./abi.ts";
 import { loadNative } from "./load.ts";
 
 /** How one of the command's fds 0-2 is set up. */
@@ -49,6 +57,12 @@ export interface SpawnRequest {
   hostname?: string;
   /** Where to mount a fresh proc. */
   proc?: string;
+  /**
+   * The inside uid and gid map to this process's own, so that switching to
+   * them changes no id: the child may then share this process's memory
+   * until it executes (no copy; see c/userns.c). @default {false}
+   */
+  sharedVm?: boolean;
 }
 
 /** A cloned child waiting for release, and the parent's ends of its fds. */
@@ -67,6 +81,8 @@ export interface PausedChild {
   stdout: number;
   /** Parent end of piped stderr, or -1. */
   stderr: number;
+  /** The child shares this process's memory until it executes. */
+  shared: boolean;
 }
 
 /** A child-side failure reported on the error pipe. */
@@ -135,6 +151,7 @@ export function spawnPaused(req: SpawnRequest): PausedChild {
   opt[Opt.FORK] = req.fork ? 1 : 0;
   opt[Opt.OOM_SET] = req.oomScoreAdj === undefined ? 0 : 1;
   opt[Opt.OOM] = req.oomScoreAdj ?? 0;
+  opt[Opt.SHARED_VM] = req.sharedVm ? 1 : 0;
   opt[Opt.STR_LEN] = str.length;
   [Opt.FILE, Opt.PATH, Opt.CWD, Opt.ROOT, Opt.HOSTNAME, Opt.PROC].forEach(
     (slot, i) => opt[slot] = offs[i]!,
@@ -142,10 +159,8 @@ export function spawnPaused(req: SpawnRequest): PausedChild {
   opt[Opt.ARGC] = req.argv.length;
   opt[Opt.ENVC] = req.env.length;
   opt.set(offs.slice(fixed.length), Opt.COUNT);
-  const nvec = req.argv.length + req.env.length + 2;
-  const vec = new BigUint64Array(nvec);
   const out = new Int32Array(Out.COUNT);
-  const rc = loadNative().uns_spawn(opt, opt.length, str, vec, nvec, out);
+  const rc = loadNative().uns_spawn(opt, opt.length, str, out);
   if (rc < 0) throw cloneError(-rc, req.cloneFlags);
   return {
     pid: out[Out.PID]!,
@@ -155,8 +170,17 @@ export function spawnPaused(req: SpawnRequest): PausedChild {
     stdin: out[Out.STDIN]!,
     stdout: out[Out.STDOUT]!,
     stderr: out[Out.STDERR]!,
+    shared: out[Out.SHARED] === 1,
   };
 }
+
+/** What to do when a process cannot be started for want of a resource. */
+const RESOURCE_HINTS: Record<string, string> = {
+  EMFILE: "too many open files; raise ulimit -n",
+  ENFILE: "the system is out of file descriptors",
+  EAGAIN: "the process limit is reached; check ulimit -u",
+  ENOMEM: "out of memory or pid limit reached",
+};
 
 function cloneError(errno: number, flags: number): SpawnError {
   const name = errnoName(errno);
@@ -168,10 +192,7 @@ function cloneError(errno: number, flags: number): SpawnError {
     ENOSPC:
       "the limit on user namespaces is reached or zero; check sysctl user.max_user_namespaces",
     EUSERS: "too many nested user namespaces",
-    EMFILE: "too many open files; raise ulimit -n",
-    ENFILE: "the system is out of file descriptors",
-    EAGAIN: "the process limit is reached; check ulimit -u",
-    ENOMEM: "out of memory or pid limit reached",
+    ...RESOURCE_HINTS,
   };
   const what = flags
     ? "cannot create the namespaces"
@@ -179,6 +200,22 @@ function cloneError(errno: number, flags: number): SpawnError {
   return new SpawnError("NAMESPACE", `${what}: ${name}`, {
     errno: name,
     hint: hints[name] ?? "run userns doctor",
+  });
+}
+
+/** Why a helper could not be executed: not there, or no resources. */
+function execError(path: string, errno: number): Error {
+  const name = errnoName(errno);
+  const hint = RESOURCE_HINTS[name];
+  if (hint) {
+    return new SpawnError("SETUP", `cannot start ${path}: ${name}`, {
+      errno: name,
+      hint,
+    });
+  }
+  return new HelperError("HELPER_MISSING", `cannot run ${path}: ${name}`, {
+    errno: name,
+    hint: "install the uidmap package",
   });
 }
 
@@ -193,15 +230,25 @@ export function release(syncFd: number): number {
   return rc < 0 ? -rc : 0;
 }
 
+const EAGAIN = 11;
+/** How long {@link readFailure} blocks the event loop at most. */
+const EXEC_WAIT_MS = 2;
+
 /**
- * Reads the child's error pipe to its end, without blocking the event loop.
+ * Reads the child's error pipe to its end, blocking the event loop for at
+ * most a couple of milliseconds.
  *
  * @param errFd the error pipe's read end
  * @returns null when the command was executed, else the failed step
  */
 export async function readFailure(errFd: number): Promise<ChildFailure | null> {
   const rec = new Int32Array(2);
-  const n = await loadNative().uns_read(errFd, rec, 8);
+  const native = loadNative();
+  // A released child executes within a fraction of a millisecond: wait for
+  // that here (as Deno.Command's spawn does) rather than on another thread,
+  // but never long.
+  let n = native.uns_read_timed(errFd, rec, 8, EXEC_WAIT_MS);
+  if (n === -EAGAIN) n = await native.uns_read(errFd, rec, 8);
   if (n !== 8) return null;
   return { step: STEPS[rec[0]!] ?? `step ${rec[0]}`, errno: rec[1]! };
 }
@@ -293,4 +340,115 @@ export function writeFileOnce(path: string, text: string): number {
   const data = encoder.encode(text);
   const rc = loadNative().uns_write_file(p, data, data.length);
   return rc < 0 ? -rc : 0;
+}
+
+/** How a map helper ended. */
+export interface HelperResult {
+  /** Exit code, or 128+N for signal N. */
+  code: number;
+  /** The signal that killed it, or 0. */
+  signal: number;
+  /** The start of its stderr (at most {@link HELPER_STDERR} bytes). */
+  stderr: Uint8Array;
+}
+
+/** How much of a helper's stderr is kept; the rest is drained. */
+export const HELPER_STDERR = 4096;
+
+/** A map helper started by {@link startHelper}. */
+export interface HelperChild {
+  /** Its path, for messages. */
+  path: string;
+  /** Host pid. */
+  pid: number;
+  /** pidfd, to reap it. */
+  pidfd: number;
+  /** Read end of its stderr. */
+  errFd: number;
+  /** EOF once executed; an errno otherwise. */
+  execFd: number;
+}
+
+/**
+ * Starts `newuidmap` or `newgidmap` from the native side without waiting:
+ * a clone that shares this process's memory until it executes (no copy, no
+ * thread of the runtime busy), stdin and stdout on /dev/null, stderr on a
+ * pipe, an empty environment. Pass it to {@link finishHelper}, always.
+ *
+ * @param argv the helper's absolute path, then its arguments
+ * @returns the started helper
+ * @throws {SpawnError} SETUP when fds or processes run out
+ */
+export function startHelper(argv: string[]): HelperChild {
+  const [str, offs] = pack(argv);
+  const off = Int32Array.from(offs);
+  const out = new Int32Array(HelperOut.COUNT);
+  const native = loadNative();
+  const rc = native.uns_start_helper(str, str.length, off, off.length, out);
+  if (rc < 0) {
+    const errno = errnoName(-rc);
+    throw new SpawnError("SETUP", `cannot start ${argv[0]}: ${errno}`, {
+      errno,
+      hint: RESOURCE_HINTS[errno] ?? "run userns doctor",
+    });
+  }
+  return {
+    path: argv[0]!,
+    pid: out[HelperOut.PID]!,
+    pidfd: out[HelperOut.PIDFD]!,
+    errFd: out[HelperOut.ERR_FD]!,
+    execFd: out[HelperOut.EXEC_FD]!,
+  };
+}
+
+/**
+ * Waits for helpers to end, all on one worker thread, off the event loop;
+ * reaps them and closes their fds.
+ *
+ * @param hs the helpers of one spawn, at most UNS_MAX_HELPERS (2)
+ * @returns for each, its status and the start of its stderr, or why it did
+ * not run: HelperError HELPER_MISSING when it could not be executed,
+ * SpawnError SETUP for want of resources or when it cannot be waited for
+ */
+export async function finishHelpers(
+  hs: HelperChild[],
+): Promise<PromiseSettledResult<HelperResult>[]> {
+  const fds = Int32Array.from(hs.flatMap((h) => [h.pidfd, h.execFd, h.errFd]));
+  const buf = new Uint8Array(HELPER_STDERR * hs.length);
+  const out = new Int32Array(FinishOut.COUNT * hs.length);
+  let rc: number;
+  try {
+    rc = await loadNative().uns_finish_helpers(
+      fds,
+      hs.length,
+      buf,
+      HELPER_STDERR,
+      out,
+    );
+  } finally {
+    fds.forEach(closeFd);
+  }
+  if (rc < 0) throw new RangeError(`too many helpers: ${hs.length}`);
+  return hs.map((h, i) => {
+    const o = out.subarray(i * FinishOut.COUNT);
+    const failed = o[FinishOut.RC]! < 0
+      ? waitError(h.path, -o[FinishOut.RC]!)
+      : o[FinishOut.EXEC_ERRNO]
+      ? execError(h.path, o[FinishOut.EXEC_ERRNO]!)
+      : undefined;
+    if (failed) return { status: "rejected", reason: failed };
+    const stderr = buf.subarray(i * HELPER_STDERR).subarray(
+      0,
+      o[FinishOut.ERR_LEN]!,
+    );
+    const code = o[FinishOut.CODE]!, signal = o[FinishOut.SIGNAL]!;
+    return { status: "fulfilled", value: { code, signal, stderr } };
+  });
+}
+
+function waitError(path: string, errno: number): SpawnError {
+  const name = errnoName(errno);
+  return new SpawnError("SETUP", `cannot wait for ${path}: ${name}`, {
+    errno: name,
+  });
 }

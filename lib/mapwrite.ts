@@ -6,7 +6,13 @@
  */
 import { errnoName, HelperError, IdMapError, UsernsError } from "./errors.ts";
 import { formatIdMap, type IdMapping, type IdMapPlan } from "./idmap.ts";
-import { writeFileOnce } from "../ffi/native.ts";
+import {
+  finishHelpers,
+  type HelperChild,
+  type HelperResult,
+  startHelper as start,
+  writeFileOnce,
+} from "../ffi/native.ts";
 
 /** Absolute paths of the helpers found on PATH. */
 export interface HelperPaths {
@@ -53,12 +59,15 @@ export function findHelpers(path: string): HelperPaths {
  * Writes both maps of a paused child, the two sides at the same time. The
  * setgroups policy goes first: the kernel requires `deny` before an
  * unprivileged gid map, and it cannot be changed once a gid map exists.
+ * The helpers are started from the native side and waited for off the
+ * event loop; both are always reaped before this returns or throws.
  *
  * @param pid the child's host pid
  * @param plan the validated plan
  * @param helpers where the helpers are
  * @throws {HelperError} when a helper is missing or refuses the map
  * @throws {IdMapError} MAP_WRITE when the kernel refuses a direct write
+ * @throws {UsernsError} PERMISSION when `--allow-run` does not cover a helper
  */
 export async function writeIdMaps(
   pid: number,
@@ -66,78 +75,65 @@ export async function writeIdMaps(
   helpers: HelperPaths,
 ): Promise<void> {
   if (plan.setgroups === "deny") writeProc(pid, "setgroups", "deny\n");
-  await Promise.all([
-    writeSide(
-      pid,
-      "uid",
-      plan.uid,
-      plan.uidVia === "proc" ? undefined : helpers.newuidmap,
-    ),
-    writeSide(
-      pid,
-      "gid",
-      plan.gid,
-      plan.gidVia === "proc" ? undefined : helpers.newgidmap,
-    ),
-  ]);
+  const sides: Side[] = [
+    ["uid", plan.uid, plan.uidVia === "proc" ? undefined : helpers.newuidmap],
+    ["gid", plan.gid, plan.gidVia === "proc" ? undefined : helpers.newgidmap],
+  ];
+  const started: [Side, HelperChild][] = [];
+  let failure: unknown;
+  try {
+    for (const side of sides) {
+      const [kind, map, helper] = side;
+      if (helper === undefined) writeProc(pid, `${kind}_map`, formatIdMap(map));
+      else started.push([side, startHelper(helper, pid, map)]);
+    }
+  } catch (e) {
+    failure = e;
+  }
+  // Reap every helper that was started, whatever failed.
+  const results = started.length
+    ? await finishHelpers(started.map(([, h]) => h))
+    : [];
+  if (failure) throw failure;
+  results.forEach((r, i) => {
+    if (r.status === "rejected") throw r.reason;
+    checkHelper(started[i]![0], r.value);
+  });
 }
 
-async function writeSide(
+/** One side of the maps: kind, lines, and the helper that writes them. */
+type Side = ["uid" | "gid", IdMapping[], string | undefined];
+
+/** Starts a helper, if `--allow-run` covers it: FFI could, but should not. */
+function startHelper(
+  helper: string,
   pid: number,
-  kind: "uid" | "gid",
   map: IdMapping[],
-  helper: string | undefined,
-): Promise<void> {
-  if (helper === undefined) {
-    writeProc(pid, `${kind}_map`, formatIdMap(map));
-    return;
+): HelperChild {
+  if (!mayRun(helper)) {
+    throw new UsernsError("PERMISSION", `cannot run ${helper}: not permitted`, {
+      hint: "run deno with --allow-run=newuidmap,newgidmap",
+    });
   }
-  const args = [String(pid)];
+  const argv = [helper, String(pid)];
   for (const m of map) {
-    args.push(String(m.inner), String(m.outer), String(m.count));
+    argv.push(String(m.inner), String(m.outer), String(m.count));
   }
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command(helper, {
-      args,
-      stdin: "null",
-      stdout: "null",
-    }).output();
-  } catch (e) {
-    if (
-      e instanceof Deno.errors.NotCapable ||
-      e instanceof Deno.errors.PermissionDenied
-    ) {
-      throw new UsernsError(
-        "PERMISSION",
-        `cannot run ${helper}: not permitted`,
-        {
-          hint: "run deno with --allow-run=newuidmap,newgidmap",
-          cause: e,
-        },
-      );
-    }
-    throw new HelperError(
-      "HELPER_MISSING",
-      `cannot run ${helper}: ${(e as Error).message}`,
-      {
-        hint: "install the uidmap package",
-        cause: e,
-      },
-    );
-  }
-  if (!out.success) {
-    const name = helper.slice(helper.lastIndexOf("/") + 1);
-    const why = new TextDecoder().decode(out.stderr).trim().split("\n")[0] ??
-      "";
-    throw new HelperError(
-      "HELPER_FAILED",
-      `${name} exited ${out.code}: "${why}"`,
-      {
-        hint: `check that /etc/sub${kind} grants the ranges (userns subids)`,
-      },
-    );
-  }
+  return start(argv);
+}
+
+function mayRun(helper: string): boolean {
+  return Deno.permissions.querySync({ name: "run", command: helper })
+    .state === "granted";
+}
+
+function checkHelper([kind, , helper]: Side, r: HelperResult): void {
+  if (r.code === 0) return;
+  const name = helper!.slice(helper!.lastIndexOf("/") + 1);
+  const why = new TextDecoder().decode(r.stderr).trim().split("\n")[0] ?? "";
+  throw new HelperError("HELPER_FAILED", `${name} exited ${r.code}: "${why}"`, {
+    hint: `check that /etc/sub${kind} grants the ranges (userns subids)`,
+  });
 }
 
 function writeProc(pid: number, file: string, text: string): void {

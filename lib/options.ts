@@ -5,7 +5,7 @@
  * @module
  */
 import { UsernsError } from "./errors.ts";
-import { currentIdentity, type Identity } from "./identity.ts";
+import { findPasswdEntry, type Identity, readPasswd } from "./identity.ts";
 import {
   type IdMapping,
   type IdMapPlan,
@@ -13,7 +13,7 @@ import {
   planIdMaps,
 } from "./idmap.ts";
 import { findHelpers, type HelperPaths } from "./mapwrite.ts";
-import { rangesFor, readSubIdFileSync } from "./subid.ts";
+import { rangesFor, readSubIdFileSync, type SubIdFile } from "./subid.ts";
 import { CloneFlag } from "../ffi/abi.ts";
 import type { SpawnRequest, StdioMode } from "../ffi/native.ts";
 
@@ -106,6 +106,63 @@ function checkId(value: number | undefined, name: string): void {
   }
 }
 
+const fileCache = new Map<string, { key: string; value: unknown }>();
+
+/**
+ * `read(path)`, or its result from the last call while the file is the same
+ * one: same device, inode, size and modification time. A file modified less
+ * than {@link SETTLED_MS} before it was read is not cached, so two changes
+ * within one tick of the clock cannot look like none.
+ *
+ * @param path the file
+ * @param read reads and parses it (and reports its errors)
+ * @returns what `read` returned for the file as it is now
+ */
+function cached<T>(path: string, read: (path: string) => T): T {
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.statSync(path);
+  } catch {
+    fileCache.delete(path);
+    return read(path); // missing or unreadable: read() says how
+  }
+  const mtime = st.mtime?.getTime();
+  const key = `${st.dev}:${st.ino}:${st.size}:${mtime}`;
+  const hit = fileCache.get(path);
+  if (hit?.key === key) return hit.value as T;
+  const value = read(path);
+  if (mtime !== undefined && Date.now() - mtime > SETTLED_MS) {
+    fileCache.set(path, { key, value });
+  } else fileCache.delete(path);
+  return value;
+}
+
+const SETTLED_MS = 2000;
+
+/** The caller's identity, as `currentIdentity()`, with /etc/passwd cached. */
+function identity(): Identity {
+  const uid = Deno.uid() ?? 0;
+  const gid = Deno.gid() ?? 0;
+  const entries = new Map<number, ReturnType<typeof findPasswdEntry>>();
+  let byUid: { text: string; entries: typeof entries };
+  try {
+    // A failed read throws here, so it is not cached: a passing EMFILE
+    // would otherwise leave the caller nameless (and without the ranges
+    // listed under its name) for the life of the process.
+    byUid = cached("/etc/passwd", (path) => ({
+      text: Deno.readTextFileSync(path),
+      entries,
+    }));
+  } catch {
+    byUid = { text: readPasswd(), entries }; // unreadable now: no name
+  }
+  if (!byUid.entries.has(uid)) {
+    byUid.entries.set(uid, findPasswdEntry(byUid.text, uid));
+  }
+  const entry = byUid.entries.get(uid);
+  return { uid, gid, name: entry?.name, passwdGid: entry?.gid };
+}
+
 /** The ID map plan for these options, from /etc/sub{u,g}id and PATH. */
 function planFor(
   o: UsernsCommandOptions,
@@ -113,8 +170,8 @@ function planFor(
   helpers: HelperPaths,
 ): IdMapPlan {
   const user = { name: id.name, uid: id.uid };
-  const subuid = readSubIdFileSync("/etc/subuid");
-  const subgid = readSubIdFileSync("/etc/subgid");
+  const subuid = cached<SubIdFile>("/etc/subuid", readSubIdFileSync);
+  const subgid = cached<SubIdFile>("/etc/subgid", readSubIdFileSync);
   return planIdMaps({
     mode: o.map ?? "auto",
     uidMap: o.uidMap,
@@ -223,7 +280,7 @@ export function prepare(
   stdioDefault: StdioMode,
 ): Prepared {
   checkOptions(o);
-  const id = currentIdentity();
+  const id = identity();
   const file = command instanceof URL ? command.pathname : command;
   const [env, path] = environment(o, id);
   const helpers = findHelpers(Deno.env.get("PATH") ?? "");
@@ -258,8 +315,24 @@ export function prepare(
       root,
       hostname: o.hostname,
       proc: o.mountProc ? `${root ?? ""}/proc` : undefined,
+      sharedVm: keepsIds(plan, id),
     },
   };
+}
+
+/**
+ * Whether the inside user and group map to the caller's own ids, so that the
+ * child's switch to them changes nothing the kernel tracks: then the child
+ * may run in this process's memory until it executes (c/userns.c).
+ */
+function keepsIds(plan: IdMapPlan, id: Identity): boolean {
+  return outsideOf(plan.uid, plan.user) === id.uid &&
+    outsideOf(plan.gid, plan.group) === id.gid;
+}
+
+function outsideOf(map: IdMapping[], inside: number): number | undefined {
+  const m = map.find((m) => inside >= m.inner && inside - m.inner < m.count);
+  return m && m.outer + (inside - m.inner);
 }
 
 /**

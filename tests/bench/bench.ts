@@ -1,0 +1,336 @@
+// `deno task bench`: spawn latency, throughput and memory of userns against
+// what a Deno user does without it and against the peers, printed as ONE
+// markdown table, every figure from this one run on this machine. Medians;
+// the runs of compared commands alternate, so that a noisy moment hits all.
+// Run it as the unprivileged user that matters (the peers need one too).
+import { UsernsCommand } from "../../lib/mod.ts";
+import { prepare } from "../../lib/options.ts";
+import { writeIdMaps } from "../../lib/mapwrite.ts";
+import {
+  closeFd,
+  readFailure,
+  release,
+  spawnPaused,
+  waitChild,
+} from "../../ffi/native.ts";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+const SPAWNS = 300; // per compared command, sequential
+const UNSHARE = [
+  "unshare",
+  "--user",
+  "--map-users=auto",
+  "--map-groups=auto",
+  "--map-root-user",
+  "true",
+];
+const MAIN = `${ROOT}main.ts`;
+const CLI = [Deno.execPath(), "run", "-A", MAIN, "run", "--", "true"];
+const BWRAP = ["bwrap", "--unshare-user", "--bind", "/", "/", "true"];
+const PEERS: [string, string[]][] = [
+  ["unshare --map-users=auto", UNSHARE],
+  ["podman unshare true", ["podman", "unshare", "true"]],
+  ["buildah unshare true", ["buildah", "unshare", "true"]],
+  ["rootlesskit true", ["rootlesskit", "true"]],
+  ["bwrap --unshare-user --bind / / true", BWRAP],
+];
+
+interface Cells {
+  vs?: string;
+  ratio?: string;
+  target?: string;
+}
+const rows: string[][] = [];
+let group = "";
+function row(what: string, value: string, c: Cells = {}): void {
+  rows.push([group, what, value, c.vs ?? "", c.ratio ?? "", c.target ?? ""]);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+const kib = (b: number) => `${b >= 0 ? "+" : ""}${(b / 1024).toFixed(0)} KiB`;
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+async function run(argv: string[]): Promise<Deno.CommandOutput> {
+  const [cmd, ...args] = argv;
+  return await new Deno.Command(cmd!, { args, stdin: "null" }).output();
+}
+
+function ok(out: { code: number }, what: string): void {
+  if (out.code !== 0) throw new Error(`${what} exited ${out.code}`);
+}
+
+/** Runs `fns` in turn, 20 untimed rounds then `n` timed; times in ms. */
+async function alternate(n: number, fns: (() => Promise<unknown>)[]) {
+  const t: number[][] = fns.map(() => []);
+  for (let i = -20; i < n; i++) {
+    for (const [k, fn] of fns.entries()) {
+      const a = performance.now();
+      await fn();
+      if (i >= 0) t[k]!.push(performance.now() - a);
+    }
+  }
+  return t;
+}
+
+/** The median of the ratios of runs made one after the other. */
+const paired = (a: number[], b: number[]) => median(a.map((x, i) => x / b[i]!));
+
+async function library(): Promise<void> {
+  group = `library, warm, sequential, n=${SPAWNS}`;
+  const t = await alternate(SPAWNS, [
+    async () => ok(await new UsernsCommand("true").output(), "userns"),
+    async () => ok(await run(UNSHARE), "unshare"),
+    async () => ok(await run(["true"]), "true"),
+  ]) as [number[], number[], number[]];
+  const [mine, theirs, bare] = t.map(median) as [number, number, number];
+  const r = paired(t[0], t[1]);
+  row(`UsernsCommand("true").output()`, ms(mine), {
+    vs: `Deno.Command(unshare --map-users=auto ...) ${ms(theirs)}`,
+    ratio: `${r.toFixed(2)}x (of medians ${ratio(mine, theirs)})`,
+    target: `<= 0.7x: ${verdict(r <= 0.7)} (median of per-round ratios)`,
+  });
+  row(`Deno.Command("true").output(), no namespace`, ms(bare), {
+    target: "reference",
+  });
+  const p = await phases();
+  row(
+    "its phases (stdio null): prepare / clone / maps / release→exec / wait",
+    p.map((x) => x.toFixed(2)).join(" / ") + " ms",
+  );
+}
+
+/** The steps of one spawn timed apart, as lib/command.ts runs them. */
+async function phases(): Promise<number[]> {
+  const t: number[][] = [[], [], [], [], []];
+  const quiet = { stdin: "null", stdout: "null", stderr: "null" } as const;
+  for (let i = -20; i < 200; i++) {
+    const a = performance.now();
+    const p = prepare("true", quiet, "null");
+    const b = performance.now();
+    const c = spawnPaused(p.request);
+    const d = performance.now();
+    await writeIdMaps(c.pid, p.plan!, p.helpers);
+    const e = performance.now();
+    release(c.syncFd);
+    const failed = await readFailure(c.errFd);
+    const f = performance.now();
+    const st = await waitChild(c.pidfd);
+    const g = performance.now();
+    [c.syncFd, c.errFd, c.pidfd].forEach(closeFd);
+    if (failed || st.code !== 0) throw new Error("a phase run failed");
+    if (i < 0) continue;
+    [b - a, d - b, e - d, f - e, g - f].forEach((x, k) => t[k]!.push(x));
+  }
+  return t.map(median);
+}
+
+function onPath(name: string): boolean {
+  return (Deno.env.get("PATH") ?? "").split(":").some((dir) => {
+    try {
+      return Deno.statSync(`${dir}/${name}`).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a}'`);
+
+/** Whole-process times (ms) per command: hyperfine in rounds, or a loop. */
+async function wholeProcess(cmds: string[][]): Promise<[number[][], string]> {
+  const times: number[][] = cmds.map(() => []);
+  if (!onPath("hyperfine")) {
+    for (let i = -3; i < 40; i++) {
+      for (const [k, argv] of cmds.entries()) {
+        const a = performance.now();
+        await run(argv);
+        if (i >= 0) times[k]!.push(performance.now() - a);
+      }
+    }
+    return [times, "own loop of Deno.Command runs, n=40"];
+  }
+  const json = Deno.makeTempFileSync({ suffix: ".json" });
+  const rounds = 4, runs = 12;
+  for (let r = 0; r < rounds; r++) {
+    // Every other round in reverse, so that no command always goes first.
+    const order = cmds.map((_, k) => k);
+    if (r % 2) order.reverse();
+    const lines = order.map((k) => cmds[k]!.map(quote).join(" "));
+    const args = ["-N", "-w", "2", "-r", `${runs}`, "--export-json", json];
+    ok(await run(["hyperfine", ...args, ...lines]), "hyperfine");
+    const { results } = JSON.parse(Deno.readTextFileSync(json));
+    (results as { times: number[] }[]).forEach((x, i) =>
+      times[order[i]!]!.push(...x.times.map((s) => s * 1000))
+    );
+  }
+  Deno.removeSync(json);
+  return [times, `hyperfine -N, ${rounds} rounds x ${runs} runs`];
+}
+
+/** The peers on PATH that run here; the others get a row saying why not. */
+async function peers(): Promise<[string, string[]][]> {
+  const present: [string, string[]][] = [];
+  for (const [name, argv] of PEERS) {
+    const out = onPath(argv[0]!) ? await run(argv) : undefined;
+    if (out?.code === 0) present.push([name, argv]);
+    else {
+      const why = out ? text(out.stderr).trim().split("\n")[0] : "";
+      row(name, out ? `fails here (exit ${out.code})` : "not installed", {
+        target: why?.slice(0, 60),
+      });
+    }
+  }
+  return present;
+}
+
+async function cli(): Promise<[string, string[]][]> {
+  group = "CLI, whole process";
+  const present = await peers();
+  const [times, how] = await wholeProcess([CLI, ...present.map((p) => p[1])]);
+  group = `CLI, whole process, ${how}`;
+  const mine = median(times[0]!);
+  row("userns run -- true (as deno run -A main.ts)", ms(mine), {
+    target: "no compiled binary here",
+  });
+  present.forEach(([name], i) => {
+    const theirs = median(times[i + 1]!);
+    const buildah = name.startsWith("buildah");
+    row(`userns / ${name}`, ms(theirs), {
+      ratio: ratio(mine, theirs),
+      target: buildah ? `<= 0.6x: ${verdict(mine / theirs <= 0.6)}` : "",
+    });
+  });
+  return present;
+}
+
+/** The CLI's own VmHWM, and each process tree's peak RSS (GNU time). */
+async function cliMemory(present: [string, string[]][]): Promise<void> {
+  group = "CLI peak memory";
+  const [exe, sub, ...rest] = CLI;
+  const preload = `--preload=${ROOT}tests/bench/_hwm.ts`;
+  const hwm: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const out = await run([exe!, sub!, preload, ...rest]);
+    const kib = /bench-vmhwm-kib (\d+)/.exec(text(out.stderr))?.[1];
+    hwm.push(Number(kib) * 1024);
+  }
+  row("userns run -- true: VmHWM of its deno process", mib(median(hwm)), {
+    target: "median of 5",
+  });
+  if (!onPath("time") || (await run(["time", "--version"])).code !== 0) {
+    return row("the peers", "n/a: GNU time is not installed");
+  }
+  const all: [string, string[]][] = [["userns run -- true", CLI], ...present];
+  for (const [name, argv] of all) {
+    const out = await run(["time", "-f", "bench-maxrss-kib %M", ...argv]);
+    const kib = /bench-maxrss-kib (\d+)/.exec(text(out.stderr))?.[1];
+    row(`${name}: largest process of its tree`, mib(Number(kib) * 1024), {
+      target: "GNU time %M",
+    });
+  }
+}
+
+async function throughput(): Promise<void> {
+  const total = 400;
+  group = `throughput, ${total} spawns of true`;
+  const rate = async (inFlight: number, spawn: () => Promise<unknown>) => {
+    let started = 0;
+    const t = performance.now();
+    const worker = async () => {
+      while (started++ < total) ok(await spawn() as { code: number }, "spawn");
+    };
+    await Promise.all(Array.from({ length: inFlight }, worker));
+    return total / ((performance.now() - t) / 1000);
+  };
+  for (const n of [1, 4, 16]) {
+    const mine = await rate(n, () => new UsernsCommand("true").output());
+    const theirs = await rate(n, () => run(UNSHARE));
+    row(`${n} in flight: userns spawns/s`, mine.toFixed(0), {
+      vs: `Deno.Command+unshare ${theirs.toFixed(0)}/s`,
+      ratio: ratio(mine, theirs),
+      target: "higher is better",
+    });
+  }
+}
+
+type Sample = {
+  rssAnon: number;
+  hwm: number;
+  heapUsed: number;
+  heapTotal: number;
+};
+type Probe = { before: Sample; after: Sample };
+
+async function probe(flags: string, warm: number, n: number): Promise<Probe> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `--v8-flags=--expose-gc${flags}`,
+      `${ROOT}tests/bench/_probe.ts`,
+      `${warm}`,
+      `${n}`,
+    ],
+    stdin: "null",
+  }).output();
+  if (out.code !== 0) throw new Error(`probe: ${text(out.stderr)}`);
+  return JSON.parse(text(out.stdout));
+}
+
+async function memory(): Promise<void> {
+  const warm = 1000, n = 1000;
+  group = `library process memory, ${warm} spawns, then ${n} more`;
+  const change = (a: number, b: number) => `${mib(a)} → ${mib(b)}`;
+  const d = await probe("", warm, n);
+  const { before: b, after: a } = d;
+  row(`VmHWM after ${warm} spawns (after ${warm + n})`, mib(b.hwm), {
+    vs: mib(a.hwm),
+  });
+  row("RssAnon after warm-up → after", change(b.rssAnon, a.rssAnon), {
+    vs: kib(a.rssAnon - b.rssAnon),
+    target: "includes V8's young generation growing",
+  });
+  row("V8 heapUsed (heapTotal)", change(b.heapUsed, a.heapUsed), {
+    vs: `${kib(a.heapUsed - b.heapUsed)} (${change(b.heapTotal, a.heapTotal)})`,
+  });
+  const c = await probe(",--max-semi-space-size=1", warm, n);
+  const grew = c.after.rssAnon - c.before.rssAnon;
+  const flat = grew < 2 ** 20 && a.heapUsed - b.heapUsed < 2 ** 18;
+  row(
+    "RssAnon, --max-semi-space-size=1",
+    change(c.before.rssAnon, c.after.rssAnon),
+    {
+      vs: kib(grew),
+      target: `flat (< 1 MiB; heapUsed < 256 KiB): ${verdict(flat)}`,
+    },
+  );
+}
+
+function machine(): string {
+  const cpu = Deno.readTextFileSync("/proc/cpuinfo");
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpu)?.[1] ?? "unknown CPU";
+  const kernel = Deno.readTextFileSync("/proc/sys/kernel/osrelease").trim();
+  const cores = navigator.hardwareConcurrency;
+  return `${cores} x ${model}, Linux ${kernel}, deno ${Deno.version.deno}, ` +
+    `uid ${Deno.uid()}`;
+}
+
+const t0 = performance.now();
+console.log(`# userns bench, ${new Date().toISOString()}`);
+console.log(`machine: ${machine()}\n`);
+await library();
+await cliMemory(await cli());
+await throughput();
+await memory();
+console.log("| group | what | median | vs | ratio | target |");
+console.log("|---|---|---|---|---|---|");
+for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+console.log(`\n(took ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
