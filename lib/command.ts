@@ -322,13 +322,9 @@ async function runHook(
   try {
     await hook(pid);
   } catch (e) {
-    throw new UsernsError(
-      "HOOK",
-      `beforeExec failed: ${(e as Error)?.message ?? e}`,
-      {
-        cause: e,
-      },
-    );
+    // One line, as every error's message: the whole error is the cause.
+    const why = String((e as Error)?.message ?? e).split("\n")[0];
+    throw new UsernsError("HOOK", `beforeExec failed: ${why}`, { cause: e });
   }
 }
 

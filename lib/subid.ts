@@ -264,6 +264,8 @@ function readFailure(path: string, e: unknown): SubIdFile {
   const errno = typeof code === "string" ? code : undefined;
   const hint = e instanceof Deno.errors.NotCapable
     ? `run with --allow-read=${path}`
+    : errno === "EMFILE" || errno === "ENFILE"
+    ? "too many open files; raise ulimit -n"
     : "make it readable (shadow installs it with mode 0644) or name another file";
   const why = errno ?? (e as Error).name;
   throw new SubIdError("SUBID_READ", `cannot read ${path}: ${why}`, {

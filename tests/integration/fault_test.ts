@@ -1,0 +1,529 @@
+// Faults: each gives a clear error (class, code, one-line message) and
+// leaves nothing behind: no process, fd, zombie, or child waiting on its
+// pipe. What hygiene_test.ts already covers (a fake helper that fails, an
+// unmapped user, a hook that throws synchronously, SIGKILL in beforeExec,
+// an abort in beforeExec or before spawn) is not repeated, except where a
+// stage table needs it.
+//
+// Scenarios that need their own process (a PATH, a resource limit, no_new_
+// privs) or an unprivileged caller run _faults.ts; as root they run as the
+// unprivileged test user through runuser, so that they mean the same thing
+// in both runs of the suite.
+import assert from "node:assert/strict";
+import { type UsernsChild, UsernsCommand, UsernsError } from "../../lib/mod.ts";
+import { rangesFor, readSubIdFileSync } from "../../lib/subid.ts";
+import { findPasswdEntry, readPasswd } from "../../lib/identity.ts";
+import { children, nsTest, PRIVILEGED, ROOT, text } from "./_env.ts";
+
+const FAULTS = "tests/integration/_faults.ts";
+const CI = !!Deno.env.get("CI");
+/** The unprivileged user root runs the unprivileged cases as. */
+const USER = Deno.env.get("USERNS_TEST_USER") ?? "nsuser";
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---- who runs the unprivileged scenarios --------------------------------
+
+const entry = findPasswdEntry(readPasswd(), USER);
+const home = readPasswd().split("\n").find((l) => l.startsWith(`${USER}:`))
+  ?.split(":")[5];
+
+/** Why root cannot run the unprivileged scenarios, if it cannot. */
+function unprivilegedReason(): string | undefined {
+  if (!PRIVILEGED) return undefined; // they run as the caller
+  if (!entry || !home) {
+    return `no user ${USER} (create it with tests/setup_user.sh, or set USERNS_TEST_USER)`;
+  }
+  const ranges = rangesFor(readSubIdFileSync("/etc/subuid"), {
+    name: entry.name,
+    uid: entry.uid,
+  });
+  if (ranges.length === 0) return `${USER} has no subordinate uids`;
+  try {
+    new Deno.Command("runuser", { args: ["--help"] }).outputSync();
+  } catch {
+    return "runuser is not installed";
+  }
+  return undefined;
+}
+const UNPRIV = unprivilegedReason();
+
+/** nsTest for a test that runs unprivileged scenarios: where root has no
+ * user to run them as, ignored with the reason, or failed under CI. */
+function unprivTest(name: string, fn: () => Promise<void>): void {
+  if (!UNPRIV) return nsTest(name, fn);
+  console.error(`${name}: ${CI ? "FAIL" : "ignored"}: ${UNPRIV}`);
+  Deno.test({
+    name,
+    ignore: !CI,
+    fn: () => {
+      throw new Error(`cannot run under CI: ${UNPRIV}`);
+    },
+  });
+}
+
+interface Run {
+  /** Run as the unprivileged test user (as the caller when not root). */
+  unprivileged?: boolean;
+  /** Prefix of the deno command, e.g. setpriv --no-new-privs. */
+  wrap?: string[];
+  /** `ulimit -n` for the process. */
+  fdLimit?: number;
+}
+
+/**
+ * Runs one _faults.ts scenario and asserts it passed. As root, for an
+ * unprivileged run, the user gets a copy of the module it can read (the
+ * checkout may be in /root).
+ */
+async function scenario(name: string, run: Run = {}): Promise<void> {
+  const asUser = run.unprivileged && PRIVILEGED;
+  let root = ROOT;
+  if (asUser) {
+    root = Deno.makeTempDirSync({ prefix: "userns-faults-" }) + "/";
+    Deno.chmodSync(root, 0o755);
+    Deno.mkdirSync(`${root}tests/integration`, { recursive: true });
+    const parts = ["deno.json", "main.ts", "lib", "ffi", "c", FAULTS];
+    // The prebuilt library, when there is one; else it builds from c/.
+    if (isDir(`${ROOT}build`)) parts.push("build");
+    const cp = new Deno.Command("cp", {
+      args: ["-r", ...parts.map((p) => ROOT + p), root],
+    });
+    // FAULTS lands at the top; it belongs under tests/integration.
+    assert.ok((await cp.output()).success, "copied the module");
+    Deno.renameSync(`${root}_faults.ts`, root + FAULTS);
+  }
+  try {
+    let cmd = [
+      ...(run.wrap ?? []),
+      Deno.execPath(),
+      "run",
+      "-A",
+      root + FAULTS,
+      name,
+    ];
+    if (run.fdLimit) {
+      cmd = [
+        "bash",
+        "-c",
+        `ulimit -n ${run.fdLimit} && exec "$@"`,
+        "-",
+        ...cmd,
+      ];
+    }
+    const env = { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" };
+    if (asUser) {
+      cmd = [
+        "runuser",
+        "-u",
+        USER,
+        "--",
+        "env",
+        "-i",
+        `PATH=${Deno.env.get("PATH")}`,
+        `HOME=${home}`,
+        ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        ...cmd,
+      ];
+    }
+    const out = await new Deno.Command(cmd[0]!, {
+      args: cmd.slice(1),
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const who = asUser ? `as ${USER}` : `as uid ${Deno.uid()}`;
+    assert.equal(
+      out.code,
+      0,
+      `scenario ${name} ${who} failed:\n${text(out.stderr)}${text(out.stdout)}`,
+    );
+    assert.match(text(out.stderr), new RegExp(`scenario ${name}: ok\\n$`));
+  } finally {
+    if (asUser) Deno.removeSync(root, { recursive: true });
+  }
+}
+
+function isDir(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+// ---- what the test process holds -----------------------------------------
+
+/** This process's fds but sockets: the runtime opens a socket pair of its
+ * own at some moment; the library never opens a socket. */
+function fds(): string[] {
+  return [...Deno.readDirSync("/proc/self/fd")].map((e) => Number(e.name))
+    .sort((a, b) => a - b).flatMap((fd) => {
+      try {
+        const target = Deno.readLinkSync(`/proc/self/fd/${fd}`);
+        return target.startsWith("socket:") ? [] : [`${fd} -> ${target}`];
+      } catch {
+        return [];
+      }
+    });
+}
+
+async function leavesNothing(fn: () => Promise<void> | void): Promise<void> {
+  const before = fds();
+  await fn();
+  let now = fds();
+  for (let i = 0; i < 50 && now.join() !== before.join(); i++) {
+    await delay(20);
+    now = fds();
+  }
+  assert.deepEqual(now, before, "no fd is left open");
+  assert.deepEqual(children(), [], "no child and no zombie is left");
+}
+
+/**
+ * Waits for p, but fails after ms: a status that never settles is a child
+ * stuck on its pipe (or a reaper that never returns), not a slow test.
+ */
+async function within<T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not settle within ${ms} ms`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Running: not gone, not a zombie (pid 1 here does not reap orphans). */
+function alive(pid: number): boolean {
+  try {
+    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return s.slice(s.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pid: number, ms = 1000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await delay(10)) {
+    if (!alive(pid)) return true;
+  }
+  return !alive(pid);
+}
+
+function typed(e: unknown, cls: typeof UsernsError, code: string, re: RegExp) {
+  assert.ok(e instanceof cls, `want a ${cls.name}, got ${Deno.inspect(e)}`);
+  assert.equal(e.code, code, e.message);
+  assert.doesNotMatch(e.message, /\n/, "one line");
+  assert.match(e.message, re);
+  return e;
+}
+
+/** A command that leaves a file behind if it ever runs. */
+function marker(): { args: string[]; ran: () => boolean; clean: () => void } {
+  const dir = Deno.makeTempDirSync();
+  const file = `${dir}/ran`;
+  return {
+    args: ["-c", `touch ${file}`],
+    ran: () => {
+      try {
+        Deno.statSync(file);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    clean: () => Deno.removeSync(dir, { recursive: true }),
+  };
+}
+
+// ---- helpers ----------------------------------------------------------------
+
+unprivTest(
+  "a missing helper: HELPER_MISSING when strict, else one warning and the own-id map",
+  async () => {
+    await scenario("helper-missing", { unprivileged: true });
+  },
+);
+
+unprivTest(
+  "a helper that refuses: an undelegated range before any clone; newuidmap under no_new_privs",
+  async () => {
+    await scenario("not-delegated", { unprivileged: true });
+    await scenario("helper-refuses", {
+      unprivileged: true,
+      wrap: ["setpriv", "--no-new-privs"],
+    });
+  },
+);
+
+// ---- the spawning process dies ------------------------------------------------
+
+unprivTest(
+  "userns SIGKILLed between clone and release, and after: the child is gone within a second",
+  async () => {
+    // The CLI, held by a newuidmap that takes 5 s, then running a command.
+    await scenario("cli-killed", { unprivileged: true });
+  },
+);
+
+nsTest(
+  "a library process SIGKILLed while its child waits for release: the child is gone within a second",
+  async () => {
+    // As root no helper runs, so the window is made with a beforeExec hook
+    // that never returns: the maps are written, the child is not released.
+    const proc = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", ROOT + FAULTS, "hold"],
+      env: { DENO_NO_UPDATE_CHECK: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let line = "";
+    while (!line.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      line += value;
+    }
+    const pid = Number(line.trim());
+    try {
+      assert.ok(pid > 0 && alive(pid), `the child ${line.trim()} is there`);
+      const stat = () => {
+        const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
+        return s.slice(s.lastIndexOf(")") + 2).split(" ");
+      };
+      assert.equal(
+        Number(stat()[1]),
+        proc.pid,
+        "a child of the library process",
+      );
+      // It may still be closing fds on its way to the read() of its pipe.
+      for (let i = 0; i < 100 && stat()[0] !== "S"; i++) await delay(10);
+      assert.equal(stat()[0], "S", "asleep on its sync pipe");
+      assert.notEqual(
+        Deno.readTextFileSync(`/proc/${pid}/uid_map`),
+        "",
+        "mapped: only the release is missing",
+      );
+    } finally {
+      proc.kill("SIGKILL");
+      await proc.status;
+      await reader.cancel();
+    }
+    const ok = await gone(pid);
+    if (!ok) Deno.kill(pid, "SIGKILL"); // ours: not to be left behind
+    assert.ok(ok, `the child ${pid} outlived its parent`);
+    assert.deepEqual(children(), []);
+  },
+);
+
+// ---- the command killed before it starts ----------------------------------
+
+nsTest(
+  "the command killed before it starts: its status says so and it never runs",
+  async (t) => {
+    await new UsernsCommand("true").output(); // the library is loaded
+    const cases: [string, Deno.Signal, boolean][] = [
+      ["SIGTERM right after spawn()", "SIGTERM", false],
+      ["SIGKILL right after spawn()", "SIGKILL", false],
+      ["SIGTERM in beforeExec", "SIGTERM", true], // SIGKILL: hygiene_test.ts
+    ];
+    for (const [name, signal, inHook] of cases) {
+      await t.step(name, async () => {
+        const m = marker();
+        try {
+          await leavesNothing(async () => {
+            // The child blocks every signal until just before execve, so a
+            // signal sent earlier takes effect then, and the command never
+            // runs; SIGKILL takes effect at once.
+            const child: UsernsChild = new UsernsCommand("sh", {
+              args: m.args,
+              beforeExec: inHook ? () => child.kill(signal) : undefined,
+            }).spawn();
+            if (!inHook) child.kill(signal);
+            await within(child.ready.catch(() => {}), "ready");
+            const code = signal === "SIGTERM" ? 143 : 137;
+            assert.deepEqual(await within(child.status, "the status"), {
+              success: false,
+              code,
+              signal,
+            });
+            assert.ok(await gone(child.pid));
+          });
+          assert.ok(!m.ran(), "the command never ran");
+        } finally {
+          m.clean();
+        }
+      });
+    }
+  },
+);
+
+// ---- resources run out -------------------------------------------------------
+
+nsTest(
+  "fd exhaustion (ulimit -n 40): a typed EMFILE error, nothing kept, spawns again",
+  async () => {
+    await scenario("emfile", { fdLimit: 40 });
+    // Unprivileged, the helpers need fds too: run that path as well.
+    if (PRIVILEGED && !UNPRIV) {
+      await scenario("emfile", { fdLimit: 40, unprivileged: true });
+    }
+  },
+);
+
+unprivTest(
+  "pid exhaustion (RLIMIT_NPROC): clone fails with a typed EAGAIN, nothing kept",
+  async () => {
+    // Root is exempt from RLIMIT_NPROC: as root this runs as the test user.
+    await scenario("nproc", { unprivileged: true });
+  },
+);
+
+// ---- AbortSignal at each stage ---------------------------------------------
+
+nsTest(
+  "an AbortSignal at each stage: before spawn, before release, in beforeExec, after exec",
+  async (t) => {
+    await new UsernsCommand("true").output();
+    const aborted = (e: unknown, re: RegExp) =>
+      typed(e, UsernsError, "ABORTED", re);
+
+    await t.step(
+      "before spawn: spawn() throws, nothing is cloned",
+      () =>
+        leavesNothing(() => {
+          const reason = new Error("early");
+          assert.throws(
+            () =>
+              new UsernsCommand("true", { signal: AbortSignal.abort(reason) })
+                .spawn(),
+            (e) => {
+              aborted(e, /^not started: the signal was already aborted$/);
+              assert.equal((e as Error).cause, reason);
+              return true;
+            },
+          );
+        }),
+    );
+
+    type Make = (ac: AbortController, args: string[]) => UsernsCommand;
+    const stages: [string, Make][] = [
+      // As root the maps are written before spawn() returns; unprivileged the
+      // helpers are still running (a slow helper: abort-during-maps below).
+      [
+        "right after spawn(), before release",
+        (ac, args) => new UsernsCommand("sh", { args, signal: ac.signal }),
+      ],
+      ["in beforeExec", (ac, args) =>
+        new UsernsCommand("sh", {
+          args,
+          signal: ac.signal,
+          beforeExec: () => ac.abort(new Error("hook")),
+        })],
+    ];
+    for (const [name, make] of stages) {
+      await t.step(name, async () => {
+        const m = marker();
+        try {
+          await leavesNothing(async () => {
+            const ac = new AbortController();
+            const child = make(ac, m.args).spawn();
+            ac.abort(new Error("now")); // no-op when the hook did it
+            const e = await within(
+              child.status.then(() => undefined, (e) => e),
+              "the status",
+            );
+            aborted(e, /^aborted before the command started$/);
+            assert.ok(
+              (e as Error).cause instanceof Error,
+              "the reason is kept",
+            );
+            assert.equal(await within(child.ready.catch((r) => r), "ready"), e);
+            assert.ok(await gone(child.pid), "the cloned child is gone");
+          });
+          assert.ok(!m.ran(), "the command never ran");
+        } finally {
+          m.clean();
+        }
+      });
+    }
+
+    await t.step(
+      "after exec: SIGTERM, as Deno.Command does",
+      () =>
+        leavesNothing(async () => {
+          const ac = new AbortController();
+          const child = new UsernsCommand("sleep", {
+            args: ["30"],
+            signal: ac.signal,
+          }).spawn();
+          await within(child.ready, "ready");
+          ac.abort();
+          assert.deepEqual(await within(child.status, "the status"), {
+            success: false,
+            code: 143,
+            signal: "SIGTERM",
+          });
+        }),
+    );
+  },
+);
+
+unprivTest(
+  "an AbortSignal while newuidmap runs: ABORTED, the child never runs",
+  async () => {
+    await scenario("abort-during-maps", { unprivileged: true });
+  },
+);
+
+// ---- beforeExec -------------------------------------------------------------
+
+nsTest(
+  "beforeExec that rejects, or throws a non-Error: HOOK, one line, nothing kept",
+  async (t) => {
+    const hooks: [string, () => Promise<void> | void, RegExp][] = [
+      ["async rejection", async () => {
+        await delay(1);
+        throw new Error("later");
+      }, /^beforeExec failed: later$/],
+      ["a string", () => {
+        throw "plain";
+      }, /^beforeExec failed: plain$/],
+      ["undefined", () => {
+        throw undefined;
+      }, /^beforeExec failed: undefined$/],
+      ["a multi-line message", () => {
+        throw new Error("first line\nsecond line");
+      }, /^beforeExec failed: first line$/],
+    ];
+    for (const [name, hook, re] of hooks) {
+      await t.step(name, async () => {
+        const m = marker();
+        try {
+          await leavesNothing(async () => {
+            const child = new UsernsCommand("sh", {
+              args: m.args,
+              beforeExec: hook,
+            }).spawn();
+            const e = await within(
+              child.status.then(() => undefined, (e) => e),
+              "the status",
+            );
+            typed(e, UsernsError, "HOOK", re);
+            assert.ok(await gone(child.pid));
+          });
+          assert.ok(!m.ran(), "the command never ran");
+        } finally {
+          m.clean();
+        }
+      });
+    }
+  },
+);
