@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { NativeError } from "../lib/errors.ts";
 import { CFLAGS, compileSources, envOr } from "./build.ts";
 
@@ -36,6 +35,22 @@ export function cacheDir(base?: string): string {
     );
   }
   return dir;
+}
+
+interface Hash {
+  update(data: string | Uint8Array): Hash;
+  digest(encoding: "hex"): string;
+}
+
+/** node:crypto, loaded on first use: importing it at start-up costs the CLI
+ * about 20 ms, and a checkout with build/ never hashes anything. */
+function createHash(algorithm: "sha256"): Hash {
+  const { process } = globalThis as unknown as {
+    process: {
+      getBuiltinModule(id: "node:crypto"): { createHash(a: string): Hash };
+    };
+  };
+  return process.getBuiltinModule("node:crypto").createHash(algorithm);
 }
 
 function sha256(...parts: (string | Uint8Array)[]): string {
