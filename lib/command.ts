@@ -159,7 +159,11 @@ interface Streams {
 export class UsernsChild {
   /** The command's pid in the caller's pid namespace. */
   readonly pid: number;
-  /** Resolves once the command is executing; rejects when it could not be. */
+  /**
+   * Resolves once the child has left set-up: the command was executed, or
+   * the child died of a signal before it could be (see `status`). Rejects
+   * when set-up or execve failed.
+   */
   readonly ready: Promise<void>;
   /** Resolves when the command ends; rejects when it never ran. */
   readonly status: Promise<UsernsStatus>;

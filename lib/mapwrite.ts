@@ -132,8 +132,21 @@ function checkHelper([kind, , helper]: Side, r: HelperResult): void {
   const name = helper!.slice(helper!.lastIndexOf("/") + 1);
   const why = new TextDecoder().decode(r.stderr).trim().split("\n")[0] ?? "";
   throw new HelperError("HELPER_FAILED", `${name} exited ${r.code}: "${why}"`, {
-    hint: `check that /etc/sub${kind} grants the ranges (userns subids)`,
+    hint: noNewPrivs()
+      ? "no_new_privs is set (NoNewPrivs: 1), under which setuid helpers gain no privilege; run userns outside it (e.g. not under systemd's NoNewPrivileges=)"
+      : `check that /etc/sub${kind} grants the ranges (userns subids)`,
   });
+}
+
+/** Whether this process runs under no_new_privs, where setuid does nothing. */
+function noNewPrivs(): boolean {
+  try {
+    return /^NoNewPrivs:\s*1$/m.test(
+      Deno.readTextFileSync("/proc/self/status"),
+    );
+  } catch {
+    return false;
+  }
 }
 
 function writeProc(pid: number, file: string, text: string): void {

@@ -291,6 +291,11 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
         "HELPER_FAILED",
         /^new[ug]idmap exited 1: "new[ug]idmap: [^"]*Operation not permitted"; /,
       );
+      assert.match(
+        (e as HelperError).hint ?? "",
+        /^no_new_privs is set/,
+        "the hint names the cause",
+      );
       assert.equal(
         await within(child.ready.catch((r) => r), "ready"),
         e,
