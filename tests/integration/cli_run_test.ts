@@ -221,3 +221,36 @@ function alive(pid: number): boolean {
 }
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+nsTest(
+  "run: --ctty makes stdin's terminal the controlling one; --setsid alone does not",
+  async () => {
+    // A fresh pty is nobody's controlling terminal yet: python3 opens one and
+    // gives its slave side to userns as stdin.
+    const opener = "import pty, subprocess, sys\nm, s = pty.openpty()\n" +
+      "r = subprocess.run(sys.argv[1:], stdin=s, stdout=subprocess.PIPE)\n" +
+      "print(r.returncode, r.stdout.decode().strip())";
+    const run = async (flag: string) => {
+      const out = await new Deno.Command("python3", {
+        args: [
+          "-c",
+          opener,
+          DENO,
+          "run",
+          "-A",
+          MAIN,
+          "run",
+          flag,
+          "--",
+          "sh",
+          "-c",
+          "ps -o tty= -p $$",
+        ],
+        stdout: "piped",
+      }).output();
+      return new TextDecoder().decode(out.stdout).trim();
+    };
+    assert.match(await run("--ctty"), /^0 pts\/\d+$/);
+    assert.equal(await run("--setsid"), "0 ?");
+  },
+);
