@@ -21,14 +21,21 @@ export const CFLAGS: readonly string[] = [
 ];
 
 /** The C files, in `c/` and in `ffi/source.ts`. */
-export const SOURCE_FILES: readonly string[] = ["userns.h", "userns.c"];
+export const SOURCE_FILES: readonly string[] = [
+  "userns.h",
+  "internal.h",
+  "child.c",
+  "region.c",
+  "userns.c",
+  "helper.c",
+];
 
 /**
  * Compiles C sources given as text into `out`, atomically: a concurrent
  * build of the same sources either wins the rename or is overwritten by
  * identical bytes, and no reader ever sees a partial file.
  *
- * @param sources file name to text; `userns.c` is compiled
+ * @param sources file name to text; every `.c` is compiled
  * @param out path of the shared library to write
  * @throws {NativeError} NATIVE_BUILD when there is no compiler or it fails
  */
@@ -43,7 +50,13 @@ export function compileSources(
     for (const [name, text] of Object.entries(sources)) {
       Deno.writeTextFileSync(`${dir}/${name}`, text);
     }
-    const result = runCompiler(cc, [...CFLAGS, "-o", tmp, `${dir}/userns.c`]);
+    const units = Object.keys(sources).filter((n) => n.endsWith(".c"));
+    const result = runCompiler(cc, [
+      ...CFLAGS,
+      "-o",
+      tmp,
+      ...units.map((n) => `${dir}/${n}`),
+    ]);
     if (!result.success) {
       const why = new TextDecoder().decode(result.stderr).trim().split("\n")[0];
       throw new NativeError(

@@ -60,7 +60,7 @@ export interface SpawnRequest {
   /**
    * The inside uid and gid map to this process's own, so that switching to
    * them changes no id: the child may then share this process's memory
-   * until it executes (no copy; see c/userns.c). @default {false}
+   * until it executes (no copy; see c/child.c and c/region.c). @default {false}
    */
   sharedVm?: boolean;
 }

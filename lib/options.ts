@@ -323,7 +323,7 @@ export function prepare(
 /**
  * Whether the inside user and group map to the caller's own ids, so that the
  * child's switch to them changes nothing the kernel tracks: then the child
- * may run in this process's memory until it executes (c/userns.c).
+ * may run in this process's memory until it executes (c/child.c, c/region.c).
  */
 function keepsIds(plan: IdMapPlan, id: Identity): boolean {
   return outsideOf(plan.uid, plan.user) === id.uid &&

@@ -1,0 +1,212 @@
+/*
+ * internal.h - what the native library's files share: raw system calls, the
+ * child's instructions (struct spawn), the region pool and the parent's fd
+ * helpers. All of it is hidden, so calls between the files are direct and
+ * never go through the PLT, which a shared-mode child must not enter (its
+ * lazy binding would run the dynamic linker on the runtime's TLS).
+ */
+#ifndef USERNS_INTERNAL_H
+#define USERNS_INTERNAL_H
+
+#include "userns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#pragma GCC visibility push(hidden)
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef SYS_newfstatat
+#define SYS_newfstatat SYS_fstatat64
+#endif
+
+/* ---- raw system calls ---------------------------------------------------- */
+
+/* sys(NR, args...) makes a system call without libc: it returns the result
+ * or -errno and writes no errno. Where it has no inline form, shared mode is
+ * off and libc's syscall() stands in (fork mode has private TLS). */
+#if defined(__x86_64__)
+#define UNS_CAN_SHARE_VM 1
+static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
+{
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8),
+			   "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+#elif defined(__aarch64__)
+#define UNS_CAN_SHARE_VM 1
+static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
+{
+	register long x8 __asm__("x8") = n;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	register long x3 __asm__("x3") = d;
+	register long x4 __asm__("x4") = e;
+	register long x5 __asm__("x5") = f;
+
+	__asm__ volatile("svc 0"
+			 : "+r"(x0)
+			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+			 : "memory", "cc");
+	return x0;
+}
+#else
+#define UNS_CAN_SHARE_VM 0
+static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
+{
+	long r = syscall(n, a, b, c, d, e, f);
+
+	return r < 0 ? -errno : r;
+}
+#endif
+#define SYS_ARGS(a, b, c, d, e, f, ...)                                        \
+	(long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f)
+#define sys(n, ...) sys6(n, SYS_ARGS(__VA_ARGS__, 0, 0, 0, 0, 0, 0))
+
+/* The kernel's signal set: 64 signals on most architectures, 128 on MIPS. */
+#define KSIGSET_SIZE ((NSIG - 1) / 8)
+typedef struct {
+	unsigned long w[16 / sizeof(unsigned long)];
+} ksigset;
+
+static inline _Noreturn void sys_exit(int code)
+{
+	for (;;)
+		(void)sys(SYS_exit_group, code);
+}
+
+/**
+ * raw_clone() - fork-like clone(2) without glibc's fork handlers.
+ * @flags: clone flags, including the exit signal
+ * @pidfd: where CLONE_PIDFD stores the pidfd, or NULL
+ *
+ * Return: the child's pid in the parent, 0 in the child, or -errno.
+ */
+static inline long raw_clone(unsigned long flags, int *pidfd)
+{
+#if defined(__s390__) || defined(__CRIS__)
+	return sys(SYS_clone, 0, flags, pidfd, NULL, 0);
+#else
+	return sys(SYS_clone, flags, 0, pidfd, NULL, 0);
+#endif
+}
+
+/* Every disposition back to default: the runtime ignores SIGPIPE and handles
+ * others, and ignored dispositions survive execve(). An all-zero kernel
+ * sigaction is SIG_DFL on every arch. Return: 0 or -errno. */
+static inline long default_dispositions(void)
+{
+	unsigned long dfl[4] = { 0 };
+	long r = 0;
+
+	for (int sig = 1; sig < NSIG && r == 0; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			r = sys(SYS_rt_sigaction, sig, dfl, NULL, KSIGSET_SIZE);
+	return r;
+}
+
+static inline long unblock_all(void)
+{
+	ksigset none = { { 0 } };
+
+	return sys(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, KSIGSET_SIZE);
+}
+
+static inline long close_range_(unsigned int lo, unsigned int hi)
+{
+	return lo > hi ? 0 : sys(SYS_close_range, lo, hi, 0);
+}
+
+/* Everything the child needs, resolved by the parent before clone(); in a
+ * region's data part, or copied with the rest of the memory. */
+/* Everything the child needs, resolved by the parent before clone(); in a
+ * region's data part, or copied with the rest of the memory. */
+struct spawn {
+	const int32_t *opt;
+	const char *join[UNS_MAX_JOIN];
+	const char *cwd, *root, *hostname, *proc;
+	size_t hostname_len;
+	const char *const *cand; /* the paths to try executing, in order */
+	uint32_t ncand;
+	int search;         /* cand comes from a PATH search */
+	int shared;         /* shared mode: the ids must not change */
+	char *const *argv, *const *envp;
+	int sync_fd, err_fd; /* the child's ends */
+	int stdio[3];        /* fd to install as 0, 1, 2, or -1 to inherit */
+};
+
+/* ---- regions: stacks and data for shared-mode children ------------------ */
+/*
+ * A shared-mode child runs on a region's stack and reads its struct spawn,
+ * strings and vectors from the region's data part, never from the caller's
+ * buffers, which may be gone as soon as uns_spawn() returns.
+ *
+ * busy is 0 when the region is free. uns_spawn() claims it with a
+ * compare-and-swap and then owns base and size; clone() is given busy as the
+ * CLONE_CHILD_CLEARTID word, so the kernel writes 0 there once the child has
+ * executed or exited (mm_release(): the last moment it could touch the
+ * region). The pool is never shrunk: stacks and buffers are reused, memory
+ * stays flat. With every region busy, uns_spawn() falls back to fork mode.
+ */
+#define UNS_POOL 64
+#define GUARD 4096
+#define STACK (64 * 1024)
+#define GRAIN (64 * 1024)
+
+struct region {
+	pid_t busy; /* 0: free; the CLONE_CHILD_CLEARTID word */
+	char *base; /* [guard page][stack][data] */
+	size_t size;
+};
+
+/* A bump allocator over a region's data part. */
+struct arena {
+	char *at, *end;
+};
+
+/* child.c */
+_Noreturn void child(const struct spawn *s);
+int shared_child(void *s);
+
+/* region.c */
+void unclaim(struct region *r);
+int grow(struct region *r, size_t need);
+struct region *claim(size_t need, int *rc);
+void *take(struct arena *a, size_t n);
+
+/* userns.c */
+int raise_fd(int fd);
+void close_fds(int *fds, int n);
+int make_pipe(int fds[2]);
+int reap(int pidfd, int32_t *out);
+
+#pragma GCC visibility pop
+
+#endif
