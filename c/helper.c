@@ -77,15 +77,12 @@ static long clone_helper(struct helper *h, struct region *r, int shared,
 			 int *pidfd)
 {
 	int flags = CLONE_VM | CLONE_PIDFD | SIGCHLD;
-	sigset_t all, old;
+	sigset_t old;
 	long pid;
 	int rc;
 
-	/* Every signal blocked: no handler of the runtime runs in the child. */
-	if (sigfillset(&all) < 0)
-		return -errno;
-	if ((rc = pthread_sigmask(SIG_BLOCK, &all, &old)) != 0)
-		return -rc;
+	if ((rc = block_signals(&old)) < 0)
+		return rc;
 	flags |= shared ? CLONE_CHILD_CLEARTID : CLONE_VFORK;
 	pid = clone(helper_child, r->base + GUARD + STACK, flags, h, pidfd,
 		    NULL, shared ? &r->busy : NULL);

@@ -202,6 +202,7 @@ struct region *claim(size_t need, int *rc);
 void *take(struct arena *a, size_t n);
 
 /* userns.c */
+int block_signals(sigset_t *old);
 int raise_fd(int fd);
 void close_fds(int *fds, int n);
 int make_pipe(int fds[2]);

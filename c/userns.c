@@ -237,19 +237,30 @@ static int make_stdio(const int32_t *opt, int child[3], int32_t *out,
 	return rc;
 }
 
-/* Clones the child with every signal blocked, so no handler of the runtime
- * ever runs in it. Return: its pid, or -errno. */
-static long clone_child(struct spawn *s, struct region *r, unsigned long flags,
-			int *pidfd)
+/* Blocks every signal in this thread before a clone(), so that no handler
+ * of the runtime ever runs in the child; OLD keeps the mask to restore.
+ * Return: 0 or -errno. */
+int block_signals(sigset_t *old)
 {
-	sigset_t all, old;
-	long pid;
+	sigset_t all;
 	int rc;
 
 	if (sigfillset(&all) < 0)
 		return -errno;
-	if ((rc = pthread_sigmask(SIG_BLOCK, &all, &old)) != 0)
-		return -rc;
+	rc = pthread_sigmask(SIG_BLOCK, &all, old);
+	return -rc;
+}
+
+/* Clones the child with every signal blocked. Return: its pid, or -errno. */
+static long clone_child(struct spawn *s, struct region *r, unsigned long flags,
+			int *pidfd)
+{
+	sigset_t old;
+	long pid;
+	int rc;
+
+	if ((rc = block_signals(&old)) < 0)
+		return rc;
 	if (s->shared) {
 		pid = clone(shared_child, r->base + GUARD + STACK,
 			    (int)(flags | CLONE_VM | CLONE_CHILD_CLEARTID), s,

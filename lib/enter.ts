@@ -15,6 +15,7 @@ import {
   environment,
   type Namespace,
   type Prepared,
+  sessionRequest,
   type UsernsCommandOptions,
 } from "./options.ts";
 import type { StdioMode } from "../ffi/native.ts";
@@ -158,13 +159,7 @@ export class EnterCommand extends UsernsCommand {
         uid: o.user ?? 0,
         gid: o.group ?? 0,
         clearGroups: readSetgroups(this.#pid) === "allow",
-        stdio: [
-          o.stdin ?? "inherit",
-          o.stdout ?? stdioDefault,
-          o.stderr ?? stdioDefault,
-        ],
-        setsid: !!(o.setsid || o.ctty),
-        ctty: !!o.ctty,
+        ...sessionRequest(o, stdioDefault),
         // Joining a pid namespace takes effect for children only.
         fork: join.some((p) => p.endsWith("/pid")),
         cwd: o.cwd === undefined ? undefined : absolute(o.cwd),

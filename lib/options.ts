@@ -302,13 +302,7 @@ export function prepare(
       uid: plan.user,
       gid: plan.group,
       clearGroups: explicit && plan.setgroups === "allow",
-      stdio: [
-        o.stdin ?? "inherit",
-        o.stdout ?? stdioDefault,
-        o.stderr ?? stdioDefault,
-      ],
-      setsid: !!(o.setsid || o.ctty),
-      ctty: !!o.ctty,
+      ...sessionRequest(o, stdioDefault),
       fork: !!o.init,
       oomScoreAdj: o.oomScoreAdj,
       cwd,
@@ -333,6 +327,32 @@ function keepsIds(plan: IdMapPlan, id: Identity): boolean {
 function outsideOf(map: IdMapping[], inside: number): number | undefined {
   const m = map.find((m) => inside >= m.inner && inside - m.inner < m.count);
   return m && m.outer + (inside - m.inner);
+}
+
+/**
+ * The stdio and session part of a native request, the same for `run` and
+ * `enter`: stdin inherits by default, `ctty` implies `setsid`.
+ *
+ * @param o the options
+ * @param stdioDefault the default of stdout and stderr
+ * @returns the request's stdio, setsid and ctty
+ */
+export function sessionRequest(
+  o: Pick<
+    UsernsCommandOptions,
+    "stdin" | "stdout" | "stderr" | "setsid" | "ctty"
+  >,
+  stdioDefault: StdioMode,
+): Pick<SpawnRequest, "stdio" | "setsid" | "ctty"> {
+  return {
+    stdio: [
+      o.stdin ?? "inherit",
+      o.stdout ?? stdioDefault,
+      o.stderr ?? stdioDefault,
+    ],
+    setsid: !!(o.setsid || o.ctty),
+    ctty: !!o.ctty,
+  };
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   UsernsError,
 } from "../../lib/mod.ts";
 import { currentIdentity } from "../../lib/identity.ts";
+import { within } from "./_within.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const MAIN = `${ROOT}main.ts`;
@@ -60,25 +61,6 @@ function children(): number[] {
     Deno.readTextFileSync(`/proc/self/task/${t.name}/children`).trim()
       .split(" ").filter(Boolean).map(Number)
   );
-}
-
-/**
- * Waits for p, but fails after ms: a status that never settles is a child
- * stuck on its pipe (or a reaper that never returns), not a slow test.
- */
-async function within<T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} did not settle within ${ms} ms`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Fields of /proc/PID/stat after the command name, or undefined. */

@@ -14,6 +14,7 @@ import { type UsernsChild, UsernsCommand, UsernsError } from "../../lib/mod.ts";
 import { rangesFor, readSubIdFileSync } from "../../lib/subid.ts";
 import { findPasswdEntry, readPasswd } from "../../lib/identity.ts";
 import { children, nsTest, PRIVILEGED, ROOT, text } from "./_env.ts";
+import { within } from "./_within.ts";
 
 const FAULTS = "tests/integration/_faults.ts";
 const CI = !!Deno.env.get("CI");
@@ -82,15 +83,16 @@ async function scenario(name: string, run: Run = {}): Promise<void> {
     root = Deno.makeTempDirSync({ prefix: "userns-faults-" }) + "/";
     Deno.chmodSync(root, 0o755);
     Deno.mkdirSync(`${root}tests/integration`, { recursive: true });
-    const parts = ["deno.json", "main.ts", "lib", "ffi", "c", FAULTS];
+    const parts = ["deno.json", "main.ts", "lib", "ffi", "c"];
     // The prebuilt library, when there is one; else it builds from c/.
     if (isDir(`${ROOT}build`)) parts.push("build");
     const cp = new Deno.Command("cp", {
       args: ["-r", ...parts.map((p) => ROOT + p), root],
     });
-    // FAULTS lands at the top; it belongs under tests/integration.
     assert.ok((await cp.output()).success, "copied the module");
-    Deno.renameSync(`${root}_faults.ts`, root + FAULTS);
+    for (const f of [FAULTS, "tests/integration/_within.ts"]) {
+      Deno.copyFileSync(ROOT + f, root + f);
+    }
   }
   try {
     let cmd = [
@@ -178,25 +180,6 @@ async function leavesNothing(fn: () => Promise<void> | void): Promise<void> {
   }
   assert.deepEqual(now, before, "no fd is left open");
   assert.deepEqual(children(), [], "no child and no zombie is left");
-}
-
-/**
- * Waits for p, but fails after ms: a status that never settles is a child
- * stuck on its pipe (or a reaper that never returns), not a slow test.
- */
-async function within<T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} did not settle within ${ms} ms`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Running: not gone, not a zombie (pid 1 here does not reap orphans). */
