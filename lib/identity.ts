@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { cached } from "./filecache.ts";
 
 /** The caller's identity. */
 export interface Identity {
@@ -59,6 +60,17 @@ export function readPasswd(path = "/etc/passwd"): string {
 export function currentIdentity(): Identity {
   const uid = Deno.uid() ?? 0;
   const gid = Deno.gid() ?? 0;
-  const entry = findPasswdEntry(readPasswd(), uid);
+  const entry = findPasswdEntry(passwdText(), uid);
   return { uid, gid, name: entry?.name, passwdGid: entry?.gid };
+}
+
+/** /etc/passwd, cached while unchanged. A failed read (a passing EMFILE,
+ * say) is not cached, or the caller would stay nameless, and without the
+ * ranges listed under its name, for the life of the process. */
+function passwdText(): string {
+  try {
+    return cached("/etc/passwd", (path) => Deno.readTextFileSync(path));
+  } catch {
+    return "";
+  }
 }

@@ -5,7 +5,8 @@
  * @module
  */
 import { UsernsError } from "./errors.ts";
-import { findPasswdEntry, type Identity, readPasswd } from "./identity.ts";
+import { currentIdentity, type Identity } from "./identity.ts";
+import { cached } from "./filecache.ts";
 import {
   type IdMapping,
   type IdMapPlan,
@@ -104,63 +105,6 @@ function checkId(value: number | undefined, name: string): void {
   ) {
     throw invalid(`${name} must be an id from 0 to 4294967294, got ${value}`);
   }
-}
-
-const fileCache = new Map<string, { key: string; value: unknown }>();
-
-/**
- * `read(path)`, or its result from the last call while the file is the same
- * one: same device, inode, size and modification time. A file modified less
- * than {@link SETTLED_MS} before it was read is not cached, so two changes
- * within one tick of the clock cannot look like none.
- *
- * @param path the file
- * @param read reads and parses it (and reports its errors)
- * @returns what `read` returned for the file as it is now
- */
-function cached<T>(path: string, read: (path: string) => T): T {
-  let st: Deno.FileInfo;
-  try {
-    st = Deno.statSync(path);
-  } catch {
-    fileCache.delete(path);
-    return read(path); // missing or unreadable: read() says how
-  }
-  const mtime = st.mtime?.getTime();
-  const key = `${st.dev}:${st.ino}:${st.size}:${mtime}`;
-  const hit = fileCache.get(path);
-  if (hit?.key === key) return hit.value as T;
-  const value = read(path);
-  if (mtime !== undefined && Date.now() - mtime > SETTLED_MS) {
-    fileCache.set(path, { key, value });
-  } else fileCache.delete(path);
-  return value;
-}
-
-const SETTLED_MS = 2000;
-
-/** The caller's identity, as `currentIdentity()`, with /etc/passwd cached. */
-function identity(): Identity {
-  const uid = Deno.uid() ?? 0;
-  const gid = Deno.gid() ?? 0;
-  const entries = new Map<number, ReturnType<typeof findPasswdEntry>>();
-  let byUid: { text: string; entries: typeof entries };
-  try {
-    // A failed read throws here, so it is not cached: a passing EMFILE
-    // would otherwise leave the caller nameless (and without the ranges
-    // listed under its name) for the life of the process.
-    byUid = cached("/etc/passwd", (path) => ({
-      text: Deno.readTextFileSync(path),
-      entries,
-    }));
-  } catch {
-    byUid = { text: readPasswd(), entries }; // unreadable now: no name
-  }
-  if (!byUid.entries.has(uid)) {
-    byUid.entries.set(uid, findPasswdEntry(byUid.text, uid));
-  }
-  const entry = byUid.entries.get(uid);
-  return { uid, gid, name: entry?.name, passwdGid: entry?.gid };
 }
 
 /** The ID map plan for these options, from /etc/sub{u,g}id and PATH. */
@@ -280,7 +224,7 @@ export function prepare(
   stdioDefault: StdioMode,
 ): Prepared {
   checkOptions(o);
-  const id = identity();
+  const id = currentIdentity();
   const file = command instanceof URL ? command.pathname : command;
   const [env, path] = environment(o, id);
   const helpers = findHelpers(Deno.env.get("PATH") ?? "");
