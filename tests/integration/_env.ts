@@ -109,13 +109,4 @@ export async function fdsSettle(expected: number[]): Promise<number[]> {
   return now;
 }
 
-/** Pids of this process's children that are still there (zombies included). */
-export function children(): number[] {
-  const pids: number[] = [];
-  for (const task of Deno.readDirSync("/proc/self/task")) {
-    const list = Deno.readTextFileSync(`/proc/self/task/${task.name}/children`)
-      .trim();
-    if (list) pids.push(...list.split(" ").map(Number));
-  }
-  return pids;
-}
+export { children } from "./_process.ts";

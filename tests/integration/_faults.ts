@@ -18,50 +18,19 @@ import {
   UsernsError,
 } from "../../lib/mod.ts";
 import { currentIdentity } from "../../lib/identity.ts";
-import { within } from "./_within.ts";
+import {
+  alive,
+  delay,
+  gone,
+  leavesNothing,
+  typed,
+  within,
+} from "./_process.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const MAIN = `${ROOT}main.ts`;
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---- what a process holds ----------------------------------------------
-
-/**
- * This process's fds, as "N -> target". Sockets are left out: the runtime
- * opens a socket pair of its own a moment after start (an empty script with
- * a timer does too); the library opens pipes, pidfds and /dev/null only.
- */
-function fds(): string[] {
-  const numbers = [...Deno.readDirSync("/proc/self/fd")].map((e) =>
-    Number(e.name)
-  );
-  return numbers.sort((a, b) => a - b).flatMap((fd) => {
-    try {
-      const target = Deno.readLinkSync(`/proc/self/fd/${fd}`);
-      return target.startsWith("socket:") ? [] : [`${fd} -> ${target}`];
-    } catch {
-      return []; // the listing's own fd
-    }
-  });
-}
-
-/** The runtime closes the fds of its own children a moment after reaping. */
-async function fdsSettle(expected: string[]): Promise<string[]> {
-  let now = fds();
-  for (let i = 0; i < 50 && now.join() !== expected.join(); i++) {
-    await delay(20);
-    now = fds();
-  }
-  return now;
-}
-
-/** Pids of this process's children, zombies included. */
-function children(): number[] {
-  return [...Deno.readDirSync("/proc/self/task")].flatMap((t) =>
-    Deno.readTextFileSync(`/proc/self/task/${t.name}/children`).trim()
-      .split(" ").filter(Boolean).map(Number)
-  );
-}
 
 /** Fields of /proc/PID/stat after the command name, or undefined. */
 function stat(pid: number): string[] | undefined {
@@ -71,20 +40,6 @@ function stat(pid: number): string[] | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Running: not gone and not a zombie (pid 1 here does not reap orphans). */
-function alive(pid: number): boolean {
-  const s = stat(pid);
-  return s !== undefined && s[0] !== "Z";
-}
-
-/** Waits up to `ms` for pid to stop running; true if it did. */
-async function gone(pid: number, ms = 1000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await delay(10)) {
-    if (!alive(pid)) return true;
-  }
-  return !alive(pid);
 }
 
 async function waitFor(what: string, ok: () => boolean, ms = 10_000) {
@@ -101,28 +56,6 @@ const exists = (path: string) => {
     return false;
   }
 };
-
-/** Asserts a typed error with a code and a one-line message. */
-function typed(
-  e: unknown,
-  cls: typeof UsernsError,
-  code: string,
-  message: RegExp,
-): UsernsError {
-  assert.ok(e instanceof cls, `want a ${cls.name}, got ${Deno.inspect(e)}`);
-  assert.equal(e.code, code, e.message);
-  assert.doesNotMatch(e.message, /\n/, "one line");
-  assert.match(e.message, message);
-  return e;
-}
-
-/** Runs fn, then checks that no fd, child or zombie was left. */
-async function leavesNothing(fn: () => Promise<void> | void): Promise<void> {
-  const before = fds();
-  await fn();
-  assert.deepEqual(await fdsSettle(before), before, "no fd is left open");
-  assert.deepEqual(children(), [], "no child and no zombie is left");
-}
 
 /** Writes executable newuidmap/newgidmap scripts into dir. */
 function fakeHelpers(dir: string, body: (name: string) => string): void {

@@ -1,6 +1,7 @@
 // `userns run` as a user runs it: a separate process, real signals.
 import assert from "node:assert/strict";
 import { cli, ID, MAIN, nsTest, PRIVILEGED } from "./_env.ts";
+import { alive, delay, firstLine } from "./_process.ts";
 
 const DENO = Deno.execPath();
 
@@ -118,13 +119,7 @@ async function startReady(script: string) {
     stderr: "inherit",
   }).spawn();
   const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!seen.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    seen += value;
-  }
-  return { proc, reader, first: seen.trim() };
+  return { proc, reader, first: (await firstLine(reader)).trim() };
 }
 
 async function rest(
@@ -209,18 +204,6 @@ nsTest(
     assert.ok(ID.uid !== 0);
   },
 );
-
-/** Running, as opposed to gone or a zombie (this machine's pid 1 may not reap). */
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 nsTest(
   "run: --ctty makes stdin's terminal the controlling one; --setsid alone does not",

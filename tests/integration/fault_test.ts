@@ -13,14 +13,22 @@ import assert from "node:assert/strict";
 import { type UsernsChild, UsernsCommand, UsernsError } from "../../lib/mod.ts";
 import { rangesFor, readSubIdFileSync } from "../../lib/subid.ts";
 import { findPasswdEntry, readPasswd } from "../../lib/identity.ts";
-import { children, nsTest, PRIVILEGED, ROOT, text } from "./_env.ts";
-import { within } from "./_within.ts";
+import { nsTest, PRIVILEGED, ROOT, text } from "./_env.ts";
+import {
+  alive,
+  children,
+  delay,
+  firstLine,
+  gone,
+  leavesNothing,
+  typed,
+  within,
+} from "./_process.ts";
 
 const FAULTS = "tests/integration/_faults.ts";
 const CI = !!Deno.env.get("CI");
 /** The unprivileged user root runs the unprivileged cases as. */
 const USER = Deno.env.get("USERNS_TEST_USER") ?? "nsuser";
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---- who runs the unprivileged scenarios --------------------------------
 
@@ -90,7 +98,7 @@ async function scenario(name: string, run: Run = {}): Promise<void> {
       args: ["-r", ...parts.map((p) => ROOT + p), root],
     });
     assert.ok((await cp.output()).success, "copied the module");
-    for (const f of [FAULTS, "tests/integration/_within.ts"]) {
+    for (const f of [FAULTS, "tests/integration/_process.ts"]) {
       Deno.copyFileSync(ROOT + f, root + f);
     }
   }
@@ -156,57 +164,6 @@ function isDir(path: string): boolean {
 
 // ---- what the test process holds -----------------------------------------
 
-/** This process's fds but sockets: the runtime opens a socket pair of its
- * own at some moment; the library never opens a socket. */
-function fds(): string[] {
-  return [...Deno.readDirSync("/proc/self/fd")].map((e) => Number(e.name))
-    .sort((a, b) => a - b).flatMap((fd) => {
-      try {
-        const target = Deno.readLinkSync(`/proc/self/fd/${fd}`);
-        return target.startsWith("socket:") ? [] : [`${fd} -> ${target}`];
-      } catch {
-        return [];
-      }
-    });
-}
-
-async function leavesNothing(fn: () => Promise<void> | void): Promise<void> {
-  const before = fds();
-  await fn();
-  let now = fds();
-  for (let i = 0; i < 50 && now.join() !== before.join(); i++) {
-    await delay(20);
-    now = fds();
-  }
-  assert.deepEqual(now, before, "no fd is left open");
-  assert.deepEqual(children(), [], "no child and no zombie is left");
-}
-
-/** Running: not gone, not a zombie (pid 1 here does not reap orphans). */
-function alive(pid: number): boolean {
-  try {
-    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return s.slice(s.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
-
-async function gone(pid: number, ms = 1000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await delay(10)) {
-    if (!alive(pid)) return true;
-  }
-  return !alive(pid);
-}
-
-function typed(e: unknown, cls: typeof UsernsError, code: string, re: RegExp) {
-  assert.ok(e instanceof cls, `want a ${cls.name}, got ${Deno.inspect(e)}`);
-  assert.equal(e.code, code, e.message);
-  assert.doesNotMatch(e.message, /\n/, "one line");
-  assert.match(e.message, re);
-  return e;
-}
-
 /** A command that leaves a file behind if it ever runs. */
 function marker(): { args: string[]; ran: () => boolean; clean: () => void } {
   const dir = Deno.makeTempDirSync();
@@ -268,12 +225,7 @@ nsTest(
       stderr: "inherit",
     }).spawn();
     const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let line = "";
-    while (!line.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      line += value;
-    }
+    const line = await firstLine(reader);
     const pid = Number(line.trim());
     try {
       assert.ok(pid > 0 && alive(pid), `the child ${line.trim()} is there`);
