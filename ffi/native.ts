@@ -8,6 +8,7 @@ import { errnoName, HelperError, SpawnError } from "../lib/errors.ts";
 import {
   FinishOut,
   HelperOut,
+  MAX_HELPERS,
   MAX_JOIN,
   Opt,
   Out,
@@ -405,7 +406,7 @@ export function startHelper(argv: string[]): HelperChild {
  * Waits for helpers to end, all on one worker thread, off the event loop;
  * reaps them and closes their fds.
  *
- * @param hs the helpers of one spawn, at most UNS_MAX_HELPERS (2)
+ * @param hs the helpers of one spawn, at most {@link MAX_HELPERS}
  * @returns for each, its status and the start of its stderr, or why it did
  * not run: HelperError HELPER_MISSING when it could not be executed,
  * SpawnError SETUP for want of resources or when it cannot be waited for
@@ -413,6 +414,9 @@ export function startHelper(argv: string[]): HelperChild {
 export async function finishHelpers(
   hs: HelperChild[],
 ): Promise<PromiseSettledResult<HelperResult>[]> {
+  if (hs.length > MAX_HELPERS) {
+    throw new RangeError("too many helpers to wait for");
+  }
   const fds = Int32Array.from(hs.flatMap((h) => [h.pidfd, h.execFd, h.errFd]));
   const buf = new Uint8Array(HELPER_STDERR * hs.length);
   const out = new Int32Array(FinishOut.COUNT * hs.length);
