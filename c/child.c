@@ -103,7 +103,7 @@ static void set_up_namespace(const struct spawn *s)
 		CHECK(s, sys(SYS_sethostname, s->hostname, s->hostname_len),
 		      UNS_STEP_HOSTNAME);
 	if (opt[UNS_OPT_CLONE_FLAGS] & CLONE_NEWNS)
-		CHECK(s, sys(SYS_mount, NULL, "/", NULL, MS_REC | MS_PRIVATE,
+		CHECK(s, sys(SYS_mount, NULL, "/", NULL, MS_REC | MS_SLAVE,
 			     NULL),
 		      UNS_STEP_MOUNT_PRIVATE);
 	if (s->proc)

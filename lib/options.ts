@@ -51,6 +51,8 @@ export interface UsernsCommandOptions {
   setgroups?: "allow" | "deny";
   /** More namespaces to unshare. @default {[]} */
   namespaces?: Namespace[];
+  /** A new mount namespace (as `podman unshare`); `false` stays in the caller's. @default {true} */
+  mountNamespace?: boolean;
   /** Mount a fresh /proc; implies the mount and pid namespaces. @default {false} */
   mountProc?: boolean;
   /** A minimal PID 1 reaps and forwards signals; implies pid. @default {false} */
@@ -143,6 +145,7 @@ function planFor(
 
 function cloneFlags(o: UsernsCommandOptions): number {
   const set = new Set<Namespace>(o.namespaces ?? []);
+  if (o.mountNamespace !== false) set.add("mount");
   for (const ns of set) {
     if (!NAMESPACES.includes(ns)) throw invalid(`unknown namespace "${ns}"`);
   }
