@@ -39,8 +39,9 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
 
 /** Exit status for an error: 127 not found, 126 cannot execute, else `fallback`. */
 function exitCode(e: unknown, fallback: number): number {
-  if (e instanceof UsernsError && e.code === "EXEC_NOT_FOUND") return 127;
-  if (e instanceof UsernsError && e.code === "EXEC_DENIED") return 126;
+  const code = (e as { code?: unknown })?.code;
+  if (code === "EXEC_NOT_FOUND") return 127;
+  if (code === "EXEC_DENIED") return 126;
   return fallback;
 }
 
@@ -48,6 +49,9 @@ function exitCode(e: unknown, fallback: number): number {
 function describe(e: unknown): string {
   const typed = permissionError(e);
   if (typed instanceof UsernsError) return typed.message;
+  if (typeof (typed as { code?: unknown })?.code === "string") {
+    return (typed as Error).message; // the library's NotFound and kin
+  }
   return `internal error: ${(e as Error)?.message?.split("\n")[0] ?? e}`;
 }
 

@@ -5,30 +5,30 @@
  */
 #include "internal.h"
 
-/* Reports the failed step and errno to the parent, then exits. */
-static _Noreturn void fail(const struct spawn *s, int step, long err)
+#include <net/if.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+/* The kernel's struct rlimit64. */
+struct klimit {
+	uint64_t cur, max;
+};
+
+_Noreturn void fail_at(const struct spawn *s, int step, long err, int index)
 {
-	struct uns_failure f = { step, (int32_t)err };
+	struct uns_failure f = { step, (int32_t)err, index };
 
 	while (sys(SYS_write, s->err_fd, &f, sizeof f) == -EINTR)
 		;
 	sys_exit(125);
 }
 
-/* CALL returns >= 0 or -errno; a failure ends the child with STEP. */
-#define CHECK(s, call, step)                                                   \
-	do {                                                                   \
-		long r_ = (call);                                              \
-		if (r_ < 0)                                                    \
-			fail(s, step, -r_);                                    \
-	} while (0)
-
-/* Installs stdio, then closes every fd but 0-2 and the two pipe ends, so that
- * no other spawn's pipe is held open by this child. */
+/* Installs stdio, then closes every fd but 0-2, the two pipe ends and this
+ * library's file, so that no other spawn's pipe is held open by this child. */
 static void set_up_fds(const struct spawn *s)
 {
-	int lo = s->sync_fd < s->err_fd ? s->sync_fd : s->err_fd;
-	int hi = s->sync_fd < s->err_fd ? s->err_fd : s->sync_fd;
+	int keep[3] = { s->sync_fd, s->err_fd, s->opt[UNS_OPT_SELF_FD] };
+	unsigned int from = 3;
 
 	/* The parent moved every fd it made above 2: dup3() never sees two
 	 * equal fds. */
@@ -36,13 +36,26 @@ static void set_up_fds(const struct spawn *s)
 		if (s->stdio[i] >= 0)
 			CHECK(s, sys(SYS_dup3, s->stdio[i], i, 0),
 			      UNS_STEP_STDIO);
-	CHECK(s, close_range_(3, (unsigned)lo - 1), UNS_STEP_FDS);
-	CHECK(s, close_range_((unsigned)lo + 1, (unsigned)hi - 1), UNS_STEP_FDS);
-	CHECK(s, close_range_((unsigned)hi + 1, ~0U), UNS_STEP_FDS);
+	for (int i = 1; i < 3; i++) /* sort the three */
+		for (int j = i; j > 0 && keep[j] < keep[j - 1]; j--) {
+			int t = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (int i = 0; i < 3; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		CHECK(s, close_range_(from, (unsigned)keep[i] - 1), UNS_STEP_FDS);
+		from = (unsigned)keep[i] + 1;
+	}
+	CHECK(s, close_range_(from, ~0U), UNS_STEP_FDS);
 }
 
 /* Blocks until the parent writes UNS_GO. EOF means the parent aborted or
- * died: exit without running anything, unmapped. */
+ * died: exit without running anything, unmapped; a signal sent meanwhile
+ * (kill() before release) ends it first, so its status says so. The core
+ * limit is still 0. */
 static void wait_for_go(const struct spawn *s)
 {
 	char go = 0;
@@ -50,10 +63,14 @@ static void wait_for_go(const struct spawn *s)
 
 	while ((n = sys(SYS_read, s->sync_fd, &go, 1)) == -EINTR)
 		;
-	if (n != 1 || go != UNS_GO)
+	if (n != 1 || go != UNS_GO) {
+		(void)unblock_all();
 		sys_exit(125);
+	}
 }
 
+/* Joins the namespaces of a running process (enter, pods), then unshares
+ * the new ones asked for on top of them. */
 static void join_namespaces(const struct spawn *s)
 {
 	long fd[UNS_MAX_JOIN];
@@ -68,50 +85,112 @@ static void join_namespaces(const struct spawn *s)
 	for (int i = 0; i < n; i++) {
 		CHECK(s, sys(SYS_setns, fd[i], 0), UNS_STEP_SETNS);
 		CHECK(s, sys(SYS_close, fd[i]), UNS_STEP_SETNS);
+		/* Shared mode joins only a user namespace the caller created,
+		 * which keeps the memory dumpable; should it not, put it back
+		 * at once: it is the runtime's too. */
+		if (s->shared && sys(SYS_prctl, PR_GET_DUMPABLE) != 1) {
+			(void)sys(SYS_prctl, PR_SET_DUMPABLE, 1);
+			fail_at(s, UNS_STEP_SETNS, EPERM, i);
+		}
 	}
+	if (n > 0 && s->opt[UNS_OPT_CLONE_FLAGS])
+		CHECK(s, sys(SYS_unshare, s->opt[UNS_OPT_CLONE_FLAGS]),
+		      UNS_STEP_UNSHARE);
 }
 
-static long write_oom_score_adj(int value)
+/* Writes V in decimal so that it ends just before END: the first char. */
+static char *decimal(char *end, long v)
 {
-	char buf[16], *p = buf + sizeof buf;
-	unsigned int v = value < 0 ? -(unsigned int)value : (unsigned int)value;
-	long fd, n, c;
+	unsigned long u = v < 0 ? -(unsigned long)v : (unsigned long)v;
 
 	do
-		*--p = (char)('0' + v % 10);
-	while (v /= 10);
-	if (value < 0)
-		*--p = '-';
-	fd = sys(SYS_openat, AT_FDCWD, "/proc/self/oom_score_adj",
-		 O_WRONLY | O_CLOEXEC);
+		*--end = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--end = '-';
+	return end;
+}
+
+/* Writes LEN bytes at P to the file PATH in one write(). */
+static long write_file(const char *path, const char *p, long len)
+{
+	long fd = sys(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC), n, c;
+
 	if (fd < 0)
 		return fd;
-	n = sys(SYS_write, fd, p, buf + sizeof buf - p);
+	n = sys(SYS_write, fd, p, len);
 	c = sys(SYS_close, fd);
 	return n < 0 ? n : c;
 }
 
-/* Hostname, mounts and root, while the child still has every capability in
- * its namespace; /proc goes under the new root, as unshare --root does. */
+static long write_oom_score_adj(int value)
+{
+	char buf[16], *p = decimal(buf + sizeof buf, value);
+
+	return write_file("/proc/self/oom_score_adj", p, buf + sizeof buf - p);
+}
+
+/* A time namespace for what is executed next, with the clock offsets set
+ * while nothing is in it yet (time_namespaces(7)). */
+static long new_time_namespace(const int32_t *opt)
+{
+	static const char mono[] = "monotonic ", boot[] = "boottime ";
+	char buf[80], *end = buf + sizeof buf, *p = end;
+	long r = sys(SYS_unshare, CLONE_NEWTIME);
+
+	if (r < 0 || (!opt[UNS_OPT_MONOTONIC] && !opt[UNS_OPT_BOOTTIME]))
+		return r;
+	*--p = '\n', *--p = '0', *--p = ' ';
+	p = decimal(p, opt[UNS_OPT_BOOTTIME]);
+	for (int i = sizeof boot - 2; i >= 0; i--)
+		*--p = boot[i];
+	*--p = '\n', *--p = '0', *--p = ' ';
+	p = decimal(p, opt[UNS_OPT_MONOTONIC]);
+	for (int i = sizeof mono - 2; i >= 0; i--)
+		*--p = mono[i];
+	return write_file("/proc/self/timens_offsets", p, end - p);
+}
+
+/* Brings the loopback interface of a new network namespace up. */
+static long loopback_up(void)
+{
+	struct ifreq ifr;
+	long fd = sys(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
+
+	if (fd < 0)
+		return fd;
+	for (size_t i = 0; i < sizeof ifr; i++)
+		((volatile char *)&ifr)[i] = 0;
+	ifr.ifr_name[0] = 'l', ifr.ifr_name[1] = 'o';
+	r = sys(SYS_ioctl, fd, SIOCGIFFLAGS, &ifr);
+	if (r >= 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		r = sys(SYS_ioctl, fd, SIOCSIFFLAGS, &ifr);
+	}
+	(void)sys(SYS_close, fd);
+	return r;
+}
+
+/* Clocks, hostname, network, mounts and root, while the child still has
+ * every capability in its namespace. */
 static void set_up_namespace(const struct spawn *s)
 {
 	const int32_t *opt = s->opt;
 
+	if (opt[UNS_OPT_TIME])
+		CHECK(s, new_time_namespace(opt), UNS_STEP_TIME);
 	if (opt[UNS_OPT_OOM_SET])
 		CHECK(s, write_oom_score_adj(opt[UNS_OPT_OOM]), UNS_STEP_OOM);
 	if (s->hostname)
 		CHECK(s, sys(SYS_sethostname, s->hostname, s->hostname_len),
 		      UNS_STEP_HOSTNAME);
-	if (opt[UNS_OPT_CLONE_FLAGS] & CLONE_NEWNS)
-		CHECK(s, sys(SYS_mount, NULL, "/", NULL, MS_REC | MS_SLAVE,
-			     NULL),
-		      UNS_STEP_MOUNT_PRIVATE);
-	if (s->proc)
-		CHECK(s, sys(SYS_mount, "proc", s->proc, "proc",
-			     MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL),
-		      UNS_STEP_MOUNT_PROC);
-	if (s->root)
-		CHECK(s, sys(SYS_chroot, s->root), UNS_STEP_CHROOT);
+	if (opt[UNS_OPT_LOOPBACK])
+		CHECK(s, loopback_up(), UNS_STEP_LOOPBACK);
+	if (opt[UNS_OPT_PROPAGATION])
+		CHECK(s, sys(SYS_mount, NULL, "/", NULL,
+			     MS_REC | opt[UNS_OPT_PROPAGATION], NULL),
+		      UNS_STEP_PROPAGATION);
+	set_up_mounts(s);
 }
 
 /* In shared mode, a set*id() that changed an id would make the shared memory
@@ -124,18 +203,18 @@ static void check_ids_kept(const struct spawn *s, int32_t uid, int32_t gid)
 	if (uid != -1) {
 		CHECK(s, sys(SYS_getresuid, &r, &e, &saved), UNS_STEP_SETUID);
 		if (r != (uint32_t)uid || e != r || saved != r)
-			fail(s, UNS_STEP_SETUID, EPERM);
+			fail_at(s, UNS_STEP_SETUID, EPERM, -1);
 	}
 	if (gid != -1) {
 		CHECK(s, sys(SYS_getresgid, &r, &e, &saved), UNS_STEP_SETGID);
 		if (r != (uint32_t)gid || e != r || saved != r)
-			fail(s, UNS_STEP_SETGID, EPERM);
+			fail_at(s, UNS_STEP_SETGID, EPERM, -1);
 	}
 }
 
 /* Switches to the inside identity. That clears the parent-death signal, so
  * it is armed again; a parent that died in between has closed its end of the
- * sync pipe, which poll() reports as a hang-up. */
+ * sync socket, which poll() reports as a hang-up. */
 static void switch_ids(const struct spawn *s)
 {
 	int32_t uid = s->opt[UNS_OPT_UID], gid = s->opt[UNS_OPT_GID];
@@ -157,70 +236,51 @@ static void switch_ids(const struct spawn *s)
 		sys_exit(125);
 }
 
-/* Exits the way the command did. As a namespace's init, a signal sent to
- * itself is ignored, so 128+N is what remains. */
-static _Noreturn void exit_like(int status)
+/* The limits asked for; a core limit is left for the last step. */
+static void set_limits(const struct spawn *s, struct klimit *core)
 {
-	if (WIFSIGNALED(status)) {
-		ksigset one = { { 0 } };
-		int sig = WTERMSIG(status);
+	for (uint32_t i = 0; i < (uint32_t)s->opt[UNS_OPT_NRLIMIT]; i++) {
+		const uint32_t *l = (const uint32_t *)&s->rlimits[i * 5];
+		struct klimit k = { (uint64_t)l[2] << 32 | l[1],
+				    (uint64_t)l[4] << 32 | l[3] };
+		long r;
 
-		one.w[(sig - 1) / (8 * sizeof(unsigned long))] |=
-			1UL << ((sig - 1) % (8 * sizeof(unsigned long)));
-		(void)sys(SYS_rt_sigprocmask, SIG_UNBLOCK, &one, NULL,
-			  KSIGSET_SIZE);
-		(void)sys(SYS_kill, sys(SYS_getpid, 0), sig);
-		sys_exit(128 + sig);
-	}
-	sys_exit(WEXITSTATUS(status));
-}
-
-/* The parent of the command: reaps every child, forwards every signal, and
- * exits like the command. A terminal's signal (SI_KERNEL) already reached the
- * command when it shares our process group. */
-static _Noreturn void reap_and_forward(long cmd, int same_pgrp)
-{
-	ksigset all;
-	siginfo_t si;
-	int status;
-
-	for (size_t i = 0; i < sizeof all.w / sizeof all.w[0]; i++)
-		all.w[i] = ~0UL;
-	for (;;) {
-		long sig = sys(SYS_rt_sigtimedwait, &all, &si, NULL,
-			       KSIGSET_SIZE);
-
-		if (sig < 0)
-			continue;
-		if (sig != SIGCHLD) {
-			if (!(same_pgrp && si.si_code == SI_KERNEL))
-				(void)sys(SYS_kill, cmd, sig);
+		if (l[0] == RLIMIT_CORE) {
+			*core = k;
 			continue;
 		}
-		for (long pid; (pid = sys(SYS_wait4, -1, &status, WNOHANG,
-					  NULL)) > 0;)
-			if (pid == cmd)
-				exit_like(status);
+		r = sys(SYS_prlimit64, 0, l[0], &k, NULL);
+		if (r < 0)
+			fail_at(s, UNS_STEP_RLIMIT, -r, (int)i);
 	}
 }
 
-/* For --init and for joining a pid namespace: fork once more (fork mode
- * only). Returns in the command's process; the parent stays, holding no fd
- * at all. */
-static void fork_command(const struct spawn *s)
+/* The command's own process state: session, terminal, limits, directory. */
+static void set_up_process(const struct spawn *s, struct klimit *core)
 {
-	long cmd = raw_clone(SIGCHLD, NULL);
+	const int32_t *opt = s->opt;
 
-	CHECK(s, cmd, UNS_STEP_FORK);
-	if (cmd == 0) {
-		CHECK(s, sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL),
-		      UNS_STEP_PDEATHSIG);
-		return;
-	}
-	if (close_range_(0, ~0U) < 0 ||
-	    sys(SYS_prctl, PR_SET_NAME, "userns-init") < 0)
-		(void)sys(SYS_kill, cmd, SIGKILL);
-	reap_and_forward(cmd, !s->opt[UNS_OPT_SETSID]);
+	if (opt[UNS_OPT_SETSID])
+		CHECK(s, sys(SYS_setsid, 0), UNS_STEP_SETSID);
+	if (opt[UNS_OPT_CTTY])
+		CHECK(s, sys(SYS_ioctl, 0, TIOCSCTTY, 0), UNS_STEP_CTTY);
+	if (opt[UNS_OPT_NO_NEW_PRIVS])
+		CHECK(s, sys(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0),
+		      UNS_STEP_NO_NEW_PRIVS);
+	set_limits(s, core);
+	if (s->cwd)
+		CHECK(s, sys(SYS_chdir, s->cwd), UNS_STEP_CHDIR);
+}
+
+/* A file without #! that the kernel refuses (ENOEXEC) is run with /bin/sh,
+ * as execvp() does: argv becomes /bin/sh PATH ARGS... */
+static long exec_shell(const struct spawn *s, const char *path)
+{
+	char **v = s->argv - 1;
+
+	v[0] = (char *)"/bin/sh";
+	v[1] = (char *)path;
+	return sys(SYS_execve, v[0], v, s->envp) < 0 ? -ENOEXEC : 0;
 }
 
 /**
@@ -239,6 +299,8 @@ static long exec_candidates(const struct spawn *s)
 	for (uint32_t i = 0; i < s->ncand; i++) {
 		long r = sys(SYS_execve, s->cand[i], s->argv, s->envp);
 
+		if (r == -ENOEXEC)
+			r = exec_shell(s, s->cand[i]);
 		if (!s->search)
 			return -r;
 		/* A directory we may not search hides nothing: only a file
@@ -252,10 +314,26 @@ static long exec_candidates(const struct spawn *s)
 	return eacces ? EACCES : ENOENT;
 }
 
+/**
+ * child() - set the namespace up and execute the command.
+ * @s: what to do, resolved by the parent
+ *
+ * Signals stay blocked from clone() to the end, and the core limit is 0, so
+ * that nothing sent meanwhile can dump the runtime's memory: signals that
+ * came in are delivered only once the last set-up step is done, still under
+ * that limit; the caller's limit (or the one asked for) comes back right
+ * before execve().
+ */
 _Noreturn void child(const struct spawn *s)
 {
 	const int32_t *opt = s->opt;
+	struct klimit zero = { 0, 0 }, core;
 
+	CHECK(s, sys(SYS_prlimit64, 0, RLIMIT_CORE, NULL, &core),
+	      UNS_STEP_RLIMIT);
+	zero.max = core.max;
+	CHECK(s, sys(SYS_prlimit64, 0, RLIMIT_CORE, &zero, NULL),
+	      UNS_STEP_RLIMIT);
 	CHECK(s, default_dispositions(), UNS_STEP_SIGNALS);
 	set_up_fds(s);
 	CHECK(s, sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL), UNS_STEP_PDEATHSIG);
@@ -263,16 +341,26 @@ _Noreturn void child(const struct spawn *s)
 	join_namespaces(s);
 	set_up_namespace(s);
 	switch_ids(s);
-	if (opt[UNS_OPT_FORK])
-		fork_command(s);
-	if (opt[UNS_OPT_SETSID])
-		CHECK(s, sys(SYS_setsid, 0), UNS_STEP_SETSID);
-	if (opt[UNS_OPT_CTTY])
-		CHECK(s, sys(SYS_ioctl, 0, TIOCSCTTY, 0), UNS_STEP_CTTY);
-	if (s->cwd)
-		CHECK(s, sys(SYS_chdir, s->cwd), UNS_STEP_CHDIR);
+	if (opt[UNS_OPT_EXEC_SELF])
+		exec_self(s);
+	if (opt[UNS_OPT_INIT]) {
+		long cmd;
+
+		/* Named before the command can look (comm, ps). */
+		CHECK(s, sys(SYS_prctl, PR_SET_NAME, "userns-init"), UNS_STEP_FORK);
+		cmd = raw_clone(SIGCHLD, NULL);
+
+		CHECK(s, cmd, UNS_STEP_FORK);
+		if (cmd > 0)
+			become_init(s, cmd);
+		CHECK(s, sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL),
+		      UNS_STEP_PDEATHSIG);
+	}
+	set_up_process(s, &core);
 	CHECK(s, unblock_all(), UNS_STEP_EXEC);
-	fail(s, UNS_STEP_EXEC, exec_candidates(s));
+	CHECK(s, sys(SYS_prlimit64, 0, RLIMIT_CORE, &core, NULL),
+	      UNS_STEP_RLIMIT);
+	fail_at(s, UNS_STEP_EXEC, exec_candidates(s), -1);
 }
 
 /* The entry point of a shared-mode child, on its region's stack. */

@@ -1,6 +1,6 @@
 /*
  * helper.c - newuidmap and newgidmap, started from the library: cloned like
- * a shared-mode child, waited for by one blocking call for both.
+ * a shared-mode child; the waiter thread reports when each has ended.
  */
 #include "internal.h"
 
@@ -93,6 +93,7 @@ static long clone_helper(struct helper *h, struct region *r, int shared,
 
 /**
  * uns_start_helper() - start newuidmap or newgidmap; do not wait for it.
+ * @ctx: the context that owns it
  * @str: NUL-terminated strings; the first argv entry is also the path
  * @len: bytes in @str
  * @off: @argc offsets into @str, one per argv entry
@@ -102,14 +103,15 @@ static long clone_helper(struct helper *h, struct region *r, int shared,
  * The helper is cloned in shared mode from a region, so this returns at
  * once and the helper executes on its own: no copy of the runtime's memory,
  * no thread of the runtime busy. stdin and stdout are /dev/null, stderr a
- * pipe, the environment is empty, all other fds are closed. Pass the out
- * slots to uns_finish_helpers(), always.
+ * pipe, the environment is empty, all other fds are closed. Its pidfd is
+ * watched: an UNS_EV_EXIT event comes when it has ended; then read its
+ * stderr and exec-status fds (both non-blocking) and close them.
  *
  * Return: 0, or -errno with nothing left behind.
  */
-UNS_EXPORT int32_t uns_start_helper(const char *str, uint32_t len,
-				    const int32_t *off, uint32_t argc,
-				    int32_t *out)
+UNS_EXPORT int32_t uns_start_helper(int32_t ctx, const char *str,
+				    uint32_t len, const int32_t *off,
+				    uint32_t argc, int32_t *out)
 {
 	struct region one = { 0 }, *r = NULL;
 	struct helper *h = NULL;
@@ -148,6 +150,11 @@ UNS_EXPORT int32_t uns_start_helper(const char *str, uint32_t len,
 		(void)munmap(one.base, one.size);
 	else if (r && rc < 0)
 		unclaim(r);
+	if (rc == 0 && ((rc = set_nonblock(err[0])) < 0 ||
+			(rc = set_nonblock(ex[0])) < 0 ||
+			(rc = own_fds(ctx, (int[]){ err[0], ex[0] }, 2)) < 0 ||
+			(rc = watch_exit(ctx, pidfd, -1)) < 0))
+		forget(pidfd, (int[]){ err[0], ex[0] }, 2);
 	if (rc < 0) {
 		close_fds((int[]){ err[0], ex[0] }, 2);
 		return rc;
@@ -156,68 +163,5 @@ UNS_EXPORT int32_t uns_start_helper(const char *str, uint32_t len,
 	out[UNS_HOUT_PIDFD] = pidfd;
 	out[UNS_HOUT_ERR_FD] = err[0];
 	out[UNS_HOUT_EXEC_FD] = ex[0];
-	return 0;
-}
-
-/* Reads FD to its end, keeping the first LEN bytes in BUF: how many, or
- * -errno. */
-static long read_all(int fd, char *buf, uint32_t len)
-{
-	char sink[512];
-	uint32_t kept = 0;
-	ssize_t n;
-
-	for (;;) {
-		char *to = kept < len ? buf + kept : sink;
-		size_t room = kept < len ? len - kept : sizeof sink;
-
-		do
-			n = read(fd, to, room);
-		while (n < 0 && errno == EINTR);
-		if (n <= 0)
-			return n < 0 ? -errno : (long)kept;
-		if (to != sink)
-			kept += (uint32_t)n;
-	}
-}
-
-/* Waits for one helper: out[] as enum uns_finish_out. */
-static void finish_helper(int pidfd, int exec_fd, int err_fd, char *buf,
-			  uint32_t buflen, int32_t *out)
-{
-	long status = read_all(exec_fd, (char *)&out[UNS_FOUT_EXEC_ERRNO], 4);
-	long kept = read_all(err_fd, buf, buflen);
-	int rc = reap(pidfd, out);
-
-	if (status >= 0 && status != 4)
-		out[UNS_FOUT_EXEC_ERRNO] = 0; /* EOF: executed */
-	out[UNS_FOUT_ERR_LEN] = kept < 0 ? 0 : (int32_t)kept;
-	out[UNS_FOUT_RC] = (int32_t)(status < 0 ? status : kept < 0 ? kept : rc);
-}
-
-/**
- * uns_finish_helpers() - wait for helpers from uns_start_helper() to end.
- * @fds: for each helper its pidfd, exec-status fd and stderr fd
- * @n: helpers, at most UNS_MAX_HELPERS
- * @buf: @n chunks of @buflen bytes, for the start of each one's stderr; the
- *       rest is drained
- * @buflen: bytes per chunk
- * @out: @n times UNS_FOUT_COUNT slots (enum uns_finish_out)
- *
- * Blocks: meant for a worker thread, one for all the helpers of a spawn.
- * Every helper is reaped; the fds stay open.
- *
- * Return: 0, or -EINVAL for a bad @n.
- */
-UNS_EXPORT int32_t uns_finish_helpers(const int32_t *fds, uint32_t n,
-				      char *buf, uint32_t buflen,
-				      int32_t *out)
-{
-	if (n > UNS_MAX_HELPERS)
-		return -EINVAL;
-	for (uint32_t i = 0; i < n; i++)
-		finish_helper(fds[3 * i], fds[3 * i + 1], fds[3 * i + 2],
-			      buf + (size_t)i * buflen, buflen,
-			      out + i * UNS_FOUT_COUNT);
 	return 0;
 }

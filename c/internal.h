@@ -37,6 +37,25 @@
 #ifndef SYS_newfstatat
 #define SYS_newfstatat SYS_fstatat64
 #endif
+/* Newer system calls have one number on every architecture. */
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
 
 /* ---- raw system calls ---------------------------------------------------- */
 
@@ -146,21 +165,40 @@ static inline long close_range_(unsigned int lo, unsigned int hi)
 
 /* Everything the child needs, resolved by the parent before clone(); in a
  * region's data part, or copied with the rest of the memory. */
-/* Everything the child needs, resolved by the parent before clone(); in a
- * region's data part, or copied with the rest of the memory. */
 struct spawn {
 	const int32_t *opt;
 	const char *join[UNS_MAX_JOIN];
-	const char *cwd, *root, *hostname, *proc;
+	const char *cwd, *root, *hostname;
 	size_t hostname_len;
 	const char *const *cand; /* the paths to try executing, in order */
 	uint32_t ncand;
 	int search;         /* cand comes from a PATH search */
 	int shared;         /* shared mode: the ids must not change */
-	char *const *argv, *const *envp;
+	char **argv;        /* argv[-1] is spare, for the /bin/sh fallback */
+	char *const *envp;
+	char *str;          /* the strings; writable (mkdir -p cuts paths) */
+	const int32_t *mounts; /* NMOUNT operations of UNS_MOUNT_SLOTS */
+	const int32_t *rlimits; /* NRLIMIT limits of UNS_RLIMIT_SLOTS */
 	int sync_fd, err_fd; /* the child's ends */
 	int stdio[3];        /* fd to install as 0, 1, 2, or -1 to inherit */
 };
+
+/* Reports the failed step, errno and operation index to the parent, then
+ * exits; CHECK() does it for a call that returns -errno. */
+_Noreturn void fail_at(const struct spawn *s, int step, long err, int index);
+#define CHECK(s, call, step)                                                   \
+	do {                                                                   \
+		long r_ = (call);                                              \
+		if (r_ < 0)                                                    \
+			fail_at(s, step, -r_, -1);                             \
+	} while (0)
+
+/* All signals in a kernel signal set. */
+static inline void fill_ksigset(ksigset *set)
+{
+	for (size_t i = 0; i < sizeof set->w / sizeof set->w[0]; i++)
+		set->w[i] = ~0UL;
+}
 
 /* ---- regions: stacks and data for shared-mode children ------------------ */
 /*
@@ -172,8 +210,9 @@ struct spawn {
  * compare-and-swap and then owns base and size; clone() is given busy as the
  * CLONE_CHILD_CLEARTID word, so the kernel writes 0 there once the child has
  * executed or exited (mm_release(): the last moment it could touch the
- * region). The pool is never shrunk: stacks and buffers are reused, memory
- * stays flat. With every region busy, uns_spawn() falls back to fork mode.
+ * region). Stacks and buffers are reused, memory stays flat; a region grown
+ * for an unusually large request is unmapped once free (trim()). With every
+ * region busy, uns_spawn() falls back to fork mode.
  */
 #define UNS_POOL 64
 #define GUARD 4096
@@ -195,18 +234,32 @@ struct arena {
 _Noreturn void child(const struct spawn *s);
 int shared_child(void *s);
 
+/* mounts.c */
+void set_up_mounts(const struct spawn *s);
+
+/* init.c */
+_Noreturn void become_init(const struct spawn *s, long cmd);
+_Noreturn void exec_self(const struct spawn *s);
+
 /* region.c */
 void unclaim(struct region *r);
 int grow(struct region *r, size_t need);
 struct region *claim(size_t need, int *rc);
+void trim(void);
 void *take(struct arena *a, size_t n);
 
-/* userns.c */
+/* waiter.c: every fd handed to the caller belongs to a context */
+int own_fds(int ctx, const int *fds, int n);
+int watch_exit(int ctx, int pidfd, int status_fd);
+void forget(int pidfd, const int *fds, int n);
+
+/* io.c */
 int block_signals(sigset_t *old);
 int raise_fd(int fd);
 void close_fds(int *fds, int n);
 int make_pipe(int fds[2]);
-int reap(int pidfd, int32_t *out);
+int make_socketpair(int fds[2]);
+int set_nonblock(int fd);
 
 #pragma GCC visibility pop
 

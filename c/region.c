@@ -4,6 +4,9 @@
  */
 #include "internal.h"
 
+/* A region larger than this is given back once its child is done with it:
+ * one spawn with a huge argv must not keep that memory for good. */
+#define TRIM_ABOVE (1024 * 1024)
 
 static struct region pool[UNS_POOL];
 
@@ -61,6 +64,25 @@ struct region *claim(size_t need, int *rc)
 	return NULL;
 }
 
+/* Unmaps every free region grown past TRIM_ABOVE. Each is claimed first,
+ * so that no spawn can take it meanwhile. */
+void trim(void)
+{
+	for (int i = 0; i < UNS_POOL; i++) {
+		pid_t free_ = 0;
+
+		if (!__atomic_compare_exchange_n(&pool[i].busy, &free_, -1, 0,
+						 __ATOMIC_ACQUIRE,
+						 __ATOMIC_RELAXED))
+			continue;
+		if (pool[i].size > TRIM_ABOVE && munmap(pool[i].base,
+							pool[i].size) == 0) {
+			pool[i].base = NULL;
+			pool[i].size = 0;
+		}
+		unclaim(&pool[i]);
+	}
+}
 
 void *take(struct arena *a, size_t n)
 {

@@ -1,6 +1,6 @@
 /*
- * userns.c - clone a child into new namespaces, hold it on a pipe until the
- * parent has written its ID maps, then let it set itself up and execute.
+ * userns.c - clone a child into new namespaces, hold it on a socket until
+ * the parent has written its ID maps, then let it set itself up and execute.
  *
  * The caller is a multi-threaded runtime. Between clone() and execve() the
  * child runs our code only, in one of two ways:
@@ -19,11 +19,11 @@
  *   asks for it (the ids stay the same) and nothing else needs fork mode.
  *
  * Either way the child code is async-signal-safe: no malloc, no stdio, no
- * locks, signals blocked until the dispositions are back to default. The
- * credential calls are raw system calls also because glibc's wrappers signal
- * every thread of the process, and the child's copy of that list is stale.
+ * locks, every signal blocked until just before execve(). The credential
+ * calls are raw system calls also because glibc's wrappers signal every
+ * thread of the process, and the child's copy of that list is stale.
  *
- * Parent-side functions return -errno; none prints, exits or mallocs.
+ * Parent-side functions return -errno; none prints or exits.
  */
 #include "internal.h"
 
@@ -31,29 +31,57 @@
 
 static const char *const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
 
+static int in_str(int32_t off, int32_t len, int optional)
+{
+	return (optional && off == -1) || (off >= 0 && off < len);
+}
+
+/* Checks the mount operations and limits that follow argv and envp. */
+static int check_tail(const int32_t *m, int32_t nmount, const int32_t *l,
+		      int32_t nlim, int32_t len)
+{
+	for (int32_t i = 0; i < nmount; i++, m += UNS_MOUNT_SLOTS)
+		if (m[UNS_M_KIND] < UNS_MNT_BIND ||
+		    m[UNS_M_KIND] > UNS_MNT_SYMLINK ||
+		    !in_str(m[UNS_M_A], len, 0) || !in_str(m[UNS_M_B], len, 0) ||
+		    !in_str(m[UNS_M_C], len, 1))
+			return -EINVAL;
+	for (int32_t i = 0; i < nlim; i++, l += UNS_RLIMIT_SLOTS)
+		if (l[0] < 0 || l[0] >= 16)
+			return -EINVAL;
+	return 0;
+}
+
 /* Checks the option array against the string buffer. */
 static int check_opt(const int32_t *opt, uint32_t nopt, const char *str)
 {
-	int32_t len, argc, envc;
+	int32_t len, argc, envc, nmount, nlim;
 
 	if (nopt < UNS_OPT_COUNT)
 		return -EINVAL;
 	len = opt[UNS_OPT_STR_LEN], argc = opt[UNS_OPT_ARGC];
-	envc = opt[UNS_OPT_ENVC];
+	envc = opt[UNS_OPT_ENVC], nmount = opt[UNS_OPT_NMOUNT];
+	nlim = opt[UNS_OPT_NRLIMIT];
 	if (len < 1 || str[len - 1] != '\0' || argc < 1 || envc < 0 ||
-	    nopt != (uint32_t)(UNS_OPT_COUNT + argc + envc) ||
-	    opt[UNS_OPT_FILE] < 0)
+	    nmount < 0 || nmount > UNS_MAX_MOUNTS || nlim < 0 || nlim > 16 ||
+	    nopt != (uint32_t)(UNS_OPT_COUNT + argc + envc +
+			       nmount * UNS_MOUNT_SLOTS +
+			       nlim * UNS_RLIMIT_SLOTS) ||
+	    !in_str(opt[UNS_OPT_FILE], len, 0))
 		return -EINVAL;
-	for (uint32_t i = 0; i < nopt; i++) {
-		int is_str = i >= UNS_OPT_FILE && i != UNS_OPT_ARGC &&
-			     i != UNS_OPT_ENVC;
-		if ((is_str || (i >= UNS_OPT_JOIN0 && i < UNS_OPT_UID)) &&
-		    opt[i] >= len)
+	for (int i = 0; i < UNS_MAX_JOIN; i++)
+		if (!in_str(opt[UNS_OPT_JOIN0 + i], len, 1))
 			return -EINVAL;
-		if (i >= UNS_OPT_COUNT && opt[i] < 0)
+	for (int i = UNS_OPT_FILE; i <= UNS_OPT_HOSTNAME; i++)
+		if (!in_str(opt[i], len, 1))
 			return -EINVAL;
-	}
-	return 0;
+	for (int32_t i = 0; i < argc + envc; i++)
+		if (!in_str(opt[UNS_OPT_COUNT + i], len, 0))
+			return -EINVAL;
+	return check_tail(opt + UNS_OPT_COUNT + argc + envc, nmount,
+			  opt + UNS_OPT_COUNT + argc + envc +
+				  nmount * UNS_MOUNT_SLOTS,
+			  nlim, len);
 }
 
 /* The PATH entries to search for FILE, or 0 when FILE is a path itself. */
@@ -77,9 +105,10 @@ static size_t data_size(const int32_t *opt, uint32_t nopt, const char *str,
 
 	return 16 * 8 + sizeof(struct spawn) + nopt * sizeof *opt +
 	       (size_t)opt[UNS_OPT_STR_LEN] +
-	       (nopt - UNS_OPT_COUNT + 2) * sizeof(char *) +
-	       (dirs + 1) * sizeof(char *) +
-	       dirs * (16 + flen + 2) + strlen(path);
+	       (size_t)(opt[UNS_OPT_ARGC] + opt[UNS_OPT_ENVC] + 3) *
+		       sizeof(char *) +
+	       (dirs + 1) * sizeof(char *) + dirs * (16 + flen + 2) +
+	       strlen(path);
 }
 
 /* Fills s->cand: FILE itself, or FILE in each PATH entry. The child then only
@@ -118,7 +147,7 @@ static int place_candidates(struct spawn *s, struct arena *a, const char *file,
 	return 0;
 }
 
-static const char *str_at(const int32_t *opt, const char *str, int slot)
+static char *str_at(const int32_t *opt, char *str, int slot)
 {
 	return opt[slot] < 0 ? NULL : str + opt[slot];
 }
@@ -131,8 +160,9 @@ static struct spawn *place(struct arena *a, const int32_t *opt0, uint32_t nopt,
 	int32_t envc = opt0[UNS_OPT_ENVC];
 	int32_t *opt = take(a, nopt * sizeof *opt);
 	char *str = take(a, (size_t)len);
-	char **vec = take(a, (size_t)(argc + envc + 2) * sizeof *vec);
+	char **vec = take(a, (size_t)(argc + envc + 3) * sizeof *vec);
 	struct spawn *s = take(a, sizeof *s);
+	const int32_t *offs = opt0 + UNS_OPT_COUNT;
 
 	if (!opt || !str || !vec || !s)
 		return NULL;
@@ -140,79 +170,54 @@ static struct spawn *place(struct arena *a, const int32_t *opt0, uint32_t nopt,
 	memcpy(str, str0, (size_t)len);
 	memset(s, 0, sizeof *s);
 	s->opt = opt;
+	s->str = str;
 	for (int i = 0; i < UNS_MAX_JOIN; i++)
 		s->join[i] = str_at(opt, str, UNS_OPT_JOIN0 + i);
 	s->cwd = str_at(opt, str, UNS_OPT_CWD);
 	s->root = str_at(opt, str, UNS_OPT_ROOT);
 	s->hostname = str_at(opt, str, UNS_OPT_HOSTNAME);
 	s->hostname_len = s->hostname ? strlen(s->hostname) : 0;
-	s->proc = str_at(opt, str, UNS_OPT_PROC);
+	vec[0] = NULL; /* spare: the /bin/sh fallback's argv[0] */
 	for (int32_t i = 0; i < argc; i++)
-		vec[i] = str + opt[UNS_OPT_COUNT + i];
-	vec[argc] = NULL;
+		vec[1 + i] = str + offs[i];
+	vec[1 + argc] = NULL;
 	for (int32_t i = 0; i < envc; i++)
-		vec[argc + 1 + i] = str + opt[UNS_OPT_COUNT + argc + i];
-	vec[argc + 1 + envc] = NULL;
-	s->argv = vec;
-	s->envp = vec + argc + 1;
+		vec[2 + argc + i] = str + offs[argc + i];
+	vec[2 + argc + envc] = NULL;
+	s->argv = vec + 1;
+	s->envp = vec + 2 + argc;
+	s->mounts = opt + UNS_OPT_COUNT + argc + envc;
+	s->rlimits = s->mounts + opt[UNS_OPT_NMOUNT] * UNS_MOUNT_SLOTS;
 	s->stdio[0] = s->stdio[1] = s->stdio[2] = -1;
 	if (place_candidates(s, a, str + opt[UNS_OPT_FILE], path) < 0)
 		return NULL;
 	return s;
 }
 
-/* Whether the child may share our memory: asked for, possible here, and
- * nothing that needs fork mode (joining a user namespace changes the
- * credentials, oom_score_adj is shared, --init forks from the child). */
+/* Whether some candidate exists in the caller's view. */
+static int found(const struct spawn *s)
+{
+	for (uint32_t i = 0; i < s->ncand; i++)
+		if (access(s->cand[i], F_OK) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether the child may share our memory: asked for (the caller knows the
+ * inside ids map to its own, and any user namespace joined is one it
+ * created), possible here, and nothing that needs fork mode: oom_score_adj
+ * is shared, an init and a time namespace need a process of their own,
+ * userns-pause stays. */
 static int may_share(const int32_t *opt)
 {
 	return UNS_CAN_SHARE_VM && opt[UNS_OPT_SHARED_VM] &&
-	       opt[UNS_OPT_JOIN0] < 0 && !opt[UNS_OPT_FORK] &&
-	       !opt[UNS_OPT_OOM_SET] && getuid() == geteuid() &&
-	       getgid() == getegid();
+	       !opt[UNS_OPT_INIT] && !opt[UNS_OPT_OOM_SET] &&
+	       !opt[UNS_OPT_TIME] && !opt[UNS_OPT_EXEC_SELF] &&
+	       getuid() == geteuid() && getgid() == getegid();
 }
 
-/* Moves an fd we created off 0-2, which the child overwrites with stdio.
- * A failed open() (-1, errno set) passes through. */
-int raise_fd(int fd)
-{
-	int high, saved;
-
-	if (fd < 0 || fd > 2)
-		return fd;
-	high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	saved = errno;
-	(void)close(fd);
-	errno = saved;
-	return high;
-}
-
-void close_fds(int *fds, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (fds[i] >= 0)
-			(void)close(fds[i]);
-}
-
-int make_pipe(int fds[2])
-{
-	int rc;
-
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -errno;
-	fds[0] = raise_fd(fds[0]);
-	rc = fds[0] < 0 ? -errno : 0;
-	fds[1] = raise_fd(fds[1]);
-	rc = rc == 0 && fds[1] < 0 ? -errno : rc;
-	if (rc < 0) {
-		close_fds(fds, 2);
-		fds[0] = fds[1] = -1;
-	}
-	return rc;
-}
-
-/* Creates the child's stdio ends in child[] and the parent's in out. The
- * /dev/null fd, if any, goes in *null. */
+/* Creates the child's stdio ends in child[] and the parent's in out (non-
+ * blocking). The /dev/null fd, if any, goes in *null. */
 static int make_stdio(const int32_t *opt, int child[3], int32_t *out,
 		      int *null)
 {
@@ -233,22 +238,10 @@ static int make_stdio(const int32_t *opt, int child[3], int32_t *out,
 		rc = make_pipe(p);
 		child[i] = p[i == 0 ? 0 : 1];
 		out[UNS_OUT_STDIN + i] = p[i == 0 ? 1 : 0];
+		if (rc == 0)
+			rc = set_nonblock(out[UNS_OUT_STDIN + i]);
 	}
 	return rc;
-}
-
-/* Blocks every signal in this thread before a clone(), so that no handler
- * of the runtime ever runs in the child; OLD keeps the mask to restore.
- * Return: 0 or -errno. */
-int block_signals(sigset_t *old)
-{
-	sigset_t all;
-	int rc;
-
-	if (sigfillset(&all) < 0)
-		return -errno;
-	rc = pthread_sigmask(SIG_BLOCK, &all, old);
-	return -rc;
 }
 
 /* Clones the child with every signal blocked. Return: its pid, or -errno. */
@@ -275,21 +268,39 @@ static long clone_child(struct spawn *s, struct region *r, unsigned long flags,
 	return pid;
 }
 
+/* Hands the parent's ends to context CTX and watches the child; on failure
+ * the child is killed and reaped. */
+static int hand_over(int ctx, long pidfd, int sync_fd, int32_t *out)
+{
+	int fds[5] = { sync_fd, out[UNS_OUT_ERR_FD], out[UNS_OUT_STDIN],
+		       out[UNS_OUT_STDOUT], out[UNS_OUT_STDERR] };
+	int rc;
+
+	if ((rc = set_nonblock(sync_fd)) < 0 ||
+	    (rc = set_nonblock(out[UNS_OUT_ERR_FD])) < 0 ||
+	    (rc = own_fds(ctx, fds + 1, 4)) < 0 ||
+	    (rc = watch_exit(ctx, (int)pidfd, sync_fd)) < 0)
+		forget((int)pidfd, fds, 5);
+	return rc;
+}
+
 UNS_EXPORT int32_t uns_abi_version(void)
 {
 	return UNS_ABI_VERSION;
 }
 
 /**
- * uns_spawn() - clone a child that waits on a pipe before setting up.
- * @opt: enum uns_opt slots, then argv and envp offsets into @str
+ * uns_spawn() - clone a child that waits on a socket before setting up.
+ * @ctx: the context that owns the child and its fds
+ * @opt: enum uns_opt slots, then argv, envp, mounts and limits
  * @nopt: entries in @opt
  * @str: NUL-terminated strings
  * @out: enum uns_out slots, filled on success
  *
- * Return: 0, or -errno with nothing left open and no child.
+ * Return: 0, or -errno with nothing left open and no child (-ENOENT before
+ * any clone when UNS_OPT_PRECHECK finds no such command).
  */
-UNS_EXPORT int32_t uns_spawn(const int32_t *opt, uint32_t nopt,
+UNS_EXPORT int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 			     const char *str, int32_t *out)
 {
 	struct region one = { 0 }, *r = NULL;
@@ -304,8 +315,7 @@ UNS_EXPORT int32_t uns_spawn(const int32_t *opt, uint32_t nopt,
 
 	if (rc < 0)
 		return rc;
-	path = str_at(opt, str, UNS_OPT_PATH);
-	path = path ? path : DEFAULT_PATH;
+	path = opt[UNS_OPT_PATH] < 0 ? DEFAULT_PATH : str + opt[UNS_OPT_PATH];
 	need = GUARD + STACK + data_size(opt, nopt, str, path);
 	if (may_share(opt))
 		r = claim(need, &rc);
@@ -315,11 +325,13 @@ UNS_EXPORT int32_t uns_spawn(const int32_t *opt, uint32_t nopt,
 		a.at = r->base + GUARD + STACK;
 		a.end = r->base + r->size;
 		s = place(&a, opt, nopt, str, path);
-		rc = s ? 0 : -ENOMEM;
+		rc = !s ? -ENOMEM
+		     : opt[UNS_OPT_PRECHECK] && !found(s) ? -ENOENT
+							  : 0;
 	}
 	for (int i = 0; i < UNS_OUT_COUNT; i++)
 		out[i] = -1;
-	if (rc == 0 && (rc = make_pipe(sync)) == 0 &&
+	if (rc == 0 && (rc = make_socketpair(sync)) == 0 &&
 	    (rc = make_pipe(err)) == 0)
 		rc = make_stdio(opt, stdio, out, &null);
 	if (rc == 0) {
@@ -330,7 +342,8 @@ UNS_EXPORT int32_t uns_spawn(const int32_t *opt, uint32_t nopt,
 		s->err_fd = err[1];
 		s->shared = r != &one;
 		pid = clone_child(s, r,
-				  (unsigned long)opt[UNS_OPT_CLONE_FLAGS] |
+				  (unsigned long)opt[UNS_OPT_CLONE_FLAGS] *
+						  (s->join[0] == NULL) |
 					  CLONE_PIDFD | SIGCHLD,
 				  &pidfd);
 		rc = pid < 0 ? (int)pid : 0;
@@ -344,6 +357,9 @@ UNS_EXPORT int32_t uns_spawn(const int32_t *opt, uint32_t nopt,
 		(void)munmap(one.base, one.size);
 	else if (r && rc < 0)
 		unclaim(r);
+	out[UNS_OUT_ERR_FD] = err[0];
+	if (rc == 0)
+		rc = hand_over(ctx, pidfd, sync[1], out);
 	if (rc < 0) {
 		close_fds((int[]){ sync[1], err[0] }, 2);
 		close_fds(out + UNS_OUT_STDIN, 3);
@@ -354,126 +370,6 @@ UNS_EXPORT int32_t uns_spawn(const int32_t *opt, uint32_t nopt,
 	out[UNS_OUT_PID] = (int32_t)pid;
 	out[UNS_OUT_PIDFD] = pidfd;
 	out[UNS_OUT_SYNC_FD] = sync[1];
-	out[UNS_OUT_ERR_FD] = err[0];
 	out[UNS_OUT_SHARED] = r != &one;
 	return 0;
-}
-
-/* Lets the child go on: its maps are written. */
-UNS_EXPORT int32_t uns_release(int32_t sync_fd)
-{
-	char go = UNS_GO;
-	ssize_t n;
-
-	do
-		n = write(sync_fd, &go, 1);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : 0;
-}
-
-/* Reads at most LEN (< 2 GiB) bytes: the count, 0 at EOF, or -errno. */
-UNS_EXPORT int32_t uns_read(int32_t fd, void *buf, uint32_t len)
-{
-	ssize_t n;
-
-	if (len > INT32_MAX)
-		return -EINVAL;
-	do
-		n = read(fd, buf, len);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : (int32_t)n;
-}
-
-/* Writes at most LEN (< 2 GiB) bytes: the count written, or -errno. */
-UNS_EXPORT int32_t uns_write(int32_t fd, const void *buf, uint32_t len)
-{
-	ssize_t n;
-
-	if (len > INT32_MAX)
-		return -EINVAL;
-	do
-		n = write(fd, buf, len);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : (int32_t)n;
-}
-
-/**
- * uns_read_timed() - uns_read(), if something arrives within TIMEOUT_MS.
- * @fd: the fd to read
- * @buf: where the bytes go
- * @len: at most this many (< 2 GiB)
- * @timeout_ms: how long to wait for the fd to be readable (or at EOF)
- *
- * Lets the caller wait briefly on its own thread for an event that is
- * usually a fraction of a millisecond away (a child executing), instead of
- * handing a blocking read to another thread.
- *
- * Return: the count, 0 at EOF, -EAGAIN when nothing came in time, or -errno.
- */
-UNS_EXPORT int32_t uns_read_timed(int32_t fd, void *buf, uint32_t len,
-				  int32_t timeout_ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	int n = poll(&p, 1, timeout_ms);
-
-	if (n < 0)
-		return errno == EINTR ? -EAGAIN : -errno;
-	if (n == 0)
-		return -EAGAIN;
-	return uns_read(fd, buf, len);
-}
-
-UNS_EXPORT int32_t uns_close(int32_t fd)
-{
-	return close(fd) < 0 ? -errno : 0;
-}
-
-/* Reaps the child of PIDFD: out[0] is its exit code (128+N for signal N),
- * out[1] the signal or 0. Return: 0 or -errno. */
-int reap(int pidfd, int32_t *out)
-{
-	siginfo_t si;
-	int rc;
-
-	memset(&si, 0, sizeof si);
-	do
-		rc = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED);
-	while (rc < 0 && errno == EINTR);
-	if (rc < 0)
-		return -errno;
-	out[1] = si.si_code == CLD_EXITED ? 0 : si.si_status;
-	out[0] = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
-	return 0;
-}
-
-/* Waits for the child to end: out[0] is its exit code (128+N for signal N),
- * out[1] the signal or 0. Reaps it; the pidfd stays open. */
-UNS_EXPORT int32_t uns_wait(int32_t pidfd, int32_t *out)
-{
-	return reap(pidfd, out);
-}
-
-UNS_EXPORT int32_t uns_kill(int32_t pidfd, int32_t sig)
-{
-	return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno
-								      : 0;
-}
-
-/* Writes BUF in one write(): /proc/PID/{uid,gid}_map refuse a split one. */
-UNS_EXPORT int32_t uns_write_file(const char *path, const void *buf,
-				  uint32_t len)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), rc = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, buf, len);
-	if (n < 0)
-		rc = -errno;
-	else if ((uint32_t)n != len)
-		rc = -EIO;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	return rc;
 }

@@ -2,8 +2,8 @@
  * userns.h - the contract between the native library and ffi/symbols.ts.
  *
  * Every exported function returns >= 0 on success or -errno on failure. None
- * prints, exits or allocates. A change here bumps UNS_ABI_VERSION and is
- * mirrored in ffi/abi.ts.
+ * prints or exits. A change here bumps UNS_ABI_VERSION and is mirrored in
+ * ffi/abi.ts.
  */
 #ifndef USERNS_H
 #define USERNS_H
@@ -11,16 +11,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define UNS_ABI_VERSION 2
+#define UNS_ABI_VERSION 3
 #define UNS_EXPORT __attribute__((visibility("default")))
+
+#define UNS_MAX_JOIN 8
 
 /* Slots of the int32 option array given to uns_spawn(). String slots hold an
  * offset into the string buffer, or -1 for "not set". After the fixed slots
- * come ARGC argv offsets, then ENVC envp offsets. */
+ * come ARGC argv offsets, ENVC envp offsets, NMOUNT mount operations of
+ * UNS_MOUNT_SLOTS slots and NRLIMIT limits of UNS_RLIMIT_SLOTS slots. */
 enum uns_opt {
-	UNS_OPT_CLONE_FLAGS, /* CLONE_NEW* flags for clone() */
-	UNS_OPT_JOIN0,       /* enter: UNS_MAX_JOIN /proc/PID/ns/ paths, user first */
-	UNS_OPT_UID = UNS_OPT_JOIN0 + 8, /* inside uid to switch to, -1 keeps */
+	UNS_OPT_CLONE_FLAGS, /* CLONE_NEW* for clone(); when joining, the
+			      * namespaces to unshare after the joins */
+	UNS_OPT_JOIN0, /* UNS_MAX_JOIN /proc/PID/ns/ paths, user first */
+	UNS_OPT_UID = UNS_OPT_JOIN0 + UNS_MAX_JOIN, /* inside uid, -1 keeps */
 	UNS_OPT_GID,          /* inside gid to switch to, -1 keeps */
 	UNS_OPT_CLEAR_GROUPS, /* 1: setgroups(0, NULL) before the switch */
 	UNS_OPT_STDIN,        /* enum uns_stdio, for fd 0 */
@@ -28,34 +32,69 @@ enum uns_opt {
 	UNS_OPT_STDERR,       /* ... fd 2 */
 	UNS_OPT_SETSID,       /* 1: new session */
 	UNS_OPT_CTTY,         /* 1: make stdin's terminal the controlling one */
-	UNS_OPT_FORK,         /* 1: stay as a reaping, forwarding parent (--init) */
+	UNS_OPT_INIT,         /* 1: fork the command, stay as its userns-init */
 	UNS_OPT_OOM_SET,      /* 1: write UNS_OPT_OOM to oom_score_adj */
 	UNS_OPT_OOM,          /* oom_score_adj value */
 	UNS_OPT_SHARED_VM,    /* 1: the inside ids map to the caller's own, so
 			       * the child may share its memory until execve */
+	UNS_OPT_PROPAGATION,  /* 0: unchanged; else MS_SLAVE or MS_PRIVATE */
+	UNS_OPT_NO_NEW_PRIVS, /* 1: set no_new_privs before execve */
+	UNS_OPT_TIME,         /* 1: unshare a time namespace (CLONE_NEWTIME) */
+	UNS_OPT_MONOTONIC,    /* its CLOCK_MONOTONIC offset, seconds */
+	UNS_OPT_BOOTTIME,     /* its CLOCK_BOOTTIME offset, seconds */
+	UNS_OPT_LOOPBACK,     /* 1: bring "lo" up (a new net namespace) */
+	UNS_OPT_SELF_FD,      /* this library's file, to execveat(), or -1 */
+	UNS_OPT_EXEC_SELF,    /* 1: execute the library itself (argv[0] says
+			       * which program: userns-pause) */
+	UNS_OPT_PRECHECK,     /* 1: fail with -ENOENT before cloning when the
+			       * command does not exist in the caller's view */
 	UNS_OPT_STR_LEN,      /* bytes in the string buffer, last one NUL */
 	UNS_OPT_FILE,         /* command name or path */
 	UNS_OPT_PATH,         /* PATH to search when FILE has no slash */
 	UNS_OPT_CWD,          /* working directory */
-	UNS_OPT_ROOT,         /* chroot directory */
+	UNS_OPT_ROOT,         /* new root directory (pivot_root) */
 	UNS_OPT_HOSTNAME,     /* hostname (needs CLONE_NEWUTS) */
-	UNS_OPT_PROC,         /* where to mount a fresh proc (needs NEWNS|NEWPID) */
 	UNS_OPT_ARGC,         /* argv entries that follow */
 	UNS_OPT_ENVC,         /* envp entries that follow argv */
+	UNS_OPT_NMOUNT,       /* mount operations that follow envp */
+	UNS_OPT_NRLIMIT,      /* resource limits that follow the mounts */
 	UNS_OPT_COUNT
 };
 
-#define UNS_MAX_JOIN 8
+/* One mount operation: UNS_MOUNT_SLOTS int32 slots. Targets are resolved
+ * after the root has changed (inside the new root); bind sources before
+ * (in the caller's view). */
+enum uns_mount_slot {
+	UNS_M_KIND,   /* enum uns_mount */
+	UNS_M_A,      /* bind: source; fs: type; symlink: link text */
+	UNS_M_B,      /* the target path */
+	UNS_M_C,      /* fs: mount data, or -1 */
+	UNS_M_MS,     /* fs: MS_* flags */
+	UNS_M_FLAGS,  /* UNS_MNT_* */
+	UNS_MOUNT_SLOTS
+};
+
+enum uns_mount { UNS_MNT_BIND = 1, UNS_MNT_FS, UNS_MNT_SYMLINK };
+
+#define UNS_MAX_MOUNTS 256
+
+#define UNS_MNT_RDONLY 1  /* bind: read-only, recursively */
+#define UNS_MNT_MKDIR 2   /* create a missing target as a directory */
+#define UNS_MNT_MKFILE 4  /* create a missing target as an empty file */
+
+/* One resource limit: RLIMIT_* number, then soft and hard as two 32-bit
+ * halves each (low, high); all ones is RLIM_INFINITY. */
+#define UNS_RLIMIT_SLOTS 5
 
 enum uns_stdio { UNS_STDIO_INHERIT, UNS_STDIO_NULL, UNS_STDIO_PIPED };
 
 /* Slots of the int32 out array filled by uns_spawn(). */
 enum uns_out {
 	UNS_OUT_PID,
-	UNS_OUT_PIDFD,
-	UNS_OUT_SYNC_FD, /* write one UNS_GO byte to release; close to abort */
-	UNS_OUT_ERR_FD,  /* EOF: executed; 8 bytes: struct uns_failure */
-	UNS_OUT_STDIN,   /* parent ends of piped stdio, or -1 */
+	UNS_OUT_PIDFD,   /* watched: an UNS_EV_EXIT event when it ends */
+	UNS_OUT_SYNC_FD, /* uns_release() lets the child go, uns_abort() not */
+	UNS_OUT_ERR_FD,  /* EOF: executed; else a struct uns_failure */
+	UNS_OUT_STDIN,   /* parent ends of piped stdio (non-blocking), or -1 */
 	UNS_OUT_STDOUT,
 	UNS_OUT_STDERR,
 	UNS_OUT_SHARED, /* 1: the child shares our memory until it executes */
@@ -65,32 +104,30 @@ enum uns_out {
 /* Slots of the int32 out array filled by uns_start_helper(). */
 enum uns_helper_out {
 	UNS_HOUT_PID,
-	UNS_HOUT_PIDFD,
-	UNS_HOUT_ERR_FD,  /* read end of its stderr */
+	UNS_HOUT_PIDFD,   /* watched: an UNS_EV_EXIT event when it ends */
+	UNS_HOUT_ERR_FD,  /* read end of its stderr (non-blocking) */
 	UNS_HOUT_EXEC_FD, /* EOF: executed; 4 bytes: the errno of execve() */
 	UNS_HOUT_COUNT
 };
 
-/* Slots of the int32 out array filled by uns_finish_helpers(), per helper. */
-enum uns_finish_out {
-	UNS_FOUT_CODE,       /* exit code, or 128+N for signal N */
-	UNS_FOUT_SIGNAL,     /* the signal, or 0 */
-	UNS_FOUT_ERR_LEN,    /* bytes of stderr kept in the buffer */
-	UNS_FOUT_EXEC_ERRNO, /* 0: it was executed; else why not */
-	UNS_FOUT_RC,         /* 0, or -errno: reading or reaping failed */
-	UNS_FOUT_COUNT
-};
+/* An event of a context: UNS_EV_SLOTS int32 slots, from uns_ctx_take(). */
+enum uns_event_slot { UNS_E_FD, UNS_E_KIND, UNS_E_A, UNS_E_B, UNS_EV_SLOTS };
 
-#define UNS_MAX_HELPERS 2
+enum uns_event {
+	UNS_EV_EXIT = 1, /* a: exit code or 128+N; b: signal N or 0. Taking
+			  * it closes the pidfd and its sync fd */
+	UNS_EV_READ,     /* the fd is readable, or at EOF/error */
+	UNS_EV_WRITE     /* the fd is writable, or its reader is gone */
+};
 
 /* The child's set-up steps, as reported in struct uns_failure. */
 enum uns_step {
 	UNS_STEP_SETNS = 1,
 	UNS_STEP_OOM,
 	UNS_STEP_HOSTNAME,
-	UNS_STEP_MOUNT_PRIVATE,
-	UNS_STEP_MOUNT_PROC,
-	UNS_STEP_CHROOT,
+	UNS_STEP_PROPAGATION,
+	UNS_STEP_MOUNT,
+	UNS_STEP_ROOT,
 	UNS_STEP_SETGROUPS,
 	UNS_STEP_SETGID,
 	UNS_STEP_SETUID,
@@ -102,35 +139,46 @@ enum uns_step {
 	UNS_STEP_STDIO,
 	UNS_STEP_FDS,
 	UNS_STEP_EXEC,
-	UNS_STEP_SIGNALS
+	UNS_STEP_SIGNALS,
+	UNS_STEP_UNSHARE,
+	UNS_STEP_TIME,
+	UNS_STEP_LOOPBACK,
+	UNS_STEP_RLIMIT,
+	UNS_STEP_NO_NEW_PRIVS,
+	UNS_STEP_MOUNT_SOURCE
 };
 
 /* What a child that failed writes on the error pipe before _exit(). */
 struct uns_failure {
-	int32_t step; /* enum uns_step */
-	int32_t err;  /* errno */
+	int32_t step;  /* enum uns_step */
+	int32_t err;   /* errno */
+	int32_t index; /* the mount operation or limit that failed, or -1 */
 };
 
 #define UNS_GO 'G'
 
 UNS_EXPORT int32_t uns_abi_version(void);
-UNS_EXPORT int32_t uns_spawn(const int32_t *opt, uint32_t nopt,
+UNS_EXPORT int32_t uns_ctx_open(int32_t *out);
+UNS_EXPORT int32_t uns_ctx_wait(int32_t ctx, int32_t timeout_ms);
+UNS_EXPORT int32_t uns_ctx_take(int32_t ctx, int32_t *buf, uint32_t cap);
+UNS_EXPORT int32_t uns_ctx_kick(int32_t ctx);
+UNS_EXPORT int32_t uns_watch(int32_t fd, int32_t kind);
+UNS_EXPORT int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 			     const char *str, int32_t *out);
 UNS_EXPORT int32_t uns_release(int32_t sync_fd);
+UNS_EXPORT int32_t uns_abort(int32_t sync_fd);
 UNS_EXPORT int32_t uns_read(int32_t fd, void *buf, uint32_t len);
 UNS_EXPORT int32_t uns_read_timed(int32_t fd, void *buf, uint32_t len,
 				  int32_t timeout_ms);
 UNS_EXPORT int32_t uns_write(int32_t fd, const void *buf, uint32_t len);
 UNS_EXPORT int32_t uns_close(int32_t fd);
-UNS_EXPORT int32_t uns_wait(int32_t pidfd, int32_t *out);
 UNS_EXPORT int32_t uns_kill(int32_t pidfd, int32_t sig);
 UNS_EXPORT int32_t uns_write_file(const char *path, const void *buf,
 				  uint32_t len);
-UNS_EXPORT int32_t uns_start_helper(const char *str, uint32_t len,
-				    const int32_t *off, uint32_t argc,
-				    int32_t *out);
-UNS_EXPORT int32_t uns_finish_helpers(const int32_t *fds, uint32_t n,
-				      char *buf, uint32_t buflen,
-				      int32_t *out);
+UNS_EXPORT int32_t uns_start_helper(int32_t ctx, const char *str,
+				    uint32_t len, const int32_t *off,
+				    uint32_t argc, int32_t *out);
+UNS_EXPORT int32_t uns_open_self(void);
+UNS_EXPORT int32_t uns_pidfd_open(int32_t pid);
 
 #endif

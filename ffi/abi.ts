@@ -1,15 +1,19 @@
 /**
- * The numbers shared with `c/userns.h`: option and out slots, stdio modes and
- * set-up steps. A change here is a change of {@link ABI_VERSION}.
+ * The numbers shared with `c/userns.h`: option, out and event slots, stdio
+ * modes, mount operations and set-up steps. A change here is a change of
+ * {@link ABI_VERSION}.
  *
  * @module
  */
 
 /** The ABI version the native library must report. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
-/** Namespace slots joined by `enter`. */
+/** Namespace slots joined by `enter` and pods. */
 export const MAX_JOIN = 8;
+
+/** Mount operations one spawn takes at most. */
+export const MAX_MOUNTS = 256;
 
 /** Slots of the option array (enum uns_opt). */
 export const Opt = {
@@ -23,20 +27,61 @@ export const Opt = {
   STDERR: 14,
   SETSID: 15,
   CTTY: 16,
-  FORK: 17,
+  INIT: 17,
   OOM_SET: 18,
   OOM: 19,
   SHARED_VM: 20,
-  STR_LEN: 21,
-  FILE: 22,
-  PATH: 23,
-  CWD: 24,
-  ROOT: 25,
-  HOSTNAME: 26,
-  PROC: 27,
-  ARGC: 28,
-  ENVC: 29,
-  COUNT: 30,
+  PROPAGATION: 21,
+  NO_NEW_PRIVS: 22,
+  TIME: 23,
+  MONOTONIC: 24,
+  BOOTTIME: 25,
+  LOOPBACK: 26,
+  SELF_FD: 27,
+  EXEC_SELF: 28,
+  PRECHECK: 29,
+  STR_LEN: 30,
+  FILE: 31,
+  PATH: 32,
+  CWD: 33,
+  ROOT: 34,
+  HOSTNAME: 35,
+  ARGC: 36,
+  ENVC: 37,
+  NMOUNT: 38,
+  NRLIMIT: 39,
+  COUNT: 40,
+} as const;
+
+/** Slots of one mount operation (enum uns_mount_slot). */
+export const MountSlot = {
+  KIND: 0,
+  A: 1,
+  B: 2,
+  C: 3,
+  MS: 4,
+  FLAGS: 5,
+} as const;
+
+/** Int32 slots per mount operation. */
+export const MOUNT_SLOTS = 6;
+
+/** Int32 slots per resource limit: resource, soft lo/hi, hard lo/hi. */
+export const RLIMIT_SLOTS = 5;
+
+/** Mount operation kinds (enum uns_mount). */
+export const MountKind = { bind: 1, fs: 2, symlink: 3 } as const;
+
+/** Mount operation flags (UNS_MNT_*). */
+export const MountFlag = { RDONLY: 1, MKDIR: 2, MKFILE: 4 } as const;
+
+/** mount(2) flags used by the operations. */
+export const MS = {
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+  PRIVATE: 0x40000,
+  SLAVE: 0x80000,
 } as const;
 
 /** Slots of the out array (enum uns_out). */
@@ -61,18 +106,14 @@ export const HelperOut = {
   COUNT: 4,
 } as const;
 
-/** Slots of uns_finish_helpers()' out array, per helper (enum uns_finish_out). */
-export const FinishOut = {
-  CODE: 0,
-  SIGNAL: 1,
-  ERR_LEN: 2,
-  EXEC_ERRNO: 3,
-  RC: 4,
-  COUNT: 5,
-} as const;
+/** Slots of one event from uns_ctx_take() (enum uns_event_slot). */
+export const EventSlot = { FD: 0, KIND: 1, A: 2, B: 3 } as const;
 
-/** Helpers one uns_finish_helpers() call waits for, at most. */
-export const MAX_HELPERS = 2;
+/** Int32 slots per event. */
+export const EV_SLOTS = 4;
+
+/** Event kinds (enum uns_event). */
+export const Event = { EXIT: 1, READ: 2, WRITE: 3 } as const;
 
 /** How each of fds 0-2 is set up (enum uns_stdio). */
 export const Stdio = { inherit: 0, null: 1, piped: 2 } as const;
@@ -83,9 +124,9 @@ export const STEPS: readonly string[] = [
   "setns",
   "oom-score-adj",
   "hostname",
-  "mount-private",
-  "mount-proc",
-  "chroot",
+  "propagation",
+  "mount",
+  "root",
   "setgroups",
   "setgid",
   "setuid",
@@ -98,6 +139,12 @@ export const STEPS: readonly string[] = [
   "fds",
   "exec",
   "signals",
+  "unshare",
+  "time",
+  "loopback",
+  "rlimit",
+  "no-new-privs",
+  "mount-source",
 ];
 
 /** clone(2) namespace flags. */
@@ -109,4 +156,12 @@ export const CloneFlag = {
   pid: 0x20000000,
   net: 0x40000000,
   cgroup: 0x02000000,
+} as const;
+
+/** errno numbers the TypeScript side tests for. */
+export const Errno = {
+  ENOENT: 2,
+  EAGAIN: 11,
+  EPIPE: 32,
+  EBUSY: 16,
 } as const;

@@ -17,7 +17,12 @@ export const CFLAGS: readonly string[] = [
   "-Werror",
   "-fvisibility=hidden",
   "-fPIC",
+  "-fno-stack-protector",
+  "-fno-tree-loop-distribute-patterns",
+  "-pthread",
   "-shared",
+  "-Wl,-z,nodelete",
+  "-Wl,-e,uns_entry",
 ];
 
 /** The C files, in `c/` and in `ffi/source.ts`. */
@@ -25,9 +30,13 @@ export const SOURCE_FILES: readonly string[] = [
   "userns.h",
   "internal.h",
   "child.c",
+  "mounts.c",
+  "init.c",
   "region.c",
   "userns.c",
+  "io.c",
   "helper.c",
+  "waiter.c",
 ];
 
 /**

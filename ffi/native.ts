@@ -1,24 +1,60 @@
 /**
  * Typed wrappers over the native library. Callers never see a negative
- * return value: each becomes a result or a thrown {@link SpawnError}.
+ * return value: each becomes a result or a thrown typed error.
+ *
+ * The request's strings and slots are packed into buffers reused from one
+ * spawn to the next: `uns_spawn()` copies them before it returns.
  *
  * @module
  */
 import { errnoName, HelperError, SpawnError } from "../lib/errors.ts";
 import {
-  FinishOut,
+  Errno,
+  Event,
   HelperOut,
-  MAX_HELPERS,
   MAX_JOIN,
+  MAX_MOUNTS,
+  MOUNT_SLOTS,
+  MountSlot,
   Opt,
   Out,
+  RLIMIT_SLOTS,
   Stdio,
   STEPS,
 } from "./abi.ts";
 import { loadNative } from "./load.ts";
+import { getReactor } from "./reactor.ts";
 
 /** How one of the command's fds 0-2 is set up. */
 export type StdioMode = keyof typeof Stdio;
+
+/** One mount operation, in the order given (see `c/mounts.c`). */
+export interface MountOp {
+  /** bind: `source` onto `target`; fs: mount `fstype`; symlink: `link` text. */
+  kind: "bind" | "fs" | "symlink";
+  /** bind source (caller's view), fs type, or the link's text. */
+  a: string;
+  /** The target, inside the new root. */
+  target: string;
+  /** fs: mount data. */
+  data?: string;
+  /** fs: MS_* flags. */
+  ms?: number;
+  /** UNS_MNT_* flags: read-only, create the target. */
+  flags?: number;
+}
+
+/** One resource limit: RLIMIT_* number, soft and hard (`Infinity`: none). */
+export interface Limit {
+  /** Its name, for messages. */
+  name?: string;
+  /** RLIMIT_* number. */
+  resource: number;
+  /** Soft limit. */
+  soft: number;
+  /** Hard limit. */
+  hard: number;
+}
 
 /** Everything the cloned child needs, already validated. */
 export interface SpawnRequest {
@@ -30,7 +66,7 @@ export interface SpawnRequest {
   env: string[];
   /** PATH to search when `file` has no slash. */
   path?: string;
-  /** CLONE_NEW* flags for clone(); 0 when joining. */
+  /** CLONE_NEW* flags: for clone(), or to unshare after joining. */
   cloneFlags: number;
   /** `/proc/PID/ns/*` paths to join, user first. */
   join?: string[];
@@ -46,18 +82,32 @@ export interface SpawnRequest {
   setsid: boolean;
   /** Take stdin's terminal as the controlling one. */
   ctty: boolean;
-  /** Fork once more and stay as the command's reaping parent. */
-  fork: boolean;
+  /** Fork the command and stay as its userns-init. */
+  init: boolean;
   /** oom_score_adj to set, if any. */
   oomScoreAdj?: number;
+  /** MS_SLAVE or MS_PRIVATE for "/", recursively; 0 leaves it. */
+  propagation?: number;
+  /** Set no_new_privs before execve. */
+  noNewPrivs?: boolean;
+  /** A new time namespace, with these offsets in seconds. */
+  time?: { monotonic: number; boottime: number };
+  /** Bring the loopback interface up. */
+  loopback?: boolean;
+  /** Execute this library itself as `argv[0]` (userns-pause). */
+  execSelf?: boolean;
+  /** Fail with NotFound before cloning when `file` does not exist here. */
+  precheck?: boolean;
   /** Working directory. */
   cwd?: string;
-  /** chroot directory. */
+  /** New root directory. */
   root?: string;
   /** Hostname to set. */
   hostname?: string;
-  /** Where to mount a fresh proc. */
-  proc?: string;
+  /** Mount operations, in order. */
+  mounts?: MountOp[];
+  /** Resource limits. */
+  rlimits?: Limit[];
   /**
    * The inside uid and gid map to this process's own, so that switching to
    * them changes no id: the child may then share this process's memory
@@ -70,17 +120,17 @@ export interface SpawnRequest {
 export interface PausedChild {
   /** Host pid. */
   pid: number;
-  /** pidfd, for race-free signals and waiting. */
+  /** pidfd, for race-free signals; its exit event closes it. */
   pidfd: number;
-  /** Write {@link release}'s byte here; close it to abort. */
+  /** {@link release} lets the child go on, {@link abort} not. */
   syncFd: number;
   /** EOF once executed; a failure record otherwise. */
   errFd: number;
-  /** Parent ends of piped stdio, or -1. */
+  /** Parent end of piped stdin (non-blocking), or -1. */
   stdin: number;
-  /** Parent end of piped stdout, or -1. */
+  /** Parent end of piped stdout (non-blocking), or -1. */
   stdout: number;
-  /** Parent end of piped stderr, or -1. */
+  /** Parent end of piped stderr (non-blocking), or -1. */
   stderr: number;
   /** The child shares this process's memory until it executes. */
   shared: boolean;
@@ -92,76 +142,177 @@ export interface ChildFailure {
   step: string;
   /** errno number. */
   errno: number;
+  /** The mount operation or limit that failed, or -1. */
+  index: number;
 }
 
 const encoder = new TextEncoder();
+let strings = new Uint8Array(4096);
+let slots = new Int32Array(256);
+const out = new Int32Array(Out.COUNT);
+let selfFd: number | undefined;
 
-/** Packs strings NUL-terminated into one buffer; returns their offsets. */
-function pack(strings: (string | undefined)[]): [Uint8Array, number[]] {
-  const parts = strings.map((s, i) => {
-    if (s === undefined) return undefined;
-    if (s.includes("\0")) {
-      throw new TypeError(
-        `argument ${i} contains a NUL byte: ${JSON.stringify(s)}`,
-      );
+/** Packs strings NUL-terminated into `strings` from `at`; each offset goes
+ * to `slots[slot + i]` (-1 for undefined). Returns the new end. */
+function packInto(
+  list: readonly (string | undefined)[],
+  at: number,
+  slot: number,
+): number {
+  for (let i = 0; i < list.length; i++) {
+    const s = list[i];
+    if (s === undefined) {
+      slots[slot + i] = -1;
+      continue;
     }
-    return encoder.encode(s + "\0");
-  });
-  const size = parts.reduce((n, p) => n + (p?.length ?? 0), 0);
-  const buf = new Uint8Array(Math.max(size, 1));
-  const offsets: number[] = [];
-  let at = 0;
-  for (const p of parts) {
-    offsets.push(p ? at : -1);
-    if (p) buf.set(p, at), (at += p.length);
+    if (s.includes("\0")) {
+      throw new TypeError(`string contains a NUL byte: ${JSON.stringify(s)}`);
+    }
+    if (strings.length - at < s.length * 3 + 1) {
+      const grown = new Uint8Array(
+        Math.max(strings.length * 2, at + s.length * 3 + 1),
+      );
+      grown.set(strings.subarray(0, at));
+      strings = grown;
+    }
+    slots[slot + i] = at;
+    at += encoder.encodeInto(s, strings.subarray(at)).written!;
+    strings[at++] = 0;
   }
-  return [buf, offsets];
+  return at;
+}
+
+/** This library's file, for execveat() of userns-init and userns-pause. */
+function libraryFd(): number {
+  if (selfFd === undefined) {
+    const fd = loadNative().uns_open_self();
+    selfFd = fd < 0 ? -1 : fd;
+  }
+  return selfFd;
 }
 
 /**
- * Clones the child into its namespaces; it waits for {@link release}.
- *
- * @param req what the child is to do
- * @returns the paused child and the parent's fds
- * @throws {SpawnError} NAMESPACE when clone() fails, with an errno hint
+ * Loads the library, starts this isolate's context and opens the library's
+ * own file: the state every spawn needs, made once per isolate (its fds are
+ * kept for good, as the runtime keeps its own).
  */
-export function spawnPaused(req: SpawnRequest): PausedChild {
+export function startNative(): void {
+  getReactor();
+  libraryFd();
+}
+
+function fill(req: SpawnRequest): number {
   const join = req.join ?? [];
+  const mounts = req.mounts ?? [];
+  const limits = req.rlimits ?? [];
   if (join.length > MAX_JOIN) {
     throw new RangeError("too many namespaces to join");
   }
-  const fixed = [
-    req.file,
-    req.path,
-    req.cwd,
-    req.root,
-    req.hostname,
-    req.proc,
-    ...Array.from({ length: MAX_JOIN }, (_, i) => join[i]),
-  ];
-  const [str, offs] = pack([...fixed, ...req.argv, ...req.env]);
-  const opt = new Int32Array(Opt.COUNT + req.argv.length + req.env.length);
-  opt[Opt.CLONE_FLAGS] = req.cloneFlags;
-  for (let i = 0; i < MAX_JOIN; i++) opt[Opt.JOIN0 + i] = offs[6 + i]!;
-  opt[Opt.UID] = req.uid;
-  opt[Opt.GID] = req.gid;
-  opt[Opt.CLEAR_GROUPS] = req.clearGroups ? 1 : 0;
-  req.stdio.forEach((m, i) => opt[Opt.STDIN + i] = Stdio[m]);
-  opt[Opt.SETSID] = req.setsid ? 1 : 0;
-  opt[Opt.CTTY] = req.ctty ? 1 : 0;
-  opt[Opt.FORK] = req.fork ? 1 : 0;
-  opt[Opt.OOM_SET] = req.oomScoreAdj === undefined ? 0 : 1;
-  opt[Opt.OOM] = req.oomScoreAdj ?? 0;
-  opt[Opt.SHARED_VM] = req.sharedVm ? 1 : 0;
-  opt[Opt.STR_LEN] = str.length;
-  [Opt.FILE, Opt.PATH, Opt.CWD, Opt.ROOT, Opt.HOSTNAME, Opt.PROC].forEach(
-    (slot, i) => opt[slot] = offs[i]!,
+  if (mounts.length > MAX_MOUNTS) {
+    throw new RangeError(`at most ${MAX_MOUNTS} mount operations`);
+  }
+  const argvAt = Opt.COUNT, envAt = argvAt + req.argv.length;
+  const mountAt = envAt + req.env.length;
+  const limitAt = mountAt + mounts.length * MOUNT_SLOTS;
+  const n = limitAt + limits.length * RLIMIT_SLOTS;
+  if (slots.length < n) slots = new Int32Array(n * 2);
+  slots.fill(0, 0, Opt.COUNT);
+  let at = packInto(
+    [req.file, req.path, req.cwd, req.root, req.hostname],
+    0,
+    Opt.FILE,
   );
-  opt[Opt.ARGC] = req.argv.length;
-  opt[Opt.ENVC] = req.env.length;
-  opt.set(offs.slice(fixed.length), Opt.COUNT);
-  const out = new Int32Array(Out.COUNT);
-  const rc = loadNative().uns_spawn(opt, opt.length, str, out);
+  at = packInto(
+    Array.from({ length: MAX_JOIN }, (_, i) => join[i]),
+    at,
+    Opt.JOIN0,
+  );
+  at = packInto(req.argv, at, argvAt);
+  at = packInto(req.env, at, envAt);
+  for (let i = 0; i < mounts.length; i++) {
+    const m = mounts[i]!, base = mountAt + i * MOUNT_SLOTS;
+    slots[base + MountSlot.KIND] = m.kind === "bind"
+      ? 1
+      : m.kind === "fs"
+      ? 2
+      : 3;
+    at = packInto([m.a, m.target, m.data], at, base + MountSlot.A);
+    slots[base + MountSlot.MS] = m.ms ?? 0;
+    slots[base + MountSlot.FLAGS] = m.flags ?? 0;
+  }
+  for (let i = 0; i < limits.length; i++) {
+    const l = limits[i]!, base = limitAt + i * RLIMIT_SLOTS;
+    slots[base] = l.resource;
+    split(l.soft, base + 1);
+    split(l.hard, base + 3);
+  }
+  const s = slots;
+  s[Opt.CLONE_FLAGS] = req.cloneFlags;
+  s[Opt.UID] = req.uid;
+  s[Opt.GID] = req.gid;
+  s[Opt.CLEAR_GROUPS] = req.clearGroups ? 1 : 0;
+  s[Opt.STDIN] = Stdio[req.stdio[0]];
+  s[Opt.STDOUT] = Stdio[req.stdio[1]];
+  s[Opt.STDERR] = Stdio[req.stdio[2]];
+  s[Opt.SETSID] = req.setsid ? 1 : 0;
+  s[Opt.CTTY] = req.ctty ? 1 : 0;
+  s[Opt.INIT] = req.init ? 1 : 0;
+  s[Opt.OOM_SET] = req.oomScoreAdj === undefined ? 0 : 1;
+  s[Opt.OOM] = req.oomScoreAdj ?? 0;
+  s[Opt.SHARED_VM] = req.sharedVm ? 1 : 0;
+  s[Opt.PROPAGATION] = req.propagation ?? 0;
+  s[Opt.NO_NEW_PRIVS] = req.noNewPrivs ? 1 : 0;
+  s[Opt.TIME] = req.time ? 1 : 0;
+  s[Opt.MONOTONIC] = req.time?.monotonic ?? 0;
+  s[Opt.BOOTTIME] = req.time?.boottime ?? 0;
+  s[Opt.LOOPBACK] = req.loopback ? 1 : 0;
+  s[Opt.SELF_FD] = req.init || req.execSelf ? libraryFd() : -1;
+  s[Opt.EXEC_SELF] = req.execSelf ? 1 : 0;
+  s[Opt.PRECHECK] = req.precheck ? 1 : 0;
+  s[Opt.STR_LEN] = at;
+  s[Opt.ARGC] = req.argv.length;
+  s[Opt.ENVC] = req.env.length;
+  s[Opt.NMOUNT] = mounts.length;
+  s[Opt.NRLIMIT] = limits.length;
+  return n;
+}
+
+/** Writes a limit as two unsigned 32-bit halves; Infinity is all ones. */
+function split(v: number, slot: number): void {
+  if (v === Infinity) {
+    slots[slot] = slots[slot + 1] = -1;
+  } else {
+    slots[slot] = v % 2 ** 32;
+    slots[slot + 1] = Math.floor(v / 2 ** 32);
+  }
+}
+
+/**
+ * Clones the child into its namespaces; it waits for {@link release}. Its
+ * exit is reported to the handler registered for its pidfd on this
+ * isolate's reactor: register it before yielding to the event loop.
+ *
+ * @param req what the child is to do
+ * @returns the paused child and the parent's fds
+ * @throws {SpawnError} NAMESPACE when clone() fails, with an errno hint;
+ * EXEC_NOT_FOUND (errno ENOENT) when `precheck` finds no such command
+ */
+export function spawnPaused(req: SpawnRequest): PausedChild {
+  startNative();
+  const reactor = getReactor();
+  const n = fill(req);
+  const rc = loadNative().uns_spawn(reactor.ctx, slots, n, strings, out);
+  if (rc === -Errno.ENOENT && req.precheck) {
+    throw new SpawnError(
+      "EXEC_NOT_FOUND",
+      `cannot execute "${req.file}": ENOENT`,
+      {
+        errno: "ENOENT",
+        step: "exec",
+        hint: "check the program name or PATH",
+      },
+    );
+  }
   if (rc < 0) throw cloneError(-rc, req.cloneFlags);
   return {
     pid: out[Out.PID]!,
@@ -176,7 +327,7 @@ export function spawnPaused(req: SpawnRequest): PausedChild {
 }
 
 /** What to do when a process cannot be started for want of a resource. */
-const RESOURCE_HINTS: Record<string, string> = {
+export const RESOURCE_HINTS: Record<string, string> = {
   EMFILE: "too many open files; raise ulimit -n",
   ENFILE: "the system is out of file descriptors",
   EAGAIN: "the process limit is reached; check ulimit -u",
@@ -204,26 +355,10 @@ function cloneError(errno: number, flags: number): SpawnError {
   });
 }
 
-/** Why a helper could not be executed: not there, or no resources. */
-function execError(path: string, errno: number): Error {
-  const name = errnoName(errno);
-  const hint = RESOURCE_HINTS[name];
-  if (hint) {
-    return new SpawnError("SETUP", `cannot start ${path}: ${name}`, {
-      errno: name,
-      hint,
-    });
-  }
-  return new HelperError("HELPER_MISSING", `cannot run ${path}: ${name}`, {
-    errno: name,
-    hint: "install the uidmap package",
-  });
-}
-
 /**
  * Lets a paused child go on: its maps are written.
  *
- * @param syncFd the child's sync fd
+ * @param syncFd the child's sync socket
  * @returns 0, or the errno (EPIPE: the child is gone)
  */
 export function release(syncFd: number): number {
@@ -231,47 +366,65 @@ export function release(syncFd: number): number {
   return rc < 0 ? -rc : 0;
 }
 
-const EAGAIN = 11;
+/**
+ * Stops a paused child before release: it exits unmapped, and its exit
+ * event follows.
+ *
+ * @param syncFd the child's sync socket
+ */
+export function abort(syncFd: number): void {
+  loadNative().uns_abort(syncFd);
+}
+
 /** How long {@link readFailure} blocks the event loop at most. */
 const EXEC_WAIT_MS = 2;
+const record = new Int32Array(3);
 
 /**
- * Reads the child's error pipe to its end, blocking the event loop for at
- * most a couple of milliseconds.
+ * Reads the child's error pipe to its end: a released child executes
+ * within a fraction of a millisecond, so it waits for that on this thread
+ * (as `Deno.Command`'s spawn does), but never long; then off it.
+ *
+ * @param errFd the error pipe's read end (non-blocking)
+ * @returns null when the command was executed, else the failed step
+ */
+export function readFailure(errFd: number): Promise<ChildFailure | null> {
+  const native = loadNative();
+  const n = native.uns_read_timed(errFd, record, 12, EXEC_WAIT_MS);
+  if (n !== -Errno.EAGAIN) return Promise.resolve(failure(n));
+  return new Promise((resolve) => {
+    const retry = () => {
+      const n = native.uns_read(errFd, record, 12);
+      if (n === -Errno.EAGAIN) getReactor().arm(errFd, Event.READ, retry);
+      else resolve(failure(n));
+    };
+    getReactor().arm(errFd, Event.READ, retry);
+  });
+}
+
+/**
+ * {@link readFailure} on this thread: waits until the child has executed or
+ * failed.
  *
  * @param errFd the error pipe's read end
  * @returns null when the command was executed, else the failed step
  */
-export async function readFailure(errFd: number): Promise<ChildFailure | null> {
-  const rec = new Int32Array(2);
+export function readFailureSync(errFd: number): ChildFailure | null {
   const native = loadNative();
-  // A released child executes within a fraction of a millisecond: wait for
-  // that here (as Deno.Command's spawn does) rather than on another thread,
-  // but never long.
-  let n = native.uns_read_timed(errFd, rec, 8, EXEC_WAIT_MS);
-  if (n === -EAGAIN) n = await native.uns_read(errFd, rec, 8);
-  if (n !== 8) return null;
-  return { step: STEPS[rec[0]!] ?? `step ${rec[0]}`, errno: rec[1]! };
+  let n;
+  do n = native.uns_read_timed(errFd, record, 12, -1); while (
+    n === -Errno.EAGAIN
+  );
+  return failure(n);
 }
 
-/**
- * Waits for the child to end and reaps it, without blocking the event loop.
- *
- * @param pidfd the child's pidfd
- * @returns its exit code (128+N for signal N) and signal number (0: none)
- */
-export async function waitChild(
-  pidfd: number,
-): Promise<{ code: number; signal: number }> {
-  const out = new Int32Array(2);
-  const rc = await loadNative().uns_wait(pidfd, out);
-  if (rc < 0) {
-    throw new SpawnError(
-      "SETUP",
-      `cannot wait for the child: ${errnoName(-rc)}`,
-    );
-  }
-  return { code: out[0]!, signal: out[1]! };
+function failure(n: number): ChildFailure | null {
+  if (n !== 12) return null;
+  return {
+    step: STEPS[record[0]!] ?? `step ${record[0]}`,
+    errno: record[1]!,
+    index: record[2]!,
+  };
 }
 
 /**
@@ -296,37 +449,25 @@ export function closeFd(fd: number): void {
 }
 
 /**
- * Reads from a pipe without blocking the event loop.
+ * Reads what a non-blocking fd has now.
  *
- * @param fd the pipe's read end
- * @param buf where to put the bytes
- * @returns bytes read, 0 at EOF
- * @throws {SpawnError} on a read error
+ * @param fd the fd
+ * @param buf where the bytes go
+ * @returns bytes read, 0 at EOF, or -errno (-EAGAIN: nothing yet)
  */
-export async function readFd(fd: number, buf: Uint8Array): Promise<number> {
-  const n = await loadNative().uns_read(fd, buf, buf.length);
-  if (n < 0) {
-    throw new SpawnError("SETUP", `cannot read a pipe: ${errnoName(-n)}`);
-  }
-  return n;
+export function readNow(fd: number, buf: Uint8Array): number {
+  return loadNative().uns_read(fd, buf, buf.length);
 }
 
 /**
- * Writes to a pipe without blocking the event loop.
+ * Writes what a non-blocking fd takes now.
  *
- * @param fd the pipe's write end
+ * @param fd the fd
  * @param buf the bytes
- * @returns bytes written
- * @throws {SpawnError} on a write error (EPIPE: the reader is gone)
+ * @returns bytes written, or -errno (-EAGAIN: full; -EPIPE: no reader)
  */
-export async function writeFd(fd: number, buf: Uint8Array): Promise<number> {
-  const n = await loadNative().uns_write(fd, buf, buf.length);
-  if (n < 0) {
-    throw new SpawnError("SETUP", `cannot write a pipe: ${errnoName(-n)}`, {
-      errno: errnoName(-n),
-    });
-  }
-  return n;
+export function writeNow(fd: number, buf: Uint8Array): number {
+  return loadNative().uns_write(fd, buf, buf.length);
 }
 
 /**
@@ -337,24 +478,11 @@ export async function writeFd(fd: number, buf: Uint8Array): Promise<number> {
  * @returns 0, or the errno
  */
 export function writeFileOnce(path: string, text: string): number {
-  const [p] = pack([path]);
+  const p = encoder.encode(path + "\0");
   const data = encoder.encode(text);
   const rc = loadNative().uns_write_file(p, data, data.length);
   return rc < 0 ? -rc : 0;
 }
-
-/** How a map helper ended. */
-export interface HelperResult {
-  /** Exit code, or 128+N for signal N. */
-  code: number;
-  /** The signal that killed it, or 0. */
-  signal: number;
-  /** The start of its stderr (at most {@link HELPER_STDERR} bytes). */
-  stderr: Uint8Array;
-}
-
-/** How much of a helper's stderr is kept; the rest is drained. */
-export const HELPER_STDERR = 4096;
 
 /** A map helper started by {@link startHelper}. */
 export interface HelperChild {
@@ -362,11 +490,11 @@ export interface HelperChild {
   path: string;
   /** Host pid. */
   pid: number;
-  /** pidfd, to reap it. */
+  /** pidfd: its exit event closes it. */
   pidfd: number;
-  /** Read end of its stderr. */
+  /** Read end of its stderr (non-blocking). */
   errFd: number;
-  /** EOF once executed; an errno otherwise. */
+  /** EOF once executed; an errno otherwise (non-blocking). */
   execFd: number;
 }
 
@@ -374,18 +502,25 @@ export interface HelperChild {
  * Starts `newuidmap` or `newgidmap` from the native side without waiting:
  * a clone that shares this process's memory until it executes (no copy, no
  * thread of the runtime busy), stdin and stdout on /dev/null, stderr on a
- * pipe, an empty environment. Pass it to {@link finishHelper}, always.
+ * pipe, an empty environment. Its exit comes as an event for its pidfd;
+ * then call {@link helperOutcome}.
  *
  * @param argv the helper's absolute path, then its arguments
  * @returns the started helper
  * @throws {SpawnError} SETUP when fds or processes run out
  */
 export function startHelper(argv: string[]): HelperChild {
-  const [str, offs] = pack(argv);
-  const off = Int32Array.from(offs);
-  const out = new Int32Array(HelperOut.COUNT);
-  const native = loadNative();
-  const rc = native.uns_start_helper(str, str.length, off, off.length, out);
+  const end = packInto(argv, 0, 0);
+  const off = slots.slice(0, argv.length);
+  const hout = new Int32Array(HelperOut.COUNT);
+  const rc = loadNative().uns_start_helper(
+    getReactor().ctx,
+    strings,
+    end,
+    off,
+    argv.length,
+    hout,
+  );
   if (rc < 0) {
     const errno = errnoName(-rc);
     throw new SpawnError("SETUP", `cannot start ${argv[0]}: ${errno}`, {
@@ -395,64 +530,49 @@ export function startHelper(argv: string[]): HelperChild {
   }
   return {
     path: argv[0]!,
-    pid: out[HelperOut.PID]!,
-    pidfd: out[HelperOut.PIDFD]!,
-    errFd: out[HelperOut.ERR_FD]!,
-    execFd: out[HelperOut.EXEC_FD]!,
+    pid: hout[HelperOut.PID]!,
+    pidfd: hout[HelperOut.PIDFD]!,
+    errFd: hout[HelperOut.ERR_FD]!,
+    execFd: hout[HelperOut.EXEC_FD]!,
   };
 }
 
+/** How much of a helper's stderr is kept. */
+export const HELPER_STDERR = 4096;
+
 /**
- * Waits for helpers to end, all on one worker thread, off the event loop;
- * reaps them and closes their fds.
+ * Once a helper has ended: whether it was executed, and the start of its
+ * stderr. Closes its fds.
  *
- * @param hs the helpers of one spawn, at most {@link MAX_HELPERS}
- * @returns for each, its status and the start of its stderr, or why it did
- * not run: HelperError HELPER_MISSING when it could not be executed,
- * SpawnError SETUP for want of resources or when it cannot be waited for
+ * @param h the helper
+ * @returns the start of its stderr
+ * @throws {HelperError} HELPER_MISSING when it could not be executed;
+ * {@link SpawnError} SETUP for want of resources
  */
-export async function finishHelpers(
-  hs: HelperChild[],
-): Promise<PromiseSettledResult<HelperResult>[]> {
-  if (hs.length > MAX_HELPERS) {
-    throw new RangeError("too many helpers to wait for");
-  }
-  const fds = Int32Array.from(hs.flatMap((h) => [h.pidfd, h.execFd, h.errFd]));
-  const buf = new Uint8Array(HELPER_STDERR * hs.length);
-  const out = new Int32Array(FinishOut.COUNT * hs.length);
-  let rc: number;
-  try {
-    rc = await loadNative().uns_finish_helpers(
-      fds,
-      hs.length,
-      buf,
-      HELPER_STDERR,
-      out,
-    );
-  } finally {
-    fds.forEach(closeFd);
-  }
-  if (rc < 0) throw new RangeError(`too many helpers: ${hs.length}`);
-  return hs.map((h, i) => {
-    const o = out.subarray(i * FinishOut.COUNT);
-    const failed = o[FinishOut.RC]! < 0
-      ? waitError(h.path, -o[FinishOut.RC]!)
-      : o[FinishOut.EXEC_ERRNO]
-      ? execError(h.path, o[FinishOut.EXEC_ERRNO]!)
-      : undefined;
-    if (failed) return { status: "rejected", reason: failed };
-    const stderr = buf.subarray(i * HELPER_STDERR).subarray(
-      0,
-      o[FinishOut.ERR_LEN]!,
-    );
-    const code = o[FinishOut.CODE]!, signal = o[FinishOut.SIGNAL]!;
-    return { status: "fulfilled", value: { code, signal, stderr } };
-  });
+export function helperOutcome(h: HelperChild): Uint8Array {
+  const native = loadNative();
+  const errno = new Int32Array(1);
+  const stderr = new Uint8Array(HELPER_STDERR);
+  const n = native.uns_read(h.execFd, errno, 4);
+  const kept = native.uns_read(h.errFd, stderr, HELPER_STDERR);
+  closeFd(h.execFd);
+  closeFd(h.errFd);
+  if (n === 4) throw execError(h.path, errno[0]!);
+  return stderr.subarray(0, Math.max(kept, 0));
 }
 
-function waitError(path: string, errno: number): SpawnError {
+/** Why a helper could not be executed: not there, or no resources. */
+function execError(path: string, errno: number): Error {
   const name = errnoName(errno);
-  return new SpawnError("SETUP", `cannot wait for ${path}: ${name}`, {
+  const hint = RESOURCE_HINTS[name];
+  if (hint) {
+    return new SpawnError("SETUP", `cannot start ${path}: ${name}`, {
+      errno: name,
+      hint,
+    });
+  }
+  return new HelperError("HELPER_MISSING", `cannot run ${path}: ${name}`, {
     errno: name,
+    hint: "install the uidmap package",
   });
 }

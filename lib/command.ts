@@ -4,22 +4,19 @@
  *
  * @module
  */
-import {
-  errnoName,
-  permissionError,
-  SpawnError,
-  UsernsError,
-} from "./errors.ts";
+import { permissionError, SpawnError, UsernsError } from "./errors.ts";
+import { failureError } from "./failure.ts";
 import { writeIdMaps } from "./mapwrite.ts";
 import {
   prepare,
   type Prepared,
   type UsernsCommandOptions,
 } from "./options.ts";
-import { signalName, signalNumber } from "./signals.ts";
-import { collect, readableFromFd, writableToFd } from "./stream.ts";
+import { signalName, signalNumber, terminates } from "./signals.ts";
+import { readableFromFd, readToEnd, writableToFd } from "./stream.ts";
+import { runSync } from "./sync.ts";
 import {
-  type ChildFailure,
+  abort,
   closeFd,
   killChild,
   type PausedChild,
@@ -27,8 +24,8 @@ import {
   release,
   spawnPaused,
   type StdioMode,
-  waitChild,
 } from "../ffi/native.ts";
+import { getReactor } from "../ffi/reactor.ts";
 
 /** How the command ended, as `Deno.CommandStatus`. */
 export interface UsernsStatus {
@@ -48,6 +45,9 @@ export interface UsernsOutput extends UsernsStatus {
   readonly stderr: Uint8Array;
 }
 
+/** The default helper timeout, in ms. */
+export const HELPER_TIMEOUT_MS = 10_000;
+
 /**
  * A command to run in a new user namespace.
  *
@@ -63,7 +63,8 @@ export class UsernsCommand {
   readonly #options: UsernsCommandOptions;
 
   /**
-   * @param command the program: a name searched on PATH, or a path
+   * @param command the program: a name searched on PATH, a path, or a
+   * `file:` URL
    * @param options as `Deno.CommandOptions`, plus the namespace options
    */
   constructor(command: string | URL, options: UsernsCommandOptions = {}) {
@@ -76,10 +77,14 @@ export class UsernsCommand {
    *
    * @returns the running child; `pid` is valid at once
    * @throws {UsernsError} for invalid options, a map that cannot be
-   * planned, or a namespace the kernel refuses
+   * planned, a namespace the kernel refuses, or a command that does not
+   * exist (an error that is also `instanceof Deno.errors.NotFound`)
    */
   spawn(): UsernsChild {
-    return this.#child(this.#options, "inherit");
+    return new UsernsChild(
+      this.#prepare(this.#options, "inherit"),
+      this.#options,
+    );
   }
 
   /**
@@ -90,42 +95,45 @@ export class UsernsCommand {
    * @throws {UsernsError} as {@link spawn}, and {@link SpawnError} when the
    * command cannot be executed or set up
    */
-  async output(): Promise<UsernsOutput> {
-    if (this.#options.stdin === "piped") {
-      throw new TypeError(
-        "piped stdin is not supported by output(); use spawn()",
-      );
+  output(): Promise<UsernsOutput> {
+    try {
+      return this.spawnForOutput().output();
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const options = { stdin: "null" as const, ...this.#options };
-    const child = this.#child(options, "piped");
-    const [status, stdout, stderr] = await Promise.all([
-      child.status,
-      child.piped.stdout ? collect(child.stdout) : undefined,
-      child.piped.stderr ? collect(child.stderr) : undefined,
-    ]);
-    const piped = (name: string, data?: Uint8Array) => {
-      if (!data) {
-        throw new TypeError(`cannot get '${name}': '${name}' is not piped`);
-      }
-      return data;
-    };
-    return {
-      ...status,
-      get stdout() {
-        return piped("stdout", stdout);
-      },
-      get stderr() {
-        return piped("stderr", stderr);
-      },
-    };
   }
 
-  #child(options: UsernsCommandOptions, stdioDefault: StdioMode): UsernsChild {
-    try {
-      return new UsernsChild(
-        this.prepared(this.#command, options, stdioDefault),
-        options,
+  /**
+   * {@link output}, synchronously: the calling thread waits for the
+   * helpers, the command and its output. `beforeExec` must not return a
+   * promise here.
+   *
+   * @returns status and output
+   * @throws as {@link output}
+   */
+  outputSync(): UsernsOutput {
+    const options = this.#outputOptions();
+    return runSync(this.#prepare(options, "piped"), options);
+  }
+
+  /** The child of {@link output}: stdin on /dev/null, output piped. */
+  private spawnForOutput(): UsernsChild {
+    const options = this.#outputOptions();
+    return new UsernsChild(this.#prepare(options, "piped"), options);
+  }
+
+  #outputOptions(): UsernsCommandOptions {
+    if (this.#options.stdin === "piped") {
+      throw new TypeError(
+        "Piped stdin is not supported for this function, use 'UsernsCommand.spawn()' instead",
       );
+    }
+    return { stdin: "null", ...this.#options };
+  }
+
+  #prepare(options: UsernsCommandOptions, stdioDefault: StdioMode): Prepared {
+    try {
+      return this.prepared(this.#command, options, stdioDefault);
     } catch (e) {
       throw permissionError(e); // a denied Deno permission, as a typed error
     }
@@ -149,20 +157,18 @@ export class UsernsCommand {
   }
 }
 
-interface Streams {
-  stdin?: WritableStream<Uint8Array>;
-  stdout?: ReadableStream<Uint8Array>;
-  stderr?: ReadableStream<Uint8Array>;
-}
+/** Set-up was stopped by kill() or the AbortSignal. */
+const STOPPED = Symbol("stopped");
 
 /** A command running in its namespace, as `Deno.ChildProcess`. */
-export class UsernsChild {
-  /** The command's pid in the caller's pid namespace. */
+export class UsernsChild implements AsyncDisposable {
+  /** The command's pid in the caller's pid namespace (its init's, when it
+   * has one). */
   readonly pid: number;
   /**
    * Resolves once the child has left set-up: the command was executed, or
    * the child died of a signal before it could be (see `status`). Rejects
-   * when set-up or execve failed.
+   * when set-up or execve failed, or was stopped.
    */
   readonly ready: Promise<void>;
   /** Resolves when the command ends; rejects when it never ran. */
@@ -170,10 +176,19 @@ export class UsernsChild {
   /** Which of stdin, stdout, stderr are piped. */
   readonly piped: { stdin: boolean; stdout: boolean; stderr: boolean };
   readonly #native: PausedChild;
-  readonly #streams: Streams = {};
+  readonly #exit: Promise<[number, number]>;
+  readonly #setup = new AbortController();
+  readonly #fds: number[];
+  #errFd: number;
+  #streams: [
+    WritableStream<Uint8Array>?,
+    ReadableStream<Uint8Array>?,
+    ReadableStream<Uint8Array>?,
+  ] = [];
   #ended = false;
   #released = false;
-  #abortReason: unknown;
+  #killedEarly = false;
+  #refd = true;
 
   /**
    * Use {@link UsernsCommand.spawn}.
@@ -182,28 +197,37 @@ export class UsernsChild {
    * @param options the command's options, for the hook, signal and warning
    */
   constructor(prepared: Prepared, options: UsernsCommandOptions) {
-    const { plan, request } = prepared;
-    this.#native = spawnPaused(request);
-    // Warn only once the child exists: a failure to load or clone says
-    // all there is to say.
-    if (plan?.warning) (options.onWarning ?? warn)(plan.warning);
-    this.pid = this.#native.pid;
-    const [i, o, e] = request.stdio;
+    const n = spawnPaused(prepared.request);
+    const reactor = getReactor();
+    this.#native = n;
+    this.pid = n.pid;
+    this.#fds = [n.stdin, n.stdout, n.stderr];
+    this.#errFd = n.errFd;
+    reactor.ref();
+    this.#exit = new Promise((resolve) =>
+      reactor.on(n.pidfd, (code, signal) => {
+        this.#ended = true;
+        this.unref();
+        resolve([code, signal]);
+      })
+    );
+    const [i, o, e] = prepared.request.stdio;
     this.piped = {
       stdin: i === "piped",
       stdout: o === "piped",
       stderr: e === "piped",
     };
-    if (this.piped.stdin) {
-      this.#streams.stdin = writableToFd(this.#native.stdin);
+    try {
+      // Warn only once the child exists: a failure to load or clone says
+      // all there is to say.
+      if (prepared.plan?.warning) {
+        (options.onWarning ?? warn)(prepared.plan.warning);
+      }
+    } catch (e) {
+      this.#fail();
+      throw e;
     }
-    if (this.piped.stdout) {
-      this.#streams.stdout = readableFromFd(this.#native.stdout);
-    }
-    if (this.piped.stderr) {
-      this.#streams.stderr = readableFromFd(this.#native.stderr);
-    }
-    const onAbort = () => this.#abort(options.signal?.reason);
+    const onAbort = () => this.#stop(options.signal?.reason, "SIGTERM");
     options.signal?.addEventListener("abort", onAbort, { once: true });
     this.ready = this.#start(prepared, options);
     this.status = this.#finish(options.signal, onAbort);
@@ -215,50 +239,126 @@ export class UsernsChild {
 
   /** The command's stdin; throws unless it was "piped". */
   get stdin(): WritableStream<Uint8Array> {
-    return this.#stream("stdin");
+    return this.#streams[0] ??= writableToFd(this.#take(0, "stdin"));
   }
 
   /** The command's stdout; throws unless it was "piped". */
   get stdout(): ReadableStream<Uint8Array> {
-    return this.#stream("stdout");
+    return this.#streams[1] ??= readableFromFd(this.#take(1, "stdout"));
   }
 
   /** The command's stderr; throws unless it was "piped". */
   get stderr(): ReadableStream<Uint8Array> {
-    return this.#stream("stderr");
+    return this.#streams[2] ??= readableFromFd(this.#take(2, "stderr"));
   }
 
   /**
    * Sends a signal to the command (through its pidfd: never a reused pid).
-   * Before the command starts, the signal waits and takes effect as it does.
+   * Before the command starts, a signal that would end it also stops the
+   * set-up (`ready` and `status` then reject with ABORTED); any other
+   * waits and takes effect as the command starts.
    *
    * @param signal the signal @default {"SIGTERM"}
    * @throws {TypeError} when the command has already ended
    */
   kill(signal: Deno.Signal | number = "SIGTERM"): void {
     if (this.#ended) {
-      throw new TypeError("child process has already terminated");
+      throw new TypeError("Child process has already terminated");
     }
-    const errno = killChild(this.#native.pidfd, signalNumber(signal));
-    // ESRCH: it ended a moment ago and is not yet reaped.
-    if (errno !== 0 && errnoName(errno) !== "ESRCH") {
-      throw new SpawnError(
-        "SETUP",
-        `cannot signal pid ${this.pid}: ${errnoName(errno)}`,
-      );
+    const n = signalNumber(signal);
+    // Before release the signal waits in the child; one that ends it also
+    // stops the set-up, and the child then dies of it, never running.
+    if (!this.#released && terminates(n)) {
+      this.#killedEarly = true;
+      this.#setup.abort(STOPPED);
+    }
+    killChild(this.#native.pidfd, n); // ESRCH: it ended a moment ago
+  }
+
+  /** Keeps the event loop alive until the command ends (the default). */
+  ref(): void {
+    if (!this.#refd && !this.#ended) {
+      this.#refd = true;
+      getReactor().ref();
     }
   }
 
-  #stream<K extends keyof Streams>(name: K): NonNullable<Streams[K]> {
-    const s = this.#streams[name];
-    if (!s) throw new TypeError(`cannot get '${name}': '${name}' is not piped`);
-    return s;
+  /** Lets the program exit while the command still runs. */
+  unref(): void {
+    if (this.#refd) {
+      this.#refd = false;
+      getReactor().unref();
+    }
   }
 
-  /** Before release: abort the set-up. After: SIGTERM, as Deno.Command does. */
-  #abort(reason: unknown): void {
-    if (!this.#released) this.#abortReason ??= reason ?? "aborted";
-    else if (!this.#ended) killChild(this.#native.pidfd, 15);
+  /**
+   * Waits for the command to end and collects its piped output.
+   *
+   * @returns status and output
+   * @throws {TypeError} when a piped output stream is already locked
+   */
+  async output(): Promise<UsernsOutput> {
+    for (const [i, name] of [[1, "stdout"], [2, "stderr"]] as const) {
+      if (this.#streams[i]?.locked) {
+        throw new TypeError(`Can't collect output because ${name} is locked`);
+      }
+    }
+    const [status, stdout, stderr] = await Promise.all([
+      this.status,
+      this.#collect(1),
+      this.#collect(2),
+    ]);
+    return outputOf(status, stdout, stderr);
+  }
+
+  /** Kills the command (SIGTERM) unless it has ended, and waits for it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#ended) {
+      try {
+        this.kill("SIGTERM");
+      } catch {
+        // ended meanwhile
+      }
+    }
+    await this.status.catch(() => {});
+  }
+
+  /** Hands a piped fd over to its stream or reader. */
+  #take(i: 0 | 1 | 2, name: string): number {
+    const fd = this.#fds[i]!;
+    if (fd < 0) {
+      throw new TypeError(`Cannot get '${name}': '${name}' is not piped`);
+    }
+    this.#fds[i] = -1;
+    return fd;
+  }
+
+  #collect(i: 1 | 2): Promise<Uint8Array> | undefined {
+    const stream = this.#streams[i];
+    if (stream) return new Response(stream).bytes();
+    const fd = this.#fds[i]!;
+    if (fd < 0) return undefined;
+    this.#fds[i] = -1;
+    return readToEnd(fd);
+  }
+
+  /** Before release: stop the set-up. After: the signal, as Deno.Command. */
+  #stop(reason: unknown, signal: Deno.Signal): void {
+    if (this.#ended) return;
+    if (!this.#released) this.#setup.abort(reason ?? STOPPED);
+    else killChild(this.#native.pidfd, signalNumber(signal));
+  }
+
+  /** Set-up failed: the child exits unmapped; fds no stream took close. */
+  #fail(): void {
+    if (!this.#released) abort(this.#native.syncFd);
+    for (let i = 0; i < 3; i++) closeFd(this.#fds[i]!), (this.#fds[i] = -1);
+    this.#closeErr();
+  }
+
+  #closeErr(): void {
+    closeFd(this.#errFd);
+    this.#errFd = -1;
   }
 
   async #start(
@@ -266,30 +366,29 @@ export class UsernsChild {
     options: UsernsCommandOptions,
   ): Promise<void> {
     const n = this.#native;
+    const signal = this.#setup.signal;
     try {
       if (prepared.plan) {
-        await writeIdMaps(n.pid, prepared.plan, prepared.helpers);
+        await writeIdMaps(
+          n.pid,
+          prepared.plan,
+          prepared.helpers,
+          options.helperTimeout ?? HELPER_TIMEOUT_MS,
+          signal,
+        );
       }
-      this.#checkAborted();
+      checkAborted(signal);
       await runHook(options.beforeExec, n.pid);
-      this.#checkAborted();
+      checkAborted(signal);
       this.#released = true;
       // EPIPE: the child already died (say, SIGKILL); its status tells.
       release(n.syncFd);
       const failure = await readFailure(n.errFd);
-      if (failure) throw failureError(failure, prepared.request.file);
-    } finally {
-      // Closing the sync pipe before release is what aborts the child.
-      closeFd(n.syncFd);
-      closeFd(n.errFd);
-    }
-  }
-
-  #checkAborted(): void {
-    if (this.#abortReason !== undefined) {
-      throw new UsernsError("ABORTED", "aborted before the command started", {
-        cause: this.#abortReason,
-      });
+      if (failure) throw failureError(failure, prepared);
+      this.#closeErr();
+    } catch (e) {
+      this.#fail();
+      throw e;
     }
   }
 
@@ -299,26 +398,69 @@ export class UsernsChild {
   ): Promise<UsernsStatus> {
     try {
       await this.ready.catch(() => {});
-      const { code, signal: sig } = await waitChild(this.#native.pidfd);
-      await this.ready;
+      const [code, sig] = await this.#exit;
+      // Killed before it ran: its status says so.
+      if (!this.#killedEarly) await this.ready;
+      if (code < 0) {
+        throw new SpawnError(
+          "SETUP",
+          `cannot wait for the child: errno ${-code}`,
+        );
+      }
       return {
         success: code === 0,
         code,
         signal: sig ? signalName(sig) : null,
       };
     } finally {
-      this.#ended = true;
       signal?.removeEventListener("abort", onAbort);
-      closeFd(this.#native.pidfd);
     }
   }
+}
+
+/** An output whose missing streams throw as `Deno.CommandOutput`'s do. */
+export function outputOf(
+  status: UsernsStatus,
+  stdout: Uint8Array | undefined,
+  stderr: Uint8Array | undefined,
+): UsernsOutput {
+  const piped = (name: string, data?: Uint8Array) => {
+    if (!data) {
+      throw new TypeError(`Cannot get '${name}': '${name}' is not piped`);
+    }
+    return data;
+  };
+  return {
+    ...status,
+    get stdout() {
+      return piped("stdout", stdout);
+    },
+    get stderr() {
+      return piped("stderr", stderr);
+    },
+  };
+}
+
+function checkAborted(signal: AbortSignal): void {
+  if (!signal.aborted) return;
+  const reason = signal.reason === STOPPED ? undefined : signal.reason;
+  throw new UsernsError("ABORTED", "aborted before the command started", {
+    cause: reason,
+  });
 }
 
 function warn(message: string): void {
   console.error(`userns: warning: ${message}`);
 }
 
-async function runHook(
+/**
+ * Runs the caller's `beforeExec` hook; a throw fails the spawn cleanly.
+ *
+ * @param hook the hook
+ * @param pid the child's host pid
+ * @throws {UsernsError} HOOK with the hook's error as the cause
+ */
+export async function runHook(
   hook: UsernsCommandOptions["beforeExec"],
   pid: number,
 ): Promise<void> {
@@ -330,44 +472,4 @@ async function runHook(
     const why = String((e as Error)?.message ?? e).split("\n")[0];
     throw new UsernsError("HOOK", `beforeExec failed: ${why}`, { cause: e });
   }
-}
-
-const STEP_HINTS: Record<string, string> = {
-  chdir: "check that the directory exists inside",
-  chroot: "check that the root directory exists",
-  hostname: "the uts namespace is needed (--uts)",
-  "mount-proc": "a pid namespace of its own is needed (--pid)",
-  "oom-score-adj": "lowering it needs CAP_SYS_RESOURCE outside",
-  ctty: "stdin must be a terminal that is no other session's",
-  setuid: "the user must be mapped",
-  setgid: "the group must be mapped",
-  setgroups: "setgroups is denied in this namespace",
-};
-
-/** Turns the child's failure record into the error the caller sees. */
-function failureError(f: ChildFailure, file: string): SpawnError {
-  const errno = errnoName(f.errno);
-  if (f.step === "exec") {
-    const missing = errno === "ENOENT" || errno === "ENOTDIR";
-    return new SpawnError(
-      missing ? "EXEC_NOT_FOUND" : "EXEC_DENIED",
-      `cannot execute "${file}": ${errno}`,
-      {
-        errno,
-        step: f.step,
-        hint: missing
-          ? "check the program name or PATH"
-          : "check its permissions and format",
-      },
-    );
-  }
-  return new SpawnError(
-    "SETUP",
-    `cannot set up the namespace: ${f.step} failed: ${errno}`,
-    {
-      errno,
-      step: f.step,
-      hint: STEP_HINTS[f.step] ?? "run userns doctor",
-    },
-  );
 }

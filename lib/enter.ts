@@ -9,14 +9,15 @@
 import { UsernsCommand } from "./command.ts";
 import { UsernsError } from "./errors.ts";
 import { currentIdentity } from "./identity.ts";
+import { pathOf } from "./compat.ts";
 import {
-  absolute,
   checkOptions,
   environment,
   type Namespace,
   type Prepared,
   sessionRequest,
   type UsernsCommandOptions,
+  workingDirectory,
 } from "./options.ts";
 import type { StdioMode } from "../ffi/native.ts";
 
@@ -145,7 +146,7 @@ export class EnterCommand extends UsernsCommand {
       }
     }
     const join = joinPaths(this.#pid, wanted);
-    const file = command instanceof URL ? command.pathname : command;
+    const file = pathOf(command, "command");
     const [env, path] = environment(o, currentIdentity());
     return {
       helpers: {},
@@ -160,9 +161,10 @@ export class EnterCommand extends UsernsCommand {
         gid: o.group ?? 0,
         clearGroups: readSetgroups(this.#pid) === "allow",
         ...sessionRequest(o, stdioDefault),
-        // Joining a pid namespace takes effect for children only.
-        fork: join.some((p) => p.endsWith("/pid")),
-        cwd: o.cwd === undefined ? undefined : absolute(o.cwd),
+        // Joining a pid namespace takes effect for children only: the
+        // child forks the command and stays as its userns-init.
+        init: join.some((p) => p.endsWith("/pid")),
+        cwd: workingDirectory(o, undefined, false),
       },
     };
   }

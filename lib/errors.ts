@@ -22,6 +22,7 @@ export type UsernsErrorCode =
   | "MAP_WRITE"
   | "HELPER_MISSING"
   | "HELPER_FAILED"
+  | "HELPER_TIMEOUT"
   | "NATIVE_LOAD"
   | "NATIVE_BUILD"
   | "NATIVE_ABI"

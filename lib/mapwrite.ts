@@ -1,18 +1,20 @@
 /**
  * Writes a planned ID map for a paused child: through `newuidmap`/`newgidmap`
- * when unprivileged, straight to `/proc/PID/*_map` otherwise.
+ * when unprivileged, straight to `/proc/PID/*_map` otherwise. The helpers'
+ * ends come as events of this isolate's reactor.
  *
  * @module
  */
 import { errnoName, HelperError, IdMapError, UsernsError } from "./errors.ts";
 import { formatIdMap, type IdMapping, type IdMapPlan } from "./idmap.ts";
 import {
-  finishHelpers,
   type HelperChild,
-  type HelperResult,
+  helperOutcome,
+  killChild,
   startHelper as start,
   writeFileOnce,
 } from "../ffi/native.ts";
+import { getReactor } from "../ffi/reactor.ts";
 
 /** Absolute paths of the helpers found on PATH. */
 export interface HelperPaths {
@@ -42,67 +44,237 @@ export function findOnPath(name: string, path: string): string | undefined {
   return undefined;
 }
 
+let lastPath: string | undefined;
+let lastHelpers: HelperPaths = {};
+
 /**
- * Finds `newuidmap` and `newgidmap` on PATH.
+ * Finds `newuidmap` and `newgidmap` on PATH. The answer for the last PATH
+ * is kept while both paths still hold an executable file: a spawn then
+ * costs two stat() calls, not a search that throws for every missing entry.
  *
  * @param path a PATH value
  * @returns the paths found
  */
 export function findHelpers(path: string): HelperPaths {
-  return {
+  const h = lastHelpers;
+  if (
+    path === lastPath && h.newuidmap && h.newgidmap &&
+    [h.newuidmap, h.newgidmap].every(isExecutable)
+  ) {
+    return h;
+  }
+  lastPath = path;
+  lastHelpers = {
     newuidmap: findOnPath("newuidmap", path),
     newgidmap: findOnPath("newgidmap", path),
   };
+  return lastHelpers;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    const st = Deno.statSync(path);
+    return st.isFile && ((st.mode ?? 0) & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+/** One side of the maps: kind, lines, and the helper that writes them. */
+type Side = ["uid" | "gid", IdMapping[], string | undefined];
+
+/** A helper started for one side, and how it ended. */
+interface Running {
+  side: Side;
+  child: HelperChild;
+  /** Set by its exit event: exit code (128+N for signal N). */
+  code?: number;
+}
+
+/** The map writes of one paused child: helpers running, or done. */
+export interface MapWrite {
+  /** The helpers started; none when both maps went to /proc. */
+  readonly running: readonly Running[];
+  /** All helpers have ended. */
+  done(): boolean;
+  /** Called once {@link done} turns true. */
+  onDone?: () => void;
+  /** Kills the helpers still running (timeout, abort). */
+  stop(): void;
 }
 
 /**
- * Writes both maps of a paused child, the two sides at the same time. The
- * setgroups policy goes first: the kernel requires `deny` before an
- * unprivileged gid map, and it cannot be changed once a gid map exists.
- * The helpers are started from the native side and waited for off the
- * event loop; both are always reaped before this returns or throws.
+ * Starts writing both maps of a paused child: the setgroups policy first
+ * (the kernel requires `deny` before an unprivileged gid map, and it cannot
+ * be changed once a gid map exists), direct writes at once, the helpers
+ * started from the native side, both sides at the same time. Always pass
+ * the result to {@link finishIdMaps} once {@link MapWrite.done}.
  *
  * @param pid the child's host pid
  * @param plan the validated plan
  * @param helpers where the helpers are
- * @throws {HelperError} when a helper is missing or refuses the map
- * @throws {IdMapError} MAP_WRITE when the kernel refuses a direct write
+ * @returns the write in progress
+ * @throws {IdMapError} MAP_WRITE when the kernel refuses a direct write (no
+ * helper is left running then)
  * @throws {UsernsError} PERMISSION when `--allow-run` does not cover a helper
+ */
+export function startIdMaps(
+  pid: number,
+  plan: IdMapPlan,
+  helpers: HelperPaths,
+): MapWrite {
+  const running: Running[] = [];
+  const write: MapWrite = {
+    running,
+    done: () => running.every((r) => r.code !== undefined),
+    stop: () => {
+      for (const r of running) {
+        if (r.code === undefined) killChild(r.child.pidfd, 9);
+      }
+    },
+  };
+  try {
+    if (plan.setgroups === "deny") writeProc(pid, "setgroups", "deny\n");
+    const sides: Side[] = [
+      ["uid", plan.uid, plan.uidVia === "proc" ? undefined : helpers.newuidmap],
+      ["gid", plan.gid, plan.gidVia === "proc" ? undefined : helpers.newgidmap],
+    ];
+    for (const side of sides) {
+      const [kind, map, helper] = side;
+      if (helper === undefined) {
+        writeProc(pid, `${kind}_map`, formatIdMap(map));
+        continue;
+      }
+      const r: Running = { side, child: startHelper(helper, pid, map) };
+      running.push(r);
+      getReactor().on(r.child.pidfd, (code) => {
+        r.code = code;
+        if (write.done()) write.onDone?.();
+      });
+    }
+  } catch (e) {
+    write.stop();
+    throw Object.assign(e as Error, { [RUNNING]: write });
+  }
+  return write;
+}
+
+/** Where a start failure carries the helpers it left running. */
+export const RUNNING: unique symbol = Symbol("userns.running");
+
+/**
+ * Checks how the helpers of a finished write ended; closes their fds.
+ *
+ * @param write a write whose helpers have all ended
+ * @throws {HelperError} HELPER_MISSING when a helper could not be executed,
+ * HELPER_FAILED when one refused the map
+ */
+export function finishIdMaps(write: MapWrite): void {
+  let first: unknown;
+  for (const r of write.running) {
+    try {
+      const stderr = helperOutcome(r.child);
+      checkHelper(r.side, r.code!, stderr);
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  if (first) throw first;
+}
+
+/**
+ * Writes both maps of a paused child and waits for the helpers, off the
+ * event loop. A helper that has not ended within `timeoutMs`, or an abort
+ * of `signal`, kills every helper; both are always reaped before this
+ * returns or throws.
+ *
+ * @param pid the child's host pid
+ * @param plan the validated plan
+ * @param helpers where the helpers are
+ * @param timeoutMs how long the helpers may take
+ * @param signal aborts the write
+ * @throws {HelperError} HELPER_MISSING, HELPER_FAILED, HELPER_TIMEOUT
+ * @throws {IdMapError} MAP_WRITE when the kernel refuses a direct write
+ * @throws {UsernsError} PERMISSION, or ABORTED with the signal's reason
  */
 export async function writeIdMaps(
   pid: number,
   plan: IdMapPlan,
   helpers: HelperPaths,
+  timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<void> {
-  if (plan.setgroups === "deny") writeProc(pid, "setgroups", "deny\n");
-  const sides: Side[] = [
-    ["uid", plan.uid, plan.uidVia === "proc" ? undefined : helpers.newuidmap],
-    ["gid", plan.gid, plan.gidVia === "proc" ? undefined : helpers.newgidmap],
-  ];
-  const started: [Side, HelperChild][] = [];
-  let failure: unknown;
+  let write: MapWrite;
   try {
-    for (const side of sides) {
-      const [kind, map, helper] = side;
-      if (helper === undefined) writeProc(pid, `${kind}_map`, formatIdMap(map));
-      else started.push([side, startHelper(helper, pid, map)]);
-    }
+    write = startIdMaps(pid, plan, helpers);
   } catch (e) {
-    failure = e;
+    const left = (e as { [RUNNING]?: MapWrite })[RUNNING];
+    if (left && !left.done()) {
+      await new Promise<void>((resolve) => left.onDone = resolve);
+      try {
+        finishIdMaps(left);
+      } catch {
+        // the first failure is what went wrong
+      }
+    }
+    throw e;
   }
-  // Reap every helper that was started, whatever failed.
-  const results = started.length
-    ? await finishHelpers(started.map(([, h]) => h))
-    : [];
-  if (failure) throw failure;
-  results.forEach((r, i) => {
-    if (r.status === "rejected") throw r.reason;
-    checkHelper(started[i]![0], r.value);
-  });
+  if (write.done()) return finishIdMaps(write);
+  let why: "timeout" | "abort" | undefined;
+  const stop = (reason: "timeout" | "abort") => {
+    why ??= reason;
+    write.stop();
+  };
+  const timer = setTimeout(() => stop("timeout"), timeoutMs);
+  const onAbort = () => stop("abort");
+  signal?.addEventListener("abort", onAbort);
+  if (signal?.aborted) stop("abort");
+  try {
+    await new Promise<void>((resolve) => write.onDone = resolve);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  }
+  if (why) {
+    try {
+      finishIdMaps(write); // closes their fds
+    } catch {
+      // killed: their status says nothing more
+    }
+    throw stopped(why, write, timeoutMs, signal);
+  }
+  finishIdMaps(write);
 }
 
-/** One side of the maps: kind, lines, and the helper that writes them. */
-type Side = ["uid" | "gid", IdMapping[], string | undefined];
+function stopped(
+  why: "timeout" | "abort",
+  write: MapWrite,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Error {
+  if (why === "abort") {
+    return new UsernsError(
+      "ABORTED",
+      "aborted before the command started",
+      {
+        cause: signal?.reason,
+      },
+    );
+  }
+  const names = write.running.map((r) =>
+    r.child.path.slice(r.child.path.lastIndexOf("/") + 1)
+  );
+  return new HelperError(
+    "HELPER_TIMEOUT",
+    `${names.join(" and ")} did not finish within ${timeoutMs} ms`,
+    {
+      hint:
+        "a slow NSS lookup (sssd, LDAP) can stall it; check the name service, or raise helperTimeout",
+    },
+  );
+}
+
+const allowed = new Map<string, boolean>();
 
 /** Starts a helper, if `--allow-run` covers it: FFI could, but should not. */
 function startHelper(
@@ -123,15 +295,24 @@ function startHelper(
 }
 
 function mayRun(helper: string): boolean {
-  return Deno.permissions.querySync({ name: "run", command: helper })
-    .state === "granted";
+  let ok = allowed.get(helper);
+  if (ok === undefined) {
+    ok = Deno.permissions.querySync({ name: "run", command: helper }).state ===
+      "granted";
+    allowed.set(helper, ok);
+  }
+  return ok;
 }
 
-function checkHelper([kind, , helper]: Side, r: HelperResult): void {
-  if (r.code === 0) return;
+function checkHelper(
+  [kind, , helper]: Side,
+  code: number,
+  stderr: Uint8Array,
+): void {
+  if (code === 0) return;
   const name = helper!.slice(helper!.lastIndexOf("/") + 1);
-  const why = new TextDecoder().decode(r.stderr).trim().split("\n")[0] ?? "";
-  throw new HelperError("HELPER_FAILED", `${name} exited ${r.code}: "${why}"`, {
+  const why = new TextDecoder().decode(stderr).trim().split("\n")[0] ?? "";
+  throw new HelperError("HELPER_FAILED", `${name} exited ${code}: "${why}"`, {
     hint: noNewPrivs()
       ? "no_new_privs is set (NoNewPrivs: 1), under which setuid helpers gain no privilege; run userns outside it (e.g. not under systemd's NoNewPrivileges=)"
       : `check that /etc/sub${kind} grants the ranges (userns subids)`,

@@ -5,6 +5,7 @@
  * @module
  */
 import { UsernsError } from "./errors.ts";
+import { missingCwd, pathOf } from "./compat.ts";
 import { currentIdentity, type Identity } from "./identity.ts";
 import { cached } from "./filecache.ts";
 import {
@@ -13,25 +14,34 @@ import {
   type MapMode,
   planIdMaps,
 } from "./idmap.ts";
+import { limits, type RlimitName, type RlimitValue } from "./limits.ts";
 import { findHelpers, type HelperPaths } from "./mapwrite.ts";
+import { type LabeledOp, type Mount, mountOps } from "./mounts.ts";
 import { rangesFor, readSubIdFileSync, type SubIdFile } from "./subid.ts";
-import { CloneFlag } from "../ffi/abi.ts";
+import { CloneFlag, MS } from "../ffi/abi.ts";
 import type { SpawnRequest, StdioMode } from "../ffi/native.ts";
 
 /** A namespace `userns` can unshare besides the user namespace. */
-export type Namespace = "mount" | "pid" | "uts" | "ipc" | "net" | "cgroup";
+export type Namespace =
+  | "mount"
+  | "pid"
+  | "uts"
+  | "ipc"
+  | "net"
+  | "cgroup"
+  | "time";
 
 /** Options of {@link UsernsCommand}, shaped like `Deno.CommandOptions`. */
 export interface UsernsCommandOptions {
   /** Arguments after the command name. @default {[]} */
   args?: string[];
-  /** Working directory; inside `root` when that is set. @default the caller's, or `/` with `root` */
+  /** Working directory; a relative one is resolved inside `root` when that is set. @default the caller's, or `/` with `root` */
   cwd?: string | URL;
   /** Variables to set in the command's environment. */
   env?: Record<string, string>;
   /** Start from an empty environment instead of the caller's. @default {false} */
   clearEnv?: boolean;
-  /** fd 0. @default {"inherit"} */
+  /** fd 0. @default "inherit" for spawn(), "null" for output() */
   stdin?: StdioMode;
   /** fd 1. @default "inherit" for spawn(), "piped" for output() */
   stdout?: StdioMode;
@@ -43,24 +53,34 @@ export interface UsernsCommandOptions {
   uidMap?: IdMapping[];
   /** Explicit gid map lines; replace the gid side of `map`. */
   gidMap?: IdMapping[];
-  /** Inside uid to run as. @default 0, or the own uid with `map: "current"` */
+  /** Inside uid to run as. @default 0, or the own uid with `map: "current"` or `"subids"` */
   user?: number;
-  /** Inside gid to run as. @default 0, or the own gid with `map: "current"` */
+  /** Inside gid to run as. @default 0, or the own gid with `map: "current"` or `"subids"` */
   group?: number;
   /** setgroups policy. @default "allow" where the kernel permits it */
   setgroups?: "allow" | "deny";
   /** More namespaces to unshare. @default {[]} */
   namespaces?: Namespace[];
-  /** A new mount namespace (as `podman unshare`); `false` stays in the caller's. @default {true} */
+  /** A new mount namespace, as `podman unshare` makes; `false` stays in the caller's. @default {true} */
   mountNamespace?: boolean;
-  /** Mount a fresh /proc; implies the mount and pid namespaces. @default {false} */
+  /** Mount propagation of the new mount namespace. @default {"slave"} */
+  propagation?: "slave" | "private" | "unchanged";
+  /** Mount a fresh /proc (inside `root`); implies the pid namespace. @default {false} */
   mountProc?: boolean;
-  /** A minimal PID 1 reaps and forwards signals; implies pid. @default {false} */
+  /** With a pid namespace, a minimal PID 1 (userns-init) reaps orphans and forwards signals; `false` makes the command PID 1. @default {true} */
   init?: boolean;
   /** Hostname inside; implies the uts namespace. */
   hostname?: string;
-  /** chroot into this directory before running the command. */
-  root?: string;
+  /** Make this directory the root (pivot_root), after the mounts. */
+  root?: string | URL;
+  /** Mounts, applied in order; targets inside `root` when it is set. @default {[]} */
+  mounts?: Mount[];
+  /** Resource limits of the command, as `prlimit(1)` names them. */
+  rlimits?: Partial<Record<RlimitName, RlimitValue>>;
+  /** Set no_new_privs before the command runs. @default {false} */
+  noNewPrivs?: boolean;
+  /** Clock offsets (seconds) of a new time namespace; implies it. */
+  timeOffsets?: { monotonic?: number; boottime?: number };
   /** New session. @default {false} */
   setsid?: boolean;
   /** Make stdin's terminal the controlling one; implies setsid. @default {false} */
@@ -69,8 +89,10 @@ export interface UsernsCommandOptions {
   oomScoreAdj?: number;
   /** Fail when `auto` cannot map the subordinate ranges. @default {false} */
   strict?: boolean;
-  /** Aborting kills the command, or stops it before it starts. */
+  /** Aborting kills the command (SIGTERM), or stops it before it starts. */
   signal?: AbortSignal;
+  /** How long newuidmap/newgidmap may take, in ms. @default {10000} */
+  helperTimeout?: number;
   /** Called with the host pid after the maps are written, before the command runs. */
   beforeExec?: (pid: number) => void | Promise<void>;
   /** Receives the one-line fallback warning. @default prints `userns: warning: ...` on stderr */
@@ -83,8 +105,8 @@ export interface Prepared {
   plan?: IdMapPlan;
   /** Where the helpers are. */
   helpers: HelperPaths;
-  /** What the native side is to do. */
-  request: SpawnRequest;
+  /** What the native side is to do; its mounts carry their labels. */
+  request: SpawnRequest & { mounts?: LabeledOp[] };
 }
 
 const NAMESPACES: readonly Namespace[] = [
@@ -94,6 +116,7 @@ const NAMESPACES: readonly Namespace[] = [
   "ipc",
   "net",
   "cgroup",
+  "time",
 ];
 
 function invalid(what: string): UsernsError {
@@ -143,18 +166,77 @@ function planFor(
   });
 }
 
-function cloneFlags(o: UsernsCommandOptions): number {
+/** The namespaces to create besides the user namespace, with what the
+ * options imply: a pid namespace for `mountProc`, `init` and `proc` mounts,
+ * uts for `hostname`, time for `timeOffsets`. */
+export function namespaceSet(o: UsernsCommandOptions): Set<Namespace> {
   const set = new Set<Namespace>(o.namespaces ?? []);
-  if (o.mountNamespace !== false) set.add("mount");
   for (const ns of set) {
     if (!NAMESPACES.includes(ns)) throw invalid(`unknown namespace "${ns}"`);
   }
-  if (o.mountProc) set.add("mount").add("pid");
+  if (o.mountNamespace !== false) set.add("mount");
+  if (o.mountProc || o.mounts?.some((m) => m.type === "proc")) set.add("pid");
   if (o.init) set.add("pid");
   if (o.hostname !== undefined) set.add("uts");
-  let flags = CloneFlag.user;
-  for (const ns of set) flags |= CloneFlag[ns];
+  if (o.timeOffsets) set.add("time");
+  return set;
+}
+
+/** clone(2) flags of a namespace set (time is unshared apart). */
+export function cloneFlags(set: Set<Namespace>, user: boolean): number {
+  let flags = user ? CloneFlag.user : 0;
+  for (const ns of set) if (ns !== "time") flags |= CloneFlag[ns];
   return flags;
+}
+
+/** What needs a mount namespace, which `mountNamespace: false` refuses. */
+function needsMount(o: UsernsCommandOptions): string | undefined {
+  if (o.root !== undefined) return "root";
+  if (o.mounts?.length) return "mounts";
+  if (o.mountProc) return "mountProc";
+  return undefined;
+}
+
+/**
+ * The namespace part of a native request: flags, mounts, clocks, network,
+ * the init. Shared by new namespaces and pods.
+ *
+ * @param o the options
+ * @param set the namespaces to create
+ * @returns that part of the request
+ */
+export function namespaceRequest(
+  o: UsernsCommandOptions,
+  set: Set<Namespace>,
+):
+  & Pick<
+    SpawnRequest,
+    "propagation" | "mounts" | "time" | "loopback" | "init" | "root"
+  >
+  & { mounts: LabeledOp[] } {
+  const mount = set.has("mount");
+  const why = needsMount(o);
+  if (!mount && why) {
+    throw invalid(
+      `${why} needs a mount namespace, but mountNamespace is false`,
+    );
+  }
+  const propagation = o.propagation ?? "slave";
+  const t = o.timeOffsets;
+  return {
+    propagation: !mount || propagation === "unchanged"
+      ? 0
+      : propagation === "slave"
+      ? MS.SLAVE
+      : MS.PRIVATE,
+    mounts: mountOps(o.mounts ?? [], !!o.mountProc),
+    time: set.has("time")
+      ? { monotonic: t?.monotonic ?? 0, boottime: t?.boottime ?? 0 }
+      : undefined,
+    loopback: set.has("net"),
+    init: set.has("pid") && o.init !== false,
+    root: o.root === undefined ? undefined : absolute(o.root),
+  };
 }
 
 /**
@@ -213,6 +295,58 @@ export function checkOptions(o: UsernsCommandOptions): void {
 }
 
 /**
+ * The process part of a native request: limits, no_new_privs, OOM score.
+ *
+ * @param o the options
+ * @returns that part of the request
+ */
+export function processRequest(
+  o: UsernsCommandOptions,
+): Pick<SpawnRequest, "rlimits" | "noNewPrivs" | "oomScoreAdj"> {
+  return {
+    rlimits: o.rlimits ? limits(o.rlimits) : undefined,
+    noNewPrivs: !!o.noNewPrivs,
+    oomScoreAdj: o.oomScoreAdj,
+  };
+}
+
+/**
+ * The working directory: a relative one against the caller's, or against
+ * `/` of the new root; with a new root, `/` by default. A directory that
+ * is looked up in the caller's own view and does not exist is refused here,
+ * as `Deno.Command` refuses it.
+ *
+ * @param o the options
+ * @param root the new root, if any
+ * @param ownView the command sees the caller's file system (no root, no
+ * mounts, no joined mount namespace)
+ * @returns the directory, or undefined to keep the caller's
+ * @throws {Deno.errors.NotFound} the library's NOT_FOUND error for a
+ * missing directory
+ */
+export function workingDirectory(
+  o: UsernsCommandOptions,
+  root: string | undefined,
+  ownView: boolean,
+): string | undefined {
+  if (o.cwd === undefined) return root === undefined ? undefined : "/";
+  const dir = pathOf(o.cwd, "cwd");
+  const cwd = dir.startsWith("/")
+    ? dir
+    : root === undefined
+    ? `${Deno.cwd()}/${dir}`
+    : `/${dir}`;
+  if (ownView) {
+    try {
+      Deno.statSync(cwd);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) throw missingCwd(cwd);
+    }
+  }
+  return cwd;
+}
+
+/**
  * Validates options and plans the maps, without side effects.
  *
  * @param command the program name or path
@@ -228,14 +362,13 @@ export function prepare(
 ): Prepared {
   checkOptions(o);
   const id = currentIdentity();
-  const file = command instanceof URL ? command.pathname : command;
+  const file = pathOf(command, "command");
   const [env, path] = environment(o, id);
   const helpers = findHelpers(Deno.env.get("PATH") ?? "");
   const plan = planFor(o, id, helpers);
-  const root = o.root === undefined ? undefined : absolute(o.root);
-  const cwd = o.cwd === undefined
-    ? (root ? "/" : undefined)
-    : absolute(o.cwd, !!root);
+  const set = namespaceSet(o);
+  const ns = namespaceRequest(o, set);
+  const ownView = ns.root === undefined && ns.mounts.length === 0;
   const explicit = o.user !== undefined || o.group !== undefined;
   return {
     plan,
@@ -245,17 +378,16 @@ export function prepare(
       argv: [file, ...(o.args ?? [])],
       env,
       path,
-      cloneFlags: cloneFlags(o),
+      cloneFlags: cloneFlags(set, true),
       uid: plan.user,
       gid: plan.group,
       clearGroups: explicit && plan.setgroups === "allow",
       ...sessionRequest(o, stdioDefault),
-      fork: !!o.init,
-      oomScoreAdj: o.oomScoreAdj,
-      cwd,
-      root,
+      ...ns,
+      ...processRequest(o),
+      cwd: workingDirectory(o, ns.root, ownView),
       hostname: o.hostname,
-      proc: o.mountProc ? `${root ?? ""}/proc` : undefined,
+      precheck: ownView,
       sharedVm: keepsIds(plan, id),
     },
   };
@@ -303,15 +435,12 @@ export function sessionRequest(
 }
 
 /**
- * Resolves a path against the caller's directory, or keeps it as it is for
- * a directory inside a new root.
+ * Resolves a path against the caller's directory.
  *
- * @param p the path
- * @param insideRoot whether it is looked up inside the new root
- * @returns the path to use
+ * @param p the path, or a `file:` URL
+ * @returns the absolute path
  */
-export function absolute(p: string | URL, insideRoot = false): string {
-  const s = p instanceof URL ? p.pathname : p;
-  if (s.startsWith("/") || insideRoot) return s;
-  return `${Deno.cwd()}/${s}`;
+export function absolute(p: string | URL): string {
+  const s = pathOf(p, "path");
+  return s.startsWith("/") ? s : `${Deno.cwd()}/${s}`;
 }

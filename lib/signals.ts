@@ -69,3 +69,17 @@ export function signalName(n: number): Deno.Signal | null {
   }
   return null;
 }
+
+/** Signals whose default action does not end a process. */
+const HARMLESS = new Set([0, 17, 18, 19, 20, 21, 22, 23, 28]);
+
+/**
+ * Whether a signal's default action ends the process it is sent to.
+ *
+ * @param n the signal number
+ * @returns false for SIGCHLD, SIGCONT, the stop signals, SIGURG, SIGWINCH
+ * and 0
+ */
+export function terminates(n: number): boolean {
+  return !HARMLESS.has(n);
+}

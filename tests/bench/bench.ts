@@ -11,8 +11,14 @@ import {
   readFailure,
   release,
   spawnPaused,
-  waitChild,
 } from "../../ffi/native.ts";
+import { getReactor } from "../../ffi/reactor.ts";
+
+/** The exit code of a spawned child, once it has ended. */
+const exited = (pidfd: number) =>
+  new Promise<number>((resolve) =>
+    getReactor().on(pidfd, (code) => resolve(code))
+  );
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const SPAWNS = 300; // per compared command, sequential
@@ -116,16 +122,17 @@ async function phases(): Promise<number[]> {
     const p = prepare("true", quiet, "null");
     const b = performance.now();
     const c = spawnPaused(p.request);
+    const exit = exited(c.pidfd);
     const d = performance.now();
-    await writeIdMaps(c.pid, p.plan!, p.helpers);
+    await writeIdMaps(c.pid, p.plan!, p.helpers, 10_000);
     const e = performance.now();
     release(c.syncFd);
     const failed = await readFailure(c.errFd);
     const f = performance.now();
-    const st = await waitChild(c.pidfd);
+    const code = await exit;
     const g = performance.now();
-    [c.syncFd, c.errFd, c.pidfd].forEach(closeFd);
-    if (failed || st.code !== 0) throw new Error("a phase run failed");
+    closeFd(c.errFd);
+    if (failed || code !== 0) throw new Error("a phase run failed");
     if (i < 0) continue;
     [b - a, d - b, e - d, f - e, g - f].forEach((x, k) => t[k]!.push(x));
   }

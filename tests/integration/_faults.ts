@@ -18,6 +18,7 @@ import {
   UsernsError,
 } from "../../lib/mod.ts";
 import { currentIdentity } from "../../lib/identity.ts";
+import { startNative } from "../../ffi/native.ts";
 import {
   alive,
   delay,
@@ -594,6 +595,9 @@ function tasksOf(uid: number): number {
 }
 
 if (import.meta.main) {
+  // The library's own lasting fds (its context, its file) exist before any
+  // scenario looks at the fds; nothing is read or spawned yet.
+  startNative();
   const name = Deno.args[0] ?? "";
   const scenario = SCENARIOS[name];
   if (!scenario) throw new Error(`no scenario "${name}"`);

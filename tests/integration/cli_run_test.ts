@@ -33,7 +33,7 @@ nsTest("run: exit codes 0, N, 128+N, 125, 126, 127", async (t) => {
       "bad chdir",
       ["--cwd", "/nonexistent", "true"],
       125,
-      /^userns: cannot set up the namespace: chdir failed: ENOENT; /,
+      /^userns: working directory "\/nonexistent" does not exist; /,
     ],
     ["no command", [], 125, /^userns: no command given; see --help\n$/],
   ];

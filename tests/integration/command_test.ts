@@ -242,17 +242,28 @@ nsTest("each namespace is new, seen from inside", async (t) => {
       }
     });
   }
-  await t.step("mountProc: pid 1 and a private /proc", async () => {
-    const out = await sh("echo $$; echo /proc/[0-9]*", { mountProc: true });
-    assert.equal(text(out.stdout), "1\n/proc/1\n");
-  });
-  await t.step("init: the command is pid 2 under a reaping pid 1", async () => {
-    const out = await sh("echo $$; cat /proc/1/comm", {
-      mountProc: true,
-      init: true,
-    });
-    assert.equal(text(out.stdout), "2\nuserns-init\n");
-  });
+  await t.step(
+    "mountProc: a private /proc; init: false makes the command PID 1",
+    async () => {
+      const out = await sh("echo $$; echo /proc/[0-9]*", {
+        mountProc: true,
+        init: false,
+      });
+      assert.equal(text(out.stdout), "1\n/proc/1\n");
+    },
+  );
+  await t.step(
+    "init by default: the command is pid 2 under userns-init",
+    async () => {
+      const out = await sh(
+        "echo $$; cat /proc/1/comm; tr '\\0' ' ' </proc/1/cmdline; echo",
+        {
+          mountProc: true,
+        },
+      );
+      assert.equal(text(out.stdout), "2\nuserns-init\nuserns-init \n");
+    },
+  );
   await t.step("hostname", async () => {
     const out = await new UsernsCommand("hostname", { hostname: "inside" })
       .output();

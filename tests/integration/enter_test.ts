@@ -1,6 +1,10 @@
 // Joining the namespaces of a running process: library and CLI.
 import assert from "node:assert/strict";
-import { EnterCommand, UsernsCommand, UsernsError } from "../../lib/mod.ts";
+import {
+  EnterCommand,
+  UsernsCommand,
+  type UsernsError,
+} from "../../lib/mod.ts";
 import { children, cli, fdsSettle, nsTest, openFds, text } from "./_env.ts";
 
 /** A target namespace: sleep under a new hostname and pid namespace. */
@@ -35,7 +39,7 @@ nsTest(
           "0",
           link("user"),
           link("uts"),
-          "2",
+          "3", // userns-init is PID 1 of the target's namespace, it PID 2
         ]);
       });
       await t.step("only the user namespace by default", async () => {
@@ -56,7 +60,9 @@ nsTest(
         assert.equal(out.code, 4);
         await assert.rejects(
           new EnterCommand(tgt.pid, "no-such-command-userns").output(),
-          (e) => e instanceof UsernsError && e.code === "EXEC_NOT_FOUND",
+          (e) =>
+            e instanceof Deno.errors.NotFound &&
+            (e as UsernsError).code === "EXEC_NOT_FOUND",
         );
         assert.deepEqual(await fdsSettle(fds), fds);
         assert.deepEqual(children(), [tgt.pid]);

@@ -50,7 +50,8 @@ nsTest("failure paths leave no fd, process or zombie", async (t) => {
     () =>
       leavesNothing(
         "SETUP",
-        () => new UsernsCommand("true", { cwd: "/nonexistent" }).output(),
+        // A file as the root: the child's chdir() into it fails.
+        () => new UsernsCommand("true", { root: "/dev/null" }).output(),
       ),
   );
   await t.step(

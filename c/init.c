@@ -1,0 +1,262 @@
+/*
+ * init.c - the library as a program of its own: userns-init, PID 1 of a new
+ * pid namespace (or the parent of a command that joined one), and
+ * userns-pause, which holds a pod's namespaces.
+ *
+ * A process that stays must not be a copy of the runtime: a forked copy
+ * keeps every page of it resident once its parent is gone. So the child
+ * executes the library's own file (execveat() of its fd) with argv[0]
+ * naming the program. The file has no interpreter: the kernel maps it and
+ * jumps to uns_entry as it would for a static PIE, so nothing here may need
+ * libc, TLS or a relocation. As in child.c: raw system calls, the stack,
+ * position-independent code. Where the file cannot be executed (another
+ * architecture, a noexec mount), the same loop runs in place.
+ */
+#include "internal.h"
+
+#include <sys/socket.h>
+
+static int same(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+/* Writes V in decimal so that it ends just before END: the first char. */
+static char *digits(char *end, long v)
+{
+	do
+		*--end = (char)('0' + v % 10);
+	while (v /= 10);
+	return end;
+}
+
+/* Exits the way the command did. The parent reads the real status on the
+ * socket; as the init of a namespace, a signal to itself is ignored, so
+ * 128+N is what the exit code says. */
+static _Noreturn void exit_like(int status)
+{
+	if (WIFSIGNALED(status)) {
+		ksigset one = { { 0 } };
+		int sig = WTERMSIG(status);
+
+		one.w[(sig - 1) / (8 * sizeof(unsigned long))] |=
+			1UL << ((sig - 1) % (8 * sizeof(unsigned long)));
+		(void)sys(SYS_rt_sigprocmask, SIG_UNBLOCK, &one, NULL,
+			  KSIGSET_SIZE);
+		(void)sys(SYS_kill, sys(SYS_getpid, 0), sig);
+		sys_exit(128 + sig);
+	}
+	sys_exit(WEXITSTATUS(status));
+}
+
+/**
+ * init_loop() - reap every child, forward every signal to the command, and
+ * end as the command did.
+ * @cmd: the command's pid
+ * @status_fd: the socket on which the command's wait status is reported
+ * @same_pgrp: the command shares our process group, so a terminal's signal
+ *             (SI_KERNEL) has reached it already
+ *
+ * Every signal is blocked (since clone()) and taken with sigtimedwait():
+ * no handler, no race. Orphans of the namespace are reparented here and
+ * reaped. The command's real wait status goes to the parent, which so
+ * tells "exit 143" from "killed by SIGTERM".
+ */
+static _Noreturn void init_loop(long cmd, int status_fd, int same_pgrp)
+{
+	ksigset all;
+	siginfo_t si;
+	int status;
+
+	fill_ksigset(&all);
+	(void)sys(SYS_chdir, "/"); /* pin no mount */
+	for (;;) {
+		long sig = sys(SYS_rt_sigtimedwait, &all, &si, NULL,
+			       KSIGSET_SIZE);
+
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			if (!(same_pgrp && si.si_code == SI_KERNEL))
+				(void)sys(SYS_kill, cmd, sig);
+			continue;
+		}
+		for (long pid; (pid = sys(SYS_wait4, -1, &status, WNOHANG,
+					  NULL)) > 0;)
+			if (pid == cmd) {
+				(void)sys(SYS_sendto, status_fd, &status,
+					  sizeof status,
+					  MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
+				exit_like(status);
+			}
+	}
+}
+
+/* userns-pause: holds its namespaces, reaps what is reparented to it,
+ * ignores every signal; SIGKILL ends it. It outlives its starter. */
+static _Noreturn void pause_loop(void)
+{
+	ksigset all;
+	siginfo_t si;
+	int status;
+
+	fill_ksigset(&all);
+	(void)sys(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, KSIGSET_SIZE);
+	(void)sys(SYS_prctl, PR_SET_PDEATHSIG, 0);
+	(void)sys(SYS_chdir, "/");
+	(void)close_range_(0, ~0U);
+	for (;;)
+		if (sys(SYS_rt_sigtimedwait, &all, &si, NULL, KSIGSET_SIZE) ==
+		    SIGCHLD)
+			while (sys(SYS_wait4, -1, &status, WNOHANG, NULL) > 0)
+				;
+}
+
+/* The numbers in "UNS_INIT=CMD FD SAME_PGRP" (out[3]); 0 or -1. */
+static int init_numbers(char **envp, long out[3])
+{
+	static const char key[] = "UNS_INIT=";
+
+	for (; *envp; envp++) {
+		char *p = *envp;
+		int i = 0;
+
+		while (key[i] && p[i] == key[i])
+			i++;
+		if (key[i])
+			continue;
+		p += i;
+		for (i = 0; i < 3; i++) {
+			out[i] = 0;
+			if (*p < '0' || *p > '9')
+				return -1;
+			while (*p >= '0' && *p <= '9')
+				out[i] = out[i] * 10 + (*p++ - '0');
+			if (*p == ' ')
+				p++;
+		}
+		return *p ? -1 : 0;
+	}
+	return -1;
+}
+
+/* The program's C entry, from uns_entry with the initial stack: argc,
+ * argv..., NULL, envp... The init's numbers come in its environment, so
+ * that ps shows just "userns-init". */
+__attribute__((used)) _Noreturn void uns_program(long *sp)
+{
+	long argc = sp[0], n[3];
+	char **argv = (char **)(sp + 1);
+
+	/* Executed through an fd, the process is named after its number. */
+	if (argc >= 1)
+		(void)sys(SYS_prctl, PR_SET_NAME, argv[0]);
+	if (argc >= 1 && same(argv[0], "userns-init") &&
+	    init_numbers(argv + argc + 1, n) == 0)
+		init_loop(n[0], (int)n[1], n[2] == 1);
+	if (argc >= 1 && same(argv[0], "userns-pause"))
+		pause_loop();
+	sys_exit(127);
+}
+
+/* The ELF entry point (-Wl,-e,uns_entry): no libc runs before it. */
+#if defined(__x86_64__)
+__asm__(".text\n"
+	".globl uns_entry\n"
+	".hidden uns_entry\n"
+	".type uns_entry,@function\n"
+	"uns_entry:\n"
+	"	xor %ebp, %ebp\n"
+	"	mov %rsp, %rdi\n"
+	"	and $-16, %rsp\n"
+	"	call uns_program\n"
+	"	hlt\n");
+#define UNS_CAN_EXEC_SELF 1
+#elif defined(__aarch64__)
+__asm__(".text\n"
+	".globl uns_entry\n"
+	".hidden uns_entry\n"
+	".type uns_entry,%function\n"
+	"uns_entry:\n"
+	"	mov x29, #0\n"
+	"	mov x30, #0\n"
+	"	mov x0, sp\n"
+	"	bl uns_program\n"
+	"	brk #0\n");
+#define UNS_CAN_EXEC_SELF 1
+#else
+void uns_entry(void)
+{
+	for (;;)
+		;
+}
+#define UNS_CAN_EXEC_SELF 0
+#endif
+
+/* execveat() of this library's file, argv[0] naming the program. */
+static long run_self(const struct spawn *s, char *const *argv,
+		     char *const *envp)
+{
+	int self = s->opt[UNS_OPT_SELF_FD];
+
+	if (!UNS_CAN_EXEC_SELF || self < 0)
+		return -ENOEXEC;
+	return sys(SYS_execveat, self, "", argv, envp, AT_EMPTY_PATH);
+}
+
+/**
+ * become_init() - the child, after forking the command, becomes its init.
+ * @s: the spawn
+ * @cmd: the command's pid
+ *
+ * Only the status socket and the library's file stay open, so the parent
+ * sees EOF on the error pipe once the command has executed.
+ */
+_Noreturn void become_init(const struct spawn *s, long cmd)
+{
+	char env[48], *p = env + sizeof env;
+	char *argv[] = { (char *)"userns-init", NULL }, *envp[] = { p, NULL };
+	static const char key[] = "UNS_INIT=";
+	int lo = s->sync_fd, hi = s->opt[UNS_OPT_SELF_FD];
+
+	if (hi >= 0 && hi < lo)
+		lo = hi, hi = s->sync_fd;
+	(void)close_range_(0, (unsigned)lo - 1);
+	if (hi < 0) {
+		(void)close_range_((unsigned)lo + 1, ~0U);
+	} else {
+		(void)close_range_((unsigned)lo + 1, (unsigned)hi - 1);
+		(void)close_range_((unsigned)hi + 1, ~0U);
+	}
+	/* The status socket must survive execve(). */
+	(void)sys(SYS_fcntl, s->sync_fd, F_SETFD, 0);
+	*--p = '\0';
+	*--p = s->opt[UNS_OPT_SETSID] ? '0' : '1';
+	*--p = ' ';
+	p = digits(p, s->sync_fd);
+	*--p = ' ';
+	p = digits(p, cmd);
+	for (int i = sizeof key - 2; i >= 0; i--)
+		*--p = key[i];
+	envp[0] = p;
+	(void)run_self(s, argv, envp);
+	init_loop(cmd, s->sync_fd, !s->opt[UNS_OPT_SETSID]);
+}
+
+/**
+ * exec_self() - execute the library as the program argv[0] names
+ * (userns-pause), signals still blocked. Where it cannot be executed, the
+ * program runs in place.
+ * @s: the spawn, for argv and the library's fd
+ */
+_Noreturn void exec_self(const struct spawn *s)
+{
+	long r = run_self(s, s->argv, s->envp);
+
+	if (r != -ENOEXEC && r != -EACCES && r != -EPERM)
+		fail_at(s, UNS_STEP_EXEC, -r, -1);
+	(void)sys(SYS_prctl, PR_SET_NAME, s->argv[0]);
+	pause_loop();
+}

@@ -1,0 +1,202 @@
+/*
+ * io.c - the parent's small system-call exports (release, abort, read,
+ * write, signal, map files, the library's own file) and the fd helpers the
+ * other files share. Parent side: libc is fine here; every function returns
+ * -errno, none prints or exits.
+ */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <sys/socket.h>
+
+/* Moves an fd we created off 0-2, which the child overwrites with stdio.
+ * A failed open() (-1, errno set) passes through. */
+int raise_fd(int fd)
+{
+	int high, saved;
+
+	if (fd < 0 || fd > 2)
+		return fd;
+	high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	saved = errno;
+	(void)close(fd);
+	errno = saved;
+	return high;
+}
+
+void close_fds(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			(void)close(fds[i]);
+}
+
+/* FDS[0..1] from pipe2() or socketpair() (TYPE 0: a pipe), close-on-exec
+ * and above 2. */
+static int make_pair(int fds[2], int type)
+{
+	int rc;
+
+	if ((type ? socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds)
+		  : pipe2(fds, O_CLOEXEC)) < 0)
+		return -errno;
+	fds[0] = raise_fd(fds[0]);
+	rc = fds[0] < 0 ? -errno : 0;
+	fds[1] = raise_fd(fds[1]);
+	rc = rc == 0 && fds[1] < 0 ? -errno : rc;
+	if (rc < 0) {
+		close_fds(fds, 2);
+		fds[0] = fds[1] = -1;
+	}
+	return rc;
+}
+
+int make_pipe(int fds[2])
+{
+	return make_pair(fds, 0);
+}
+
+int make_socketpair(int fds[2])
+{
+	return make_pair(fds, SOCK_STREAM);
+}
+
+int set_nonblock(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Blocks every signal in this thread before a clone(), so that no handler
+ * of the runtime ever runs in the child; OLD keeps the mask to restore.
+ * Return: 0 or -errno. */
+int block_signals(sigset_t *old)
+{
+	sigset_t all;
+
+	if (sigfillset(&all) < 0)
+		return -errno;
+	return -pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+/* Lets the child go on: its maps are written. */
+UNS_EXPORT int32_t uns_release(int32_t sync_fd)
+{
+	char go = UNS_GO;
+	ssize_t n;
+
+	do
+		n = send(sync_fd, &go, 1, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : 0;
+}
+
+/* Stops a child that was not released: it reads EOF and exits unmapped.
+ * The socket itself stays open until the child's exit event is taken. */
+UNS_EXPORT int32_t uns_abort(int32_t sync_fd)
+{
+	return shutdown(sync_fd, SHUT_WR) < 0 ? -errno : 0;
+}
+
+/* Reads at most LEN (< 2 GiB) bytes: the count, 0 at EOF, or -errno
+ * (-EAGAIN: nothing yet, on a non-blocking fd). */
+UNS_EXPORT int32_t uns_read(int32_t fd, void *buf, uint32_t len)
+{
+	ssize_t n;
+
+	if (len > INT32_MAX)
+		return -EINVAL;
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : (int32_t)n;
+}
+
+/* Writes at most LEN (< 2 GiB) bytes: the count written, or -errno. */
+UNS_EXPORT int32_t uns_write(int32_t fd, const void *buf, uint32_t len)
+{
+	ssize_t n;
+
+	if (len > INT32_MAX)
+		return -EINVAL;
+	do
+		n = write(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : (int32_t)n;
+}
+
+/**
+ * uns_read_timed() - uns_read(), if something arrives within TIMEOUT_MS.
+ * @fd: the fd to read
+ * @buf: where the bytes go
+ * @len: at most this many (< 2 GiB)
+ * @timeout_ms: how long to wait for the fd to be readable (or at EOF)
+ *
+ * Lets the caller wait briefly on its own thread for an event that is
+ * usually a fraction of a millisecond away (a child executing), instead of
+ * a round trip through the waiter thread.
+ *
+ * Return: the count, 0 at EOF, -EAGAIN when nothing came in time, or -errno.
+ */
+UNS_EXPORT int32_t uns_read_timed(int32_t fd, void *buf, uint32_t len,
+				  int32_t timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int n = poll(&p, 1, timeout_ms);
+
+	if (n < 0)
+		return errno == EINTR ? -EAGAIN : -errno;
+	if (n == 0)
+		return -EAGAIN;
+	return uns_read(fd, buf, len);
+}
+
+UNS_EXPORT int32_t uns_kill(int32_t pidfd, int32_t sig)
+{
+	return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno
+								      : 0;
+}
+
+/* A pidfd for PID (not owned by any context): uns_kill() and uns_close()
+ * it. Return: the fd, or -errno. */
+UNS_EXPORT int32_t uns_pidfd_open(int32_t pid)
+{
+	long fd = syscall(SYS_pidfd_open, pid, 0);
+
+	return fd < 0 ? -errno : raise_fd((int)fd);
+}
+
+/* Writes BUF in one write(): /proc/PID/{uid,gid}_map refuse a split one. */
+UNS_EXPORT int32_t uns_write_file(const char *path, const void *buf,
+				  uint32_t len)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), rc = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, buf, len);
+	if (n < 0)
+		rc = -errno;
+	else if ((uint32_t)n != len)
+		rc = -EIO;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
+/* Opens this library's own file (close-on-exec), for execveat() of its
+ * programs. Return: the fd, or -errno. */
+UNS_EXPORT int32_t uns_open_self(void)
+{
+	Dl_info info;
+	int fd;
+
+	if (!dladdr((void *)uns_open_self, &info) || !info.dli_fname)
+		return -ENOENT;
+	fd = raise_fd(open(info.dli_fname, O_RDONLY | O_CLOEXEC));
+	return fd < 0 ? -errno : fd;
+}

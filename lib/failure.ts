@@ -1,0 +1,97 @@
+/**
+ * What the caller sees when the child's set-up or execve() failed: its
+ * failure record (step, errno, operation) turned into one typed error.
+ *
+ * @module
+ */
+import { errnoName, SpawnError } from "./errors.ts";
+import { notFoundError } from "./compat.ts";
+import type { Prepared } from "./options.ts";
+import type { ChildFailure } from "../ffi/native.ts";
+
+const STEP_HINTS: Record<string, string> = {
+  chdir: "check that the directory exists inside",
+  hostname: "the uts namespace is needed (--uts)",
+  "oom-score-adj": "lowering it needs CAP_SYS_RESOURCE outside",
+  ctty: "stdin must be a terminal that is no other session's",
+  setuid: "the user must be mapped",
+  setgid: "the group must be mapped",
+  setgroups: "setgroups is denied in this namespace",
+  setns: "check that the process still runs and is yours (userns ps)",
+  time: "time namespaces need Linux 5.6 or later",
+  "no-new-privs": "the kernel refused no_new_privs",
+};
+
+/** The error of a failed mount operation, naming it. */
+function mountError(f: ChildFailure, prepared: Prepared): SpawnError {
+  const errno = errnoName(f.errno);
+  const op = prepared.request.mounts?.[f.index];
+  const label = op?.label ?? `mount operation ${f.index}`;
+  const root = prepared.request.root;
+  if (f.step === "mount-source") {
+    return new SpawnError("SETUP", `cannot ${label}: the source: ${errno}`, {
+      errno,
+      step: f.step,
+      hint: errno === "ENOENT"
+        ? `${op?.a} does not exist`
+        : errno === "ENOSYS"
+        ? "bind mounts need Linux 5.12 or later (open_tree, mount_setattr)"
+        : "check the source and its permissions",
+    });
+  }
+  const missing = errno === "ENOENT";
+  return new SpawnError("SETUP", `cannot ${label}: ${errno}`, {
+    errno,
+    step: f.step,
+    hint: missing
+      ? `the mount point ${op?.target} is missing${root ? ` in ${root}` : ""}`
+      : "check the target and that the namespace allows this mount",
+  });
+}
+
+/**
+ * Turns the child's failure record into the error the caller sees.
+ *
+ * @param f the record
+ * @param prepared the spawn's request, to name the operation that failed
+ * @returns the error
+ */
+export function failureError(f: ChildFailure, prepared: Prepared): Error {
+  const errno = errnoName(f.errno);
+  const file = prepared.request.file;
+  if (f.step === "exec") {
+    if (errno === "ENOENT" || errno === "ENOTDIR") return notFoundError(file);
+    return new SpawnError("EXEC_DENIED", `cannot execute "${file}": ${errno}`, {
+      errno,
+      step: f.step,
+      hint: "check its permissions and format",
+    });
+  }
+  if (f.step === "mount" || f.step === "mount-source") {
+    return mountError(f, prepared);
+  }
+  if (f.step === "root") {
+    return new SpawnError(
+      "SETUP",
+      `cannot make ${prepared.request.root} the root: ${errno}`,
+      { errno, step: f.step, hint: "check that it is a directory" },
+    );
+  }
+  if (f.step === "rlimit") {
+    const l = prepared.request.rlimits?.[f.index];
+    return new SpawnError(
+      "SETUP",
+      `cannot set the ${l?.name} limit: ${errno}`,
+      {
+        errno,
+        step: f.step,
+        hint: "raising a hard limit needs privilege outside the namespace",
+      },
+    );
+  }
+  return new SpawnError(
+    "SETUP",
+    `cannot set up the namespace: ${f.step} failed: ${errno}`,
+    { errno, step: f.step, hint: STEP_HINTS[f.step] ?? "run userns doctor" },
+  );
+}
