@@ -50,16 +50,20 @@ if (reason) {
  *
  * @param name the test's name
  * @param fn the test
+ * @param needs why something else the test needs is missing (podman, say),
+ *   or undefined; treated like a failed probe
  */
 export function nsTest(
   name: string,
   fn: (t: Deno.TestContext) => Promise<void> | void,
+  needs?: string,
 ): void {
+  const why = reason ?? needs;
   Deno.test({
     name,
-    ignore: reason !== undefined && !ci,
+    ignore: why !== undefined && !ci,
     fn: async (t) => {
-      if (reason) throw new Error(`cannot run under CI: ${reason}`);
+      if (why) throw new Error(`cannot run under CI: ${why}`);
       await fn(t);
     },
   });
