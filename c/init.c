@@ -23,13 +23,28 @@ static int same(const char *a, const char *b)
 	return *a == *b;
 }
 
-/* Writes V in decimal so that it ends just before END: the first char. */
-static char *digits(char *end, long v)
+/* Writes "KEY=A B ..." of the COUNT numbers N so that it ends (NUL
+ * included) just before END: the first char. */
+static char *env_text(char *end, const char *key, const long *n, int count)
 {
-	do
-		*--end = (char)('0' + v % 10);
-	while (v /= 10);
-	return end;
+	char *p = end;
+	int k = 0;
+
+	*--p = '\0';
+	for (int i = count - 1; i >= 0; i--) {
+		long v = n[i];
+
+		do
+			*--p = (char)('0' + v % 10);
+		while (v /= 10);
+		if (i > 0)
+			*--p = ' ';
+	}
+	while (key[k])
+		k++;
+	while (k > 0)
+		*--p = key[--k];
+	return p;
 }
 
 /* Exits the way the command did. The parent reads the real status on the
@@ -94,19 +109,35 @@ static _Noreturn void init_loop(long cmd, int status_fd, int same_pgrp)
 	}
 }
 
-/* userns-pause: holds its namespaces, reaps what is reparented to it,
- * ignores every signal; SIGKILL ends it. It outlives its starter. */
-static _Noreturn void pause_loop(void)
+/**
+ * pause_loop() - userns-pause: hold the namespaces, reap what is reparented
+ * here, ignore every signal; SIGKILL ends it.
+ * @err_fd: the error pipe: a record of step 0 says it is ready
+ * @sync_fd: the socket on which the starter commits it (one byte), once it
+ *           has recorded the pod; EOF instead means the start failed
+ *
+ * Until committed it dies with its starter (the parent-death signal);
+ * then it outlives it, holding no fd at all.
+ */
+static _Noreturn void pause_loop(int err_fd, int sync_fd)
 {
+	struct uns_failure ready = { 0, 0, -1 };
 	ksigset all;
 	siginfo_t si;
 	int status;
+	char c = 0;
+	long n;
 
 	fill_ksigset(&all);
 	(void)sys(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, KSIGSET_SIZE);
+	(void)sys(SYS_write, err_fd, &ready, sizeof ready);
+	while ((n = sys(SYS_read, sync_fd, &c, 1)) == -EINTR)
+		;
+	if (n != 1 || c != UNS_GO)
+		sys_exit(0);
 	(void)sys(SYS_prctl, PR_SET_PDEATHSIG, 0);
 	(void)sys(SYS_chdir, "/");
-	(void)close_range_(0, ~0U);
+	(void)close_range_(0, ~0U); /* EOF on err_fd: the starter's answer */
 	for (;;)
 		if (sys(SYS_rt_sigtimedwait, &all, &si, NULL, KSIGSET_SIZE) ==
 		    SIGCHLD)
@@ -114,11 +145,9 @@ static _Noreturn void pause_loop(void)
 				;
 }
 
-/* The numbers in "UNS_INIT=CMD FD SAME_PGRP" (out[3]); 0 or -1. */
-static int init_numbers(char **envp, long out[3])
+/* The N numbers in "KEY=A B ..." of ENVP (out[N]); 0 or -1. */
+static int env_numbers(char **envp, const char *key, long *out, int count)
 {
-	static const char key[] = "UNS_INIT=";
-
 	for (; *envp; envp++) {
 		char *p = *envp;
 		int i = 0;
@@ -128,7 +157,7 @@ static int init_numbers(char **envp, long out[3])
 		if (key[i])
 			continue;
 		p += i;
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < count; i++) {
 			out[i] = 0;
 			if (*p < '0' || *p > '9')
 				return -1;
@@ -148,16 +177,18 @@ static int init_numbers(char **envp, long out[3])
 __attribute__((used)) _Noreturn void uns_program(long *sp)
 {
 	long argc = sp[0], n[3];
+
 	char **argv = (char **)(sp + 1);
 
 	/* Executed through an fd, the process is named after its number. */
 	if (argc >= 1)
 		(void)sys(SYS_prctl, PR_SET_NAME, argv[0]);
 	if (argc >= 1 && same(argv[0], "userns-init") &&
-	    init_numbers(argv + argc + 1, n) == 0)
+	    env_numbers(argv + argc + 1, "UNS_INIT=", n, 3) == 0)
 		init_loop(n[0], (int)n[1], n[2] == 1);
-	if (argc >= 1 && same(argv[0], "userns-pause"))
-		pause_loop();
+	if (argc >= 1 && same(argv[0], "userns-pause") &&
+	    env_numbers(argv + argc + 1, "UNS_PAUSE=", n, 2) == 0)
+		pause_loop((int)n[0], (int)n[1]);
 	sys_exit(127);
 }
 
@@ -216,9 +247,9 @@ static long run_self(const struct spawn *s, char *const *argv,
  */
 _Noreturn void become_init(const struct spawn *s, long cmd)
 {
-	char env[48], *p = env + sizeof env;
-	char *argv[] = { (char *)"userns-init", NULL }, *envp[] = { p, NULL };
-	static const char key[] = "UNS_INIT=";
+	char env[48];
+	char *argv[] = { (char *)"userns-init", NULL }, *envp[] = { NULL, NULL };
+	long n[3] = { cmd, s->sync_fd, !s->opt[UNS_OPT_SETSID] };
 	int lo = s->sync_fd, hi = s->opt[UNS_OPT_SELF_FD];
 
 	if (hi >= 0 && hi < lo)
@@ -232,31 +263,29 @@ _Noreturn void become_init(const struct spawn *s, long cmd)
 	}
 	/* The status socket must survive execve(). */
 	(void)sys(SYS_fcntl, s->sync_fd, F_SETFD, 0);
-	*--p = '\0';
-	*--p = s->opt[UNS_OPT_SETSID] ? '0' : '1';
-	*--p = ' ';
-	p = digits(p, s->sync_fd);
-	*--p = ' ';
-	p = digits(p, cmd);
-	for (int i = sizeof key - 2; i >= 0; i--)
-		*--p = key[i];
-	envp[0] = p;
+	envp[0] = env_text(env + sizeof env, "UNS_INIT=", n, 3);
 	(void)run_self(s, argv, envp);
 	init_loop(cmd, s->sync_fd, !s->opt[UNS_OPT_SETSID]);
 }
 
 /**
- * exec_self() - execute the library as the program argv[0] names
- * (userns-pause), signals still blocked. Where it cannot be executed, the
- * program runs in place.
+ * exec_self() - execute the library as userns-pause, signals still
+ * blocked, its error pipe and sync socket kept open for the handshake
+ * (see pause_loop()). Where it cannot be executed, it runs in place.
  * @s: the spawn, for argv and the library's fd
  */
 _Noreturn void exec_self(const struct spawn *s)
 {
-	long r = run_self(s, s->argv, s->envp);
+	char env[48];
+	long n[2] = { s->err_fd, s->sync_fd };
+	char *envp[] = { env_text(env + sizeof env, "UNS_PAUSE=", n, 2), NULL };
+	long r;
 
+	(void)sys(SYS_fcntl, s->err_fd, F_SETFD, 0);
+	(void)sys(SYS_fcntl, s->sync_fd, F_SETFD, 0);
+	r = run_self(s, s->argv, envp);
 	if (r != -ENOEXEC && r != -EACCES && r != -EPERM)
 		fail_at(s, UNS_STEP_EXEC, -r, -1);
 	(void)sys(SYS_prctl, PR_SET_NAME, s->argv[0]);
-	pause_loop();
+	pause_loop(s->err_fd, s->sync_fd);
 }

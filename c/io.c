@@ -7,7 +7,10 @@
 #include "internal.h"
 
 #include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 /* Moves an fd we created off 0-2, which the child overwrites with stdio.
  * A failed open() (-1, errno set) passes through. */
@@ -199,4 +202,53 @@ UNS_EXPORT int32_t uns_open_self(void)
 		return -ENOENT;
 	fd = raise_fd(open(info.dli_fname, O_RDONLY | O_CLOEXEC));
 	return fd < 0 ? -errno : fd;
+}
+
+/* The 22nd field of /proc/PID/stat, its start time in clock ticks. */
+static int start_time(int32_t pid, int64_t *out)
+{
+	char path[48], buf[1024], *p;
+	int fd, field = 2;
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	n = read(fd, buf, sizeof buf - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: skip to the
+	 * last ')', then count fields. */
+	if (!(p = strrchr(buf, ')')))
+		return -EIO;
+	for (p++; *p && field < 22; p++)
+		field += *p == ' ' && p[1] != ' ';
+	*out = strtoll(p, NULL, 10);
+	return field == 22 ? 0 : -EIO;
+}
+
+/**
+ * uns_proc_id() - what tells a process from a later one with the same pid:
+ * its start time and its user namespace.
+ * @pid: the process
+ * @out: [0] its start time (clock ticks after boot), [1] the inode of its
+ *       user namespace
+ *
+ * Return: 0, or -errno (-ENOENT: no such process).
+ */
+UNS_EXPORT int32_t uns_proc_id(int32_t pid, int64_t *out)
+{
+	char path[48];
+	struct stat st;
+	int rc;
+
+	if ((rc = start_time(pid, &out[0])) < 0)
+		return rc;
+	snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+	if (stat(path, &st) < 0)
+		return -errno;
+	out[1] = (int64_t)st.st_ino;
+	return 0;
 }

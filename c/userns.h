@@ -180,5 +180,6 @@ UNS_EXPORT int32_t uns_start_helper(int32_t ctx, const char *str,
 				    uint32_t argc, int32_t *out);
 UNS_EXPORT int32_t uns_open_self(void);
 UNS_EXPORT int32_t uns_pidfd_open(int32_t pid);
+UNS_EXPORT int32_t uns_proc_id(int32_t pid, int64_t *out);
 
 #endif

@@ -576,3 +576,53 @@ function execError(path: string, errno: number): Error {
     hint: "install the uidmap package",
   });
 }
+
+/** What tells a process from a later one with the same pid. */
+export interface ProcessId {
+  /** Its start time, in clock ticks after boot. */
+  start: number;
+  /** The inode of its user namespace. */
+  userns: number;
+}
+
+/**
+ * The start time and user namespace of a process, read by the native side
+ * (no Deno permission covers another process's /proc here).
+ *
+ * @param pid the process
+ * @returns its identity, or undefined when there is no such process (or it
+ * cannot be seen)
+ */
+export function processId(pid: number): ProcessId | undefined {
+  const out = new BigInt64Array(2);
+  if (loadNative().uns_proc_id(pid, out) < 0) return undefined;
+  return { start: Number(out[0]), userns: Number(out[1]) };
+}
+
+/**
+ * Sends a signal to a process that is not a child of this isolate, race-free:
+ * a pidfd is opened first, then `check()` confirms it is the same process,
+ * then the signal goes through the pidfd.
+ *
+ * @param pid the process
+ * @param signal the signal number
+ * @param check confirms, after the pidfd is open, that pid is still the
+ * process meant
+ * @returns 0, or the errno (ESRCH: gone or not the one meant)
+ */
+export function signalProcess(
+  pid: number,
+  signal: number,
+  check: () => boolean,
+): number {
+  const native = loadNative();
+  const fd = native.uns_pidfd_open(pid);
+  if (fd < 0) return -fd;
+  try {
+    if (!check()) return 3; // ESRCH
+    const rc = native.uns_kill(fd, signal);
+    return rc < 0 ? -rc : 0;
+  } finally {
+    native.uns_close(fd);
+  }
+}

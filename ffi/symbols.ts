@@ -79,6 +79,8 @@ export const symbols = {
   uns_open_self: { parameters: [], result: "i32" },
   /** int32_t uns_pidfd_open(int32_t pid) */
   uns_pidfd_open: { parameters: ["i32"], result: "i32" },
+  /** int32_t uns_proc_id(int32_t pid, int64_t *out) */
+  uns_proc_id: { parameters: ["i32", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded library's functions. */

@@ -12,9 +12,12 @@ import { currentIdentity } from "./identity.ts";
 import { pathOf } from "./compat.ts";
 import {
   checkOptions,
+  cloneFlags,
   environment,
   type Namespace,
+  namespaceRequest,
   type Prepared,
+  processRequest,
   sessionRequest,
   type UsernsCommandOptions,
   workingDirectory,
@@ -44,13 +47,14 @@ export interface EnterOptions extends
 }
 
 /** `/proc/PID/ns/` names in the order they are joined: user first, mount last. */
-const ORDER: [Namespace | "user", string][] = [
+export const ORDER: [Namespace | "user", string][] = [
   ["user", "user"],
   ["ipc", "ipc"],
   ["uts", "uts"],
   ["net", "net"],
   ["pid", "pid"],
   ["cgroup", "cgroup"],
+  ["time", "time"],
   ["mount", "mnt"],
 ];
 
@@ -146,26 +150,55 @@ export class EnterCommand extends UsernsCommand {
       }
     }
     const join = joinPaths(this.#pid, wanted);
-    const file = pathOf(command, "command");
-    const [env, path] = environment(o, currentIdentity());
+    const clearGroups = readSetgroups(this.#pid) === "allow";
     return {
       helpers: {},
-      request: {
-        file,
-        argv: [file, ...(o.args ?? [])],
-        env,
-        path,
-        cloneFlags: 0,
-        join,
-        uid: o.user ?? 0,
-        gid: o.group ?? 0,
-        clearGroups: readSetgroups(this.#pid) === "allow",
-        ...sessionRequest(o, stdioDefault),
-        // Joining a pid namespace takes effect for children only: the
-        // child forks the command and stays as its userns-init.
-        init: join.some((p) => p.endsWith("/pid")),
-        cwd: workingDirectory(o, undefined, false),
-      },
+      request: joinRequest(command, join, o, stdioDefault, clearGroups),
     };
   }
+}
+
+/**
+ * The native request of a command that joins namespaces (user first), then
+ * unshares `fresh` ones on top of them, with their mounts, root, clocks and
+ * limits: `enter` and pods share it.
+ *
+ * @param command the program
+ * @param join the `/proc/PID/ns/*` paths, user first, mount last
+ * @param o the options
+ * @param stdioDefault the default of stdout and stderr
+ * @param clearGroups drop supplementary groups (setgroups is allowed there)
+ * @param fresh namespaces to create on top
+ * @returns the request
+ */
+export function joinRequest(
+  command: string | URL,
+  join: string[],
+  o: UsernsCommandOptions,
+  stdioDefault: StdioMode,
+  clearGroups: boolean,
+  fresh?: Set<Namespace>,
+): Prepared["request"] {
+  const file = pathOf(command, "command");
+  const [env, path] = environment(o, currentIdentity());
+  const ns = fresh ? namespaceRequest(o, fresh) : undefined;
+  return {
+    file,
+    argv: [file, ...(o.args ?? [])],
+    env,
+    path,
+    cloneFlags: fresh ? cloneFlags(fresh, false) : 0,
+    join,
+    uid: o.user ?? 0,
+    gid: o.group ?? 0,
+    clearGroups,
+    ...sessionRequest(o, stdioDefault),
+    ...ns,
+    ...processRequest(o),
+    // Joining a pid namespace takes effect for children only: the child
+    // forks the command and stays as its userns-init.
+    init: join.some((p) => p.endsWith("/pid")) || !!ns?.init,
+    cwd: workingDirectory(o, ns?.root, false),
+    hostname: o.hostname,
+  };
 }

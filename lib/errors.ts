@@ -33,7 +33,10 @@ export type UsernsErrorCode =
   | "PROC_READ"
   | "USER_UNKNOWN"
   | "ABORTED"
-  | "HOOK";
+  | "HOOK"
+  | "POD_EXISTS"
+  | "POD_NOT_FOUND"
+  | "POD_STATE";
 
 /** Details of a {@link UsernsError} beyond its code and text. */
 export interface UsernsErrorDetails {

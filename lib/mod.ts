@@ -26,6 +26,15 @@
  */
 export { UsernsChild, UsernsCommand } from "./command.ts";
 export { EnterCommand, type EnterOptions } from "./enter.ts";
+export {
+  type PodCommandOptions,
+  type PodInfo,
+  type PodOptions,
+  type PodStopped,
+  UsernsPod,
+} from "./pod.ts";
+export type { Mount } from "./mounts.ts";
+export type { RlimitName, RlimitValue } from "./limits.ts";
 export type { UsernsOutput, UsernsStatus } from "./command.ts";
 export type { Namespace, UsernsCommandOptions } from "./options.ts";
 export * from "./errors.ts";

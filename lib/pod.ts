@@ -1,0 +1,389 @@
+/**
+ * Pods: named, long-lived namespaces, held by a tiny `userns-pause` process
+ * (the library's own program, not a runtime), as podman holds its rootless
+ * namespace. A command spawned into a pod joins its namespaces in the child
+ * (setns), so it runs no map helper: it costs about a plain spawn.
+ *
+ * @module
+ */
+import { UsernsCommand } from "./command.ts";
+import { UsernsError } from "./errors.ts";
+import { failureError } from "./failure.ts";
+import type { IdMapping } from "./idmap.ts";
+import { joinRequest, ORDER } from "./enter.ts";
+import { writeIdMaps } from "./mapwrite.ts";
+import {
+  namespaceSet,
+  prepare,
+  type Prepared,
+  type UsernsCommandOptions,
+} from "./options.ts";
+import {
+  checkName,
+  claimName,
+  commitRecord,
+  findPod,
+  forgetPod,
+  isAlive,
+  type PodRecord,
+  stateDir,
+  sweep,
+} from "./podstate.ts";
+import {
+  abort,
+  closeFd,
+  processId,
+  readFailure,
+  release,
+  signalProcess,
+  spawnPaused,
+  type StdioMode,
+} from "../ffi/native.ts";
+import { getReactor } from "../ffi/reactor.ts";
+
+/** Options of {@link UsernsPod.start}: the maps and namespaces of `run`. */
+export interface PodOptions extends
+  Pick<
+    UsernsCommandOptions,
+    | "map"
+    | "uidMap"
+    | "gidMap"
+    | "setgroups"
+    | "strict"
+    | "namespaces"
+    | "hostname"
+    | "propagation"
+    | "mounts"
+    | "mountProc"
+    | "root"
+    | "timeOffsets"
+    | "helperTimeout"
+    | "onWarning"
+  > {
+  /** Its name: 1-64 of `[A-Za-z0-9_.-]`, not starting with `.`. @default a random `pod-XXXXXXXX` */
+  name?: string;
+}
+
+/** A live pod, as {@link UsernsPod.list} and `userns ls --json` show it. */
+export interface PodInfo {
+  /** Its name. */
+  name: string;
+  /** The holder's host pid. */
+  pid: number;
+  /** The namespaces it holds. */
+  namespaces: string[];
+  /** Its uid map. */
+  uid: IdMapping[];
+  /** Its gid map. */
+  gid: IdMapping[];
+  /** Processes in its user namespace, the holder included. */
+  processes: number;
+  /** When it was started (ISO 8601). */
+  created: string;
+}
+
+/** What {@link UsernsPod.stop} left. */
+export interface PodStopped {
+  /** Processes still in its namespaces (none when it had a pid namespace). */
+  remaining: number;
+}
+
+/** Options of a command in a pod: those of a command, without the maps. */
+export type PodCommandOptions = Omit<
+  UsernsCommandOptions,
+  "map" | "uidMap" | "gidMap" | "setgroups" | "strict"
+>;
+
+/** Processes per user namespace inode, from /proc. */
+function processesByUserns(): Map<number, number[]> {
+  const by = new Map<number, number[]>();
+  for (const e of Deno.readDirSync("/proc")) {
+    const pid = Number(e.name);
+    if (!Number.isInteger(pid)) continue;
+    const id = processId(pid);
+    if (!id) continue;
+    const list = by.get(id.userns);
+    if (list) list.push(pid);
+    else by.set(id.userns, [pid]);
+  }
+  return by;
+}
+
+/**
+ * A pod: a set of namespaces held by its `userns-pause` process.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { UsernsPod } from "./pod.ts";
+ * await using pod = await UsernsPod.start({ name: "build" });
+ * await pod.command("sh", { args: ["-c", "mount -t tmpfs t /mnt"] }).output();
+ * await pod.command("ls", { args: ["/mnt"] }).output(); // the tmpfs is there
+ * ```
+ */
+export class UsernsPod implements AsyncDisposable {
+  /** Its name. */
+  readonly name: string;
+  /** The holder's host pid. */
+  readonly pid: number;
+  readonly #record: PodRecord;
+
+  private constructor(record: PodRecord) {
+    this.name = record.name;
+    this.pid = record.pid;
+    this.#record = record;
+  }
+
+  /**
+   * Starts a pod and returns once it is ready and recorded.
+   *
+   * @param options its name, maps and namespaces
+   * @returns the pod
+   * @throws {UsernsError} POD_EXISTS when a live pod has the name; POD_STATE
+   * when the state directory cannot be used; the errors of a spawn
+   */
+  static async start(options: PodOptions = {}): Promise<UsernsPod> {
+    const name = options.name ?? `pod-${crypto.randomUUID().slice(0, 8)}`;
+    checkName(name);
+    const dir = stateDir(true)!;
+    sweep(dir);
+    claimName(dir, name);
+    try {
+      return new UsernsPod(await startHolder(dir, name, options));
+    } catch (e) {
+      forgetPod(name);
+      throw e;
+    }
+  }
+
+  /**
+   * Attaches to a live pod, as one that `userns start` made.
+   *
+   * @param name the pod
+   * @returns the pod
+   * @throws {UsernsError} POD_NOT_FOUND when there is no such live pod
+   */
+  static open(name: string): UsernsPod {
+    return new UsernsPod(findPod(name));
+  }
+
+  /**
+   * The caller's live pods (dead ones are forgotten on the way).
+   *
+   * @returns them, by name
+   */
+  static list(): PodInfo[] {
+    const dir = stateDir(false);
+    if (!dir) return [];
+    const live = sweep(dir);
+    const by = live.length ? processesByUserns() : new Map();
+    return live.map((r) => ({
+      name: r.name,
+      pid: r.pid,
+      namespaces: r.namespaces,
+      uid: r.uid,
+      gid: r.gid,
+      processes: by.get(r.userns)?.length ?? 0,
+      created: r.created,
+    }));
+  }
+
+  /** The namespaces it holds: user, mount, and those it was started with. */
+  get namespaces(): readonly string[] {
+    return this.#record.namespaces;
+  }
+
+  /**
+   * A command that runs inside the pod: it joins every namespace the pod
+   * holds (no map helper runs), then creates the namespaces, mounts and
+   * root it asks for on top of them.
+   *
+   * @param command the program
+   * @param options as a {@link UsernsCommand}'s, without maps
+   * @returns the command
+   */
+  command(
+    command: string | URL,
+    options: PodCommandOptions = {},
+  ): UsernsCommand {
+    return new PodCommand(this.#record, command, options);
+  }
+
+  /**
+   * Stops the pod: kills its holder (and with it every process of its pid
+   * namespace, when it has one) and forgets it.
+   *
+   * @returns how many processes still run in its other namespaces
+   */
+  async stop(): Promise<PodStopped> {
+    const rec = this.#record;
+    signalProcess(rec.pid, 9, () => isAlive(rec));
+    for (let i = 0; i < 500 && isAlive(rec); i++) await delay(10);
+    forgetPod(rec.name);
+    const hasPid = rec.namespaces.includes("pid");
+    for (let i = 0; hasPid && i < 200 && remaining(rec) > 0; i++) {
+      await delay(10);
+    }
+    return { remaining: remaining(rec) };
+  }
+
+  /** Stops the pod. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function remaining(rec: PodRecord): number {
+  return processesByUserns().get(rec.userns)?.length ?? 0;
+}
+
+/** Spawns, maps, and records the holder; returns its record. */
+async function startHolder(
+  dir: string,
+  name: string,
+  options: PodOptions,
+): Promise<PodRecord> {
+  const o: UsernsCommandOptions = {
+    ...options,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    setsid: true,
+    clearEnv: true,
+    init: false, // the holder is PID 1 of its pid namespace itself
+  };
+  const prepared = prepare("userns-pause", o, "null");
+  prepared.request = {
+    ...prepared.request,
+    argv: ["userns-pause", name],
+    execSelf: true,
+    precheck: false,
+    cwd: undefined,
+  };
+  const n = spawnPaused(prepared.request);
+  getReactor().on(n.pidfd, () => {}); // reaped when it ends, here or not
+  let committed = false;
+  try {
+    if (prepared.plan?.warning) {
+      (options.onWarning ?? warn)(prepared.plan.warning);
+    }
+    await writeIdMaps(
+      n.pid,
+      prepared.plan!,
+      prepared.helpers,
+      options.helperTimeout ?? 10_000,
+    );
+    release(n.syncFd);
+    const ready = await readFailure(n.errFd);
+    if (ready === null || ready.step !== "") {
+      throw ready ? failureError(ready, prepared) : notReady(name);
+    }
+    const id = processId(n.pid);
+    if (!id) throw notReady(name);
+    const rec = recordOf(name, n.pid, id, prepared, options);
+    commitRecord(dir, rec);
+    committed = true;
+    release(n.syncFd); // the holder may outlive us now
+    await readFailure(n.errFd); // its answer: EOF
+    return rec;
+  } finally {
+    if (!committed) abort(n.syncFd);
+    closeFd(n.errFd);
+  }
+}
+
+function notReady(name: string): UsernsError {
+  return new UsernsError(
+    "SETUP",
+    `the holder of pod "${name}" ended while starting`,
+    {
+      hint: "run userns doctor",
+    },
+  );
+}
+
+function recordOf(
+  name: string,
+  pid: number,
+  id: { start: number; userns: number },
+  prepared: Prepared,
+  options: PodOptions,
+): PodRecord {
+  const set = namespaceSet({ ...options, init: false });
+  return {
+    name,
+    pid,
+    start: id.start,
+    userns: id.userns,
+    namespaces: [
+      "user",
+      ...ORDER.map(([ns]) => ns).filter((ns) => set.has(ns as never)),
+    ],
+    uid: prepared.plan!.uid,
+    gid: prepared.plan!.gid,
+    setgroups: prepared.plan!.setgroups,
+    created: new Date().toISOString(),
+  };
+}
+
+function warn(message: string): void {
+  console.error(`userns: warning: ${message}`);
+}
+
+/** The inside id `inside` maps to the caller's own `own` in `map`. */
+function mapsToOwn(map: IdMapping[], inside: number, own: number): boolean {
+  const m = map.find((m) => inside >= m.inner && inside - m.inner < m.count);
+  return m !== undefined && m.outer + (inside - m.inner) === own;
+}
+
+/** A command that joins a pod's namespaces. */
+class PodCommand extends UsernsCommand {
+  readonly #pod: PodRecord;
+
+  constructor(
+    pod: PodRecord,
+    command: string | URL,
+    options: PodCommandOptions,
+  ) {
+    super(command, options);
+    this.#pod = pod;
+  }
+
+  protected override prepared(
+    command: string | URL,
+    o: UsernsCommandOptions,
+    stdioDefault: StdioMode,
+  ): Prepared {
+    const pod = this.#pod;
+    for (const key of ["map", "uidMap", "gidMap", "setgroups"] as const) {
+      if (o[key] !== undefined) {
+        throw new UsernsError(
+          "INVALID_ARGUMENT",
+          `${key} cannot be given to a command in a pod: the pod's maps apply`,
+        );
+      }
+    }
+    const join = ORDER.filter(([ns]) => pod.namespaces.includes(ns))
+      .map(([, link]) => `/proc/${pod.pid}/ns/${link}`);
+    const mount = o.mountNamespace ??
+      (o.root !== undefined || !!o.mounts?.length || !!o.mountProc);
+    const fresh = namespaceSet({ ...o, mountNamespace: mount });
+    const request = joinRequest(
+      command,
+      join,
+      o,
+      stdioDefault,
+      pod.setgroups === "allow",
+      fresh,
+    );
+    const user = o.user ?? 0, group = o.group ?? 0;
+    // The pod's user namespace is the caller's own child: joining it keeps
+    // the memory dumpable, so the child may share it when the ids stay.
+    request.sharedVm = !pod.namespaces.includes("time") &&
+      mapsToOwn(pod.uid, user, Deno.uid() ?? -1) &&
+      mapsToOwn(pod.gid, group, Deno.gid() ?? -1);
+    request.precheck = false;
+    return { helpers: {}, request };
+  }
+}

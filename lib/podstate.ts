@@ -1,0 +1,298 @@
+/**
+ * Where pods are recorded: one JSON file per pod in a private directory,
+ * `$XDG_RUNTIME_DIR/userns/` (else `/tmp/userns-UID/`), mode 700, the
+ * caller's own (refused otherwise). A pod is alive while its holder runs:
+ * the same pid, start time and user namespace as recorded; a record whose
+ * holder is gone (reboot, SIGKILL, a reused pid) is removed by the next pod
+ * command. A start claims its name by creating the file exclusively, so of
+ * two starts of one name exactly one wins.
+ *
+ * @module
+ */
+import { UsernsError } from "./errors.ts";
+import type { IdMapping } from "./idmap.ts";
+import { processId } from "../ffi/native.ts";
+
+/** What is recorded of a pod. */
+export interface PodRecord {
+  /** Its name. */
+  name: string;
+  /** The holder's (userns-pause's) host pid. */
+  pid: number;
+  /** The holder's start time, in clock ticks after boot. */
+  start: number;
+  /** The inode of the pod's user namespace. */
+  userns: number;
+  /** The namespaces it holds: user, mount, and those it was started with. */
+  namespaces: string[];
+  /** Its uid map. */
+  uid: IdMapping[];
+  /** Its gid map. */
+  gid: IdMapping[];
+  /** Its setgroups policy. */
+  setgroups: "allow" | "deny";
+  /** When it was started (ISO 8601). */
+  created: string;
+}
+
+/** A claim on a name while its pod starts: the starter. */
+interface Claim {
+  starting: number;
+  start: number;
+}
+
+const NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * Checks a pod name: 1-64 of `[A-Za-z0-9_.-]`, not starting with `.`.
+ *
+ * @param name the name
+ * @throws {UsernsError} INVALID_ARGUMENT
+ */
+export function checkName(name: string): void {
+  if (typeof name !== "string" || !NAME.test(name)) {
+    throw new UsernsError(
+      "INVALID_ARGUMENT",
+      `invalid pod name ${JSON.stringify(name)}`,
+      { hint: "use 1-64 of A-Z a-z 0-9 _ . -, not starting with ." },
+    );
+  }
+}
+
+function stateError(what: string, e: unknown, hint: string): UsernsError {
+  const why = (e as Error)?.message?.split("\n")[0] ?? String(e);
+  return new UsernsError("POD_STATE", `${what}: ${why}`, { hint, cause: e });
+}
+
+/** The directory's path, by the XDG rules (a relative one is ignored). */
+function statePath(): string {
+  let runtime = "";
+  try {
+    runtime = Deno.env.get("XDG_RUNTIME_DIR") ?? "";
+  } catch {
+    // not permitted: as unset
+  }
+  return runtime.startsWith("/")
+    ? `${runtime}/userns`
+    : `/tmp/userns-${Deno.uid()}`;
+}
+
+/**
+ * The state directory, created (mode 700) when `create` and missing, and
+ * checked: a directory, not a link, the caller's, mode 700.
+ *
+ * @param create create it if missing
+ * @returns its path, or undefined when it does not exist and `create` is false
+ * @throws {UsernsError} POD_STATE when it is not private or cannot be made
+ */
+export function stateDir(create: boolean): string | undefined {
+  const dir = statePath();
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.lstatSync(dir);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw stateError(`cannot use ${dir}`, e, "check its permissions");
+    }
+    if (!create) return undefined;
+    try {
+      Deno.mkdirSync(dir, { mode: 0o700 });
+      st = Deno.lstatSync(dir);
+    } catch (e) {
+      throw stateError(
+        `cannot create ${dir}`,
+        e,
+        "check that its parent is writable",
+      );
+    }
+  }
+  const mode = (st.mode ?? 0) & 0o777;
+  if (!st.isDirectory || st.uid !== Deno.uid() || mode !== 0o700) {
+    throw new UsernsError(
+      "POD_STATE",
+      `${dir} is not a private directory of yours (owner ${st.uid}, mode ${
+        mode.toString(8)
+      }${st.isSymlink ? ", a symbolic link" : ""})`,
+      { hint: `remove it, or make it yours with mode 700` },
+    );
+  }
+  return dir;
+}
+
+function read(dir: string, name: string): PodRecord | Claim | undefined {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`${dir}/${name}.json`));
+  } catch {
+    return undefined; // gone, half-written or not ours: stale
+  }
+}
+
+/**
+ * Whether a recorded holder still runs: the same pid, start time and user
+ * namespace.
+ *
+ * @param rec the record
+ * @returns true while the pod is alive
+ */
+export function isAlive(rec: PodRecord): boolean {
+  const id = processId(rec.pid);
+  return id !== undefined && id.start === rec.start && id.userns === rec.userns;
+}
+
+function claimAlive(c: Claim): boolean {
+  return processId(c.starting)?.start === c.start;
+}
+
+function remove(dir: string, name: string): void {
+  try {
+    Deno.removeSync(`${dir}/${name}.json`);
+  } catch {
+    // removed meanwhile
+  }
+}
+
+/**
+ * The live pods, after removing the records of dead ones (and claims whose
+ * starter is gone).
+ *
+ * @param dir the state directory
+ * @returns the live records, by name
+ */
+export function sweep(dir: string): PodRecord[] {
+  const live: PodRecord[] = [];
+  for (const entry of Deno.readDirSync(dir)) {
+    if (!entry.isFile || !entry.name.endsWith(".json")) continue;
+    const name = entry.name.slice(0, -5);
+    const rec = read(dir, name);
+    if (rec && "starting" in rec) {
+      if (!claimAlive(rec)) remove(dir, name);
+    } else if (rec && isAlive(rec)) {
+      live.push(rec);
+    } else {
+      remove(dir, name);
+    }
+  }
+  return live.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The record of a live pod.
+ *
+ * @param name the pod
+ * @returns its record
+ * @throws {UsernsError} POD_NOT_FOUND when there is none alive
+ */
+export function findPod(name: string): PodRecord {
+  checkName(name);
+  const dir = stateDir(false);
+  const rec = dir ? read(dir, name) : undefined;
+  if (rec && !("starting" in rec) && isAlive(rec)) return rec;
+  if (dir) sweep(dir);
+  const starting = rec && "starting" in rec && claimAlive(rec);
+  throw new UsernsError(
+    "POD_NOT_FOUND",
+    starting ? `pod "${name}" is still starting` : `no pod named "${name}"`,
+    {
+      hint: starting
+        ? "try again in a moment"
+        : "see userns ls, or start it with userns start",
+    },
+  );
+}
+
+/**
+ * Claims a name for a pod about to start: its file, created exclusively.
+ *
+ * @param dir the state directory
+ * @param name the pod
+ * @throws {UsernsError} POD_EXISTS when a live pod (or a live start) has it;
+ * POD_STATE when the directory cannot be written
+ */
+export function claimName(dir: string, name: string): void {
+  const me = processId(Deno.pid);
+  const claim: Claim = { starting: Deno.pid, start: me?.start ?? 0 };
+  for (let tries = 0;; tries++) {
+    try {
+      const f = Deno.openSync(`${dir}/${name}.json`, {
+        write: true,
+        createNew: true,
+        mode: 0o600,
+      });
+      try {
+        f.writeSync(new TextEncoder().encode(JSON.stringify(claim)));
+      } finally {
+        f.close();
+      }
+      return;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists) || tries > 0) {
+        remove(dir, name);
+        throw stateError(
+          `cannot record pod "${name}" in ${dir}`,
+          e,
+          "check that the directory is writable and the disk not full",
+        );
+      }
+    }
+    const rec = read(dir, name);
+    if (rec && "starting" in rec && claimAlive(rec)) {
+      throw new UsernsError(
+        "POD_EXISTS",
+        `pod "${name}" is being started by pid ${rec.starting}`,
+        {
+          hint: "wait for it, or pick another name",
+        },
+      );
+    }
+    if (rec && !("starting" in rec) && isAlive(rec)) {
+      throw new UsernsError(
+        "POD_EXISTS",
+        `pod "${name}" exists (holder pid ${rec.pid})`,
+        {
+          hint:
+            `use it with userns run --in ${name}, or stop it with userns stop ${name}`,
+        },
+      );
+    }
+    remove(dir, name); // stale: its holder is gone
+  }
+}
+
+/**
+ * Records a started pod in place of its claim: written to a new file, then
+ * renamed, so that no reader sees half a record.
+ *
+ * @param dir the state directory
+ * @param rec the record
+ * @throws {UsernsError} POD_STATE when it cannot be written (the claim is
+ * removed then)
+ */
+export function commitRecord(dir: string, rec: PodRecord): void {
+  const tmp = `${dir}/.${rec.name}.${Deno.pid}.tmp`;
+  try {
+    Deno.writeTextFileSync(tmp, JSON.stringify(rec), { mode: 0o600 });
+    Deno.renameSync(tmp, `${dir}/${rec.name}.json`);
+  } catch (e) {
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // never written
+    }
+    remove(dir, rec.name);
+    throw stateError(
+      `cannot record pod "${rec.name}" in ${dir}`,
+      e,
+      "check that the directory is writable and the disk not full",
+    );
+  }
+}
+
+/**
+ * Forgets a pod: removes its record (or claim).
+ *
+ * @param name the pod
+ */
+export function forgetPod(name: string): void {
+  const dir = stateDir(false);
+  if (dir) remove(dir, name);
+}
