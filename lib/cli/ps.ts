@@ -4,19 +4,24 @@
  *
  * @module
  */
-import { UsernsError } from "../errors.ts";
 import {
   formatCompactMap,
   listUserNamespaces,
   type NamespaceInfo,
   overlapWarnings,
 } from "../nsps.ts";
-import { helpText, type OptionSpecs, parse } from "./args.ts";
+import {
+  HELP,
+  helpText,
+  maxOperands,
+  type OptionSpecs,
+  parse,
+} from "./args.ts";
 
 /** Options of `userns ps`. */
 export const PS_OPTIONS: OptionSpecs = {
   json: { type: "boolean", help: "print the namespaces as a JSON array" },
-  help: { type: "boolean", help: "show this help" },
+  help: HELP,
 };
 
 const USAGE = "Usage: userns ps [--json]\n\n" +
@@ -61,13 +66,7 @@ export function ps(argv: string[]): Promise<number> {
     console.log(helpText(USAGE, PS_OPTIONS));
     return Promise.resolve(0);
   }
-  if (operands.length > 0) {
-    throw new UsernsError(
-      "INVALID_ARGUMENT",
-      `unexpected argument "${operands[0]}"`,
-      { hint: "see --help" },
-    );
-  }
+  maxOperands(operands, 0);
   const list = listUserNamespaces();
   console.log(
     values.json ? JSON.stringify(list, null, 2) : formatNamespaces(list),

@@ -8,7 +8,7 @@ import { UsernsCommand } from "../command.ts";
 import { UsernsError } from "../errors.ts";
 import { type IdMapping, type MapMode, parseIdMapSpec } from "../idmap.ts";
 import type { Namespace, UsernsCommandOptions } from "../options.ts";
-import { helpText, type OptionSpecs, parse } from "./args.ts";
+import { HELP, helpText, type OptionSpecs, parse } from "./args.ts";
 
 /** Options `run` and `enter` share: the command's own set-up. */
 export const COMMAND_OPTIONS: OptionSpecs = {
@@ -101,7 +101,7 @@ export const RUN_OPTIONS: OptionSpecs = {
   },
   quiet: { type: "boolean", help: "no warnings on stderr" },
   ...COMMAND_OPTIONS,
-  help: { type: "boolean", help: "show this help" },
+  help: HELP,
 };
 
 const USAGE = "Usage: userns run [OPTIONS] [--] COMMAND [ARG...]\n\n" +
@@ -205,9 +205,7 @@ export async function runAndWait(
 ): Promise<number> {
   const [file, ...args] = command;
   if (file === undefined) {
-    throw new UsernsError("INVALID_ARGUMENT", "no command given", {
-      hint: "see --help",
-    });
+    throw new UsernsError("INVALID_ARGUMENT", "no command given");
   }
   const child = make(file, args).spawn();
   const forward = new Map(FORWARDED.map((sig) => [sig, () => {

@@ -15,7 +15,13 @@ import {
   type SubIdProblem,
   type SubIdRange,
 } from "../subid.ts";
-import { helpText, type OptionSpecs, parse } from "./args.ts";
+import {
+  HELP,
+  helpText,
+  maxOperands,
+  type OptionSpecs,
+  parse,
+} from "./args.ts";
 
 /** Options of `userns subids`. */
 export const SUBIDS_OPTIONS: OptionSpecs = {
@@ -37,7 +43,7 @@ export const SUBIDS_OPTIONS: OptionSpecs = {
     type: "boolean",
     help: "print JSON: {user,uid,subuid,subgid}, or with --check an array",
   },
-  help: { type: "boolean", help: "show this help" },
+  help: HELP,
 };
 
 const USAGE = "Usage: userns subids [USER] [--check] [--subuid FILE] " +
@@ -200,12 +206,7 @@ function subidsSync(argv: string[]): number {
     console.log(helpText(USAGE, SUBIDS_OPTIONS));
     return 0;
   }
-  if (operands.length > (values.check ? 0 : 1)) {
-    const what = values.check
-      ? `--check takes no USER, got "${operands[0]}"`
-      : `too many operands: ${operands.slice(1).join(" ")}`;
-    throw new UsernsError("INVALID_ARGUMENT", what, { hint: "see --help" });
-  }
+  maxOperands(operands, values.check ? 0 : 1);
   try {
     const files = [load("uid", values.subuid), load("gid", values.subgid)];
     if (values.check) return check(files, !!values.json);

@@ -104,7 +104,7 @@ Deno.test("doctor CLI: an operand is a usage error", async () => {
   assert.equal(out.code, 2);
   assert.match(
     out.stderr,
-    /^userns: unexpected argument "extra"; see --help\n$/,
+    /^userns: doctor: unexpected argument "extra"; see userns doctor --help\n$/,
   );
 });
 

@@ -103,7 +103,10 @@ nsTest(
 Deno.test("ps CLI: an operand is a usage error", async () => {
   const out = await cli(["ps", "1"]);
   assert.equal(out.code, 2);
-  assert.match(out.stderr, /^userns: unexpected argument "1"; see --help\n$/);
+  assert.match(
+    out.stderr,
+    /^userns: ps: unexpected argument "1"; see userns ps --help\n$/,
+  );
 });
 
 const ns = (

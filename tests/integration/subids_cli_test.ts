@@ -209,7 +209,7 @@ Deno.test("subids --help lists every option", async () => {
       "--subuid FILE",
       "--subgid FILE",
       "--json",
-      "--help",
+      "-h, --help",
     ]
   ) {
     assert.match(out.stdout, new RegExp(`^  ${opt}\\s+\\S`, "m"), opt);
