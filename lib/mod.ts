@@ -43,5 +43,7 @@ export {
 export {
   listUserNamespaces,
   type NamespaceInfo,
+  type NamespaceScan,
   overlapWarnings,
+  scanUserNamespaces,
 } from "./nsps.ts";

@@ -50,7 +50,7 @@ export async function doctor(argv: string[]): Promise<number> {
   }
   maxOperands(operands, 0);
   const checks = await runDoctor();
-  if (values.json) console.log(JSON.stringify(checks, null, 2));
+  if (values.json) console.log(JSON.stringify(checks));
   else for (const c of checks) console.log(formatCheck(c));
   return checks.some((c) => c.status === "fail") ? 1 : 0;
 }

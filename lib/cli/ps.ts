@@ -6,9 +6,9 @@
  */
 import {
   formatCompactMap,
-  listUserNamespaces,
   type NamespaceInfo,
   overlapWarnings,
+  scanUserNamespaces,
 } from "../nsps.ts";
 import {
   HELP,
@@ -54,6 +54,20 @@ export function formatNamespaces(list: NamespaceInfo[]): string {
 }
 
 /**
+ * The warning for processes whose namespace could not be read.
+ *
+ * @param n how many
+ * @returns one line, without the `userns: warning: ` prefix
+ */
+export function unlisted(n: number): string {
+  return n === 1
+    ? "1 process is not readable here: its user namespace may be missing " +
+      "from the list"
+    : `${n} processes are not readable here: their user namespaces may be ` +
+      "missing from the list";
+}
+
+/**
  * `userns ps`.
  *
  * @param argv arguments after `ps`
@@ -67,11 +81,12 @@ export function ps(argv: string[]): Promise<number> {
     return Promise.resolve(0);
   }
   maxOperands(operands, 0);
-  const list = listUserNamespaces();
+  const { namespaces, unreadable } = scanUserNamespaces();
   console.log(
-    values.json ? JSON.stringify(list, null, 2) : formatNamespaces(list),
+    values.json ? JSON.stringify(namespaces) : formatNamespaces(namespaces),
   );
-  const warnings = overlapWarnings(list);
+  if (unreadable > 0) console.error(`userns: warning: ${unlisted(unreadable)}`);
+  const warnings = overlapWarnings(namespaces);
   for (const w of warnings) console.error(`userns: warning: ${w}`);
   return Promise.resolve(warnings.length > 0 ? 1 : 0);
 }
