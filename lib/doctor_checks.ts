@@ -9,6 +9,7 @@ import type { DoctorCheck } from "./doctor.ts";
 import type { Identity } from "./identity.ts";
 import { findOnPath } from "./mapwrite.ts";
 import { rangesFor, readSubIdFile, type SubIdRange } from "./subid.ts";
+import { delegateHint } from "./suggest_read.ts";
 
 /** The inputs of a check, defaults filled in. */
 export interface CheckEnv {
@@ -153,18 +154,9 @@ export async function helper(
   return verdict(name, what, "fail", hint);
 }
 
-/** The first 65536-id block from 100000 that no line of `files` uses. */
-function freeBlock(ranges: SubIdRange[]): string {
-  let start = 100000;
-  const taken = (s: number) =>
-    ranges.some((r) => r.start < s + 65536 && s < r.start + r.count);
-  while (taken(start)) start += 65536;
-  return `${start}-${start + 65535}`;
-}
-
 /**
- * The caller's ranges in the subuid and subgid files; the hint suggests a
- * 65536-id block no one holds.
+ * The caller's ranges in the subuid and subgid files; the hint delegates
+ * the lowest free range (as `userns subids --suggest`).
  *
  * @param env the inputs
  * @param name the check's name
@@ -190,14 +182,13 @@ export async function subordinateIds(
   if (env.root) {
     return verdict(name, `${detail}; root maps the whole id space onto itself`);
   }
-  const free = freeBlock(files.flatMap((f) => f.ranges));
-  const flags = [
-    uids.length ? "" : ` --add-subuids ${free}`,
-    gids.length ? "" : ` --add-subgids ${free}`,
-  ].join("");
-  const who = env.id.name ?? String(env.id.uid);
-  const what = `${detail}: auto maps only your own ids`;
-  return verdict(name, what, "fail", `usermod${flags} ${who}`);
+  const missing = {
+    ...(uids.length ? {} : { uid: env.subuid }),
+    ...(gids.length ? {} : { gid: env.subgid }),
+  };
+  const paths = { subuid: env.subuid, subgid: env.subgid, proc: env.proc };
+  const hint = delegateHint(env.id, missing, paths);
+  return verdict(name, `${detail}: auto maps only your own ids`, "fail", hint);
 }
 
 /**

@@ -12,6 +12,8 @@ export type UsernsErrorCode =
   | "PERMISSION"
   | "SUBID_READ"
   | "SUBID_NONE"
+  | "NO_FREE_RANGE"
+  | "FILE_READ"
   | "MAP_SYNTAX"
   | "MAP_RANGE"
   | "MAP_OVERLAP"

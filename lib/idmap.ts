@@ -93,6 +93,9 @@ type Kind = "uid" | "gid";
 type Span = [start: number, end: number];
 type Helper = "newuidmap" | "newgidmap";
 
+/** Where an admin finds a free range to delegate: never a fixed one. */
+const SUGGEST =
+  '"userns subids --suggest" prints the usermod line for a free one';
 const quote = (s: string): string => JSON.stringify(s);
 const text = (m: IdMapping): string => `${m.inner} ${m.outer} ${m.count}`;
 const mapText = (map: IdMapping[]) => quote(map.map(text).join(", "));
@@ -228,8 +231,8 @@ function checkDelegated(map: IdMapping[], side: IdSide): void {
     const ids = `${m.outer}-${end - 1}`;
     const what = `${label(side.kind, m, i)}: outside ${side.kind}s ${ids} ` +
       `are not delegated to you in ${side.file}`;
-    const hint = `ask an admin to add them (usermod --add-sub${side.kind}s ` +
-      `${ids} USER)`;
+    const hint = `map only ids delegated to you (userns subids), or ask an ` +
+      `admin for more (${SUGGEST})`;
     throw fail("MAP_NOT_DELEGATED", what, hint);
   });
 }
@@ -312,8 +315,7 @@ function fallback(input: PlanInput, uid: IdMapping[], gid: IdMapping[]) {
   if (bare) {
     const what = `no subordinate ${bare.kind}s for uid ${input.uid.ownId} ` +
       `in ${bare.file}`;
-    const hint = `ask an admin to add a range (usermod --add-sub${bare.kind}s` +
-      ` 100000-165535 USER)`;
+    const hint = `ask an admin to delegate a range (${SUGGEST})`;
     const warning = `${what}: ${tail} (run "userns doctor")`;
     return { warning, error: fail("MAP_NOT_DELEGATED", what, hint) };
   }
@@ -384,7 +386,7 @@ function setgroupsPolicy(input: PlanInput, gidVia: string, gid: IdMapping[]) {
   if (input.setgroups === "allow" && forced) {
     const what = `setgroups "allow" needs a gid map written by newgidmap, ` +
       `but ${mapText(gid)} is written directly and the kernel requires "deny"`;
-    const hint = "get a subordinate gid range (usermod --add-subgids) " +
+    const hint = `get a subordinate gid range (${SUGGEST}) ` +
       "or use --setgroups deny";
     throw fail("MAP_SETGROUPS", what, hint);
   }

@@ -109,18 +109,29 @@ Deno.test("doctor CLI: an operand is a usage error", async () => {
 });
 
 Deno.test("doctor: no subordinate range fails with the usermod hint", async () => {
-  const dir = tree({ empty: "", other: "other:100000:65536\n" });
+  // A /proc without processes: live namespaces would move the suggestion.
+  const dir = tree({
+    empty: "",
+    other: "other:100000:65536\n",
+    "proc/.keep": "",
+  });
   try {
-    const none = { subuid: `${dir}/empty`, subgid: `${dir}/other` };
+    const none = {
+      subuid: `${dir}/empty`,
+      subgid: `${dir}/other`,
+      proc: `${dir}/proc`,
+    };
     const c = pick(
       await runDoctor({ ...none, identity: NSUSER }),
       "subordinate ids",
     );
     // The suggested block avoids the one "other" holds.
-    assertFails(
-      c,
-      "usermod --add-subuids 165536-231071 --add-subgids 165536-231071 nsuser",
+    assert.equal(
+      c.hint,
+      "an admin can delegate a free range: usermod --add-subuids " +
+        "165536-231071 --add-subgids 165536-231071 nsuser",
     );
+    assert.equal(c.status, "fail");
     const root = pick(
       await runDoctor({ ...none, identity: ROOT_ID }),
       "subordinate ids",

@@ -285,7 +285,7 @@ const DELEGATION_BAD: Array<[string, string, RegExp]> = [
   [
     "own id with count 2",
     "0 1001 2",
-    /^uid map line 1 "0 1001 2": outside uids 1001-1002 are not delegated to you in \/etc\/subuid; ask an admin .*--add-subuids 1001-1002/,
+    /^uid map line 1 "0 1001 2": outside uids 1001-1002 are not delegated to you in \/etc\/subuid; map only ids delegated to you \(userns subids\), or ask an admin for more \("userns subids --suggest" prints the usermod line for a free one\)$/,
   ],
   [
     "outside every range",
@@ -321,7 +321,7 @@ Deno.test("validateIdMap() checks delegation when unprivileged", async (t) => {
       throwsCode(() => validateIdMap(m("0 1 1"), side("gid"), false), [
         IdMapError,
         "MAP_NOT_DELEGATED",
-        /^gid map line 1 "0 1 1": outside gids 1-1 are not delegated to you in \/etc\/subgid; .*--add-subgids/,
+        /^gid map line 1 "0 1 1": outside gids 1-1 are not delegated to you in \/etc\/subgid; .*userns subids --suggest/,
       ]),
   );
   await t.step(
@@ -472,7 +472,7 @@ const FALLBACKS: Array<
     error: [
       IdMapError,
       "MAP_NOT_DELEGATED",
-      /^no subordinate uids for uid 1001 in \/etc\/subuid; ask an admin .*--add-subuids/,
+      /^no subordinate uids for uid 1001 in \/etc\/subuid; ask an admin to delegate a range \("userns subids --suggest" prints the usermod line for a free one\)$/,
     ],
   },
   {
@@ -482,7 +482,7 @@ const FALLBACKS: Array<
     error: [
       IdMapError,
       "MAP_NOT_DELEGATED",
-      /^no subordinate gids for uid 1001 in \/etc\/subgid; .*--add-subgids/,
+      /^no subordinate gids for uid 1001 in \/etc\/subgid; .*userns subids --suggest/,
     ],
   },
   {
@@ -658,7 +658,7 @@ Deno.test("planIdMaps() root, current, privileged and explicit maps", async (t) 
 Deno.test("planIdMaps() setgroups rules", async (t) => {
   const R = "200000+65536";
   const direct =
-    /^setgroups "allow" needs a gid map written by newgidmap, but "\d+ 1001 1" is written directly and the kernel requires "deny"; get a subordinate gid range/;
+    /^setgroups "allow" needs a gid map written by newgidmap, but "\d+ 1001 1" is written directly and the kernel requires "deny"; get a subordinate gid range \("userns subids --suggest" prints the usermod line for a free one\) or use --setgroups deny$/;
   await runPlanCases(t, [
     {
       name: "newgidmap defaults to allow",
