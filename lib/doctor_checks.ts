@@ -7,7 +7,8 @@
  */
 import type { DoctorCheck } from "./doctor.ts";
 import type { Identity } from "./identity.ts";
-import { findOnPath } from "./mapwrite.ts";
+import { INSTALL_HELPERS } from "./mapwrite.ts";
+import { findOnPath, whyNotOnPath } from "./pathsearch.ts";
 import { rangesFor, readSubIdFile, type SubIdRange } from "./subid.ts";
 import { delegateHint } from "./suggest_read.ts";
 
@@ -136,8 +137,8 @@ export async function helper(
   const file = findOnPath(name, env.path);
   if (!file) {
     if (env.root) return verdict(name, `not on PATH; ${AS_ROOT}`);
-    const what = "not found on PATH: it maps the subordinate ids";
-    return verdict(name, what, "fail", "apt-get install uidmap");
+    const why = whyNotOnPath(name, env.path, INSTALL_HELPERS);
+    return verdict(name, why.what, "fail", why.hint);
   }
   const st = Deno.statSync(file);
   if (st.uid === 0 && ((st.mode ?? 0) & 0o4000)) {
@@ -182,6 +183,12 @@ export async function subordinateIds(
   if (env.root) {
     return verdict(name, `${detail}; root maps the whole id space onto itself`);
   }
+  const unknown = env.id.passwdError;
+  if (unknown) {
+    const what = `${detail}: ${unknown.what}, so ranges listed under your ` +
+      "name are not seen";
+    return verdict(name, what, "fail", unknown.hint);
+  }
   const missing = {
     ...(uids.length ? {} : { uid: env.subuid }),
     ...(gids.length ? {} : { gid: env.subgid }),
@@ -223,6 +230,10 @@ export function noNewPrivs(env: CheckEnv, name: string): DoctorCheck {
 export function primaryGroup(env: CheckEnv, name: string): DoctorCheck {
   const { uid, gid, name: user, passwdGid } = env.id;
   if (env.root) return verdict(name, `real gid ${gid}; ${AS_ROOT}`);
+  if (env.id.passwdError) {
+    const { what, hint } = env.id.passwdError;
+    return verdict(name, `${what}: cannot check your entry`, "warn", hint);
+  }
   if (user === undefined || passwdGid === undefined) {
     const what = `no passwd entry for uid ${uid}: newuidmap needs one`;
     return verdict(name, what, "fail", "add the user to /etc/passwd (useradd)");

@@ -49,6 +49,17 @@ export interface UsernsErrorDetails {
 }
 
 /**
+ * A failure found and described but not (yet) thrown: a diagnosis that a
+ * later message carries, e.g. why a helper was not found.
+ */
+export interface Cause {
+  /** What failed and why, e.g. `cannot search /usr/bin: EACCES`. */
+  what: string;
+  /** What to do about it. */
+  hint: string;
+}
+
+/**
  * Base class of every error `userns` throws on purpose.
  *
  * @example Usage

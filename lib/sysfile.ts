@@ -5,27 +5,27 @@
  *
  * @module
  */
-import { UsernsError } from "./errors.ts";
+import { type Cause, UsernsError } from "./errors.ts";
+
+const errnoOf = (e: unknown): string | undefined => {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === "string" ? code : undefined;
+};
 
 /**
- * The error for a read of `path` that threw `e`: the errno name and what to
- * do about it.
+ * Why a read of `path` that threw `e` failed, and what to do about it.
  *
  * @param path the file
  * @param e what the read threw
- * @returns a `FILE_READ` error, e.g. `cannot read /etc/passwd: EACCES`
+ * @returns e.g. `cannot read /etc/passwd: EACCES`, with a hint
  */
-export function fileReadError(path: string, e: unknown): UsernsError {
-  const code = (e as { code?: unknown }).code;
-  const errno = typeof code === "string" ? code : undefined;
-  const hint = e instanceof Deno.errors.NotCapable
-    ? `run deno with --allow-read=${path}`
-    : `make it readable by all (chmod a+r ${path}), as it is by default`;
-  return new UsernsError(
-    "FILE_READ",
-    `cannot read ${path}: ${errno ?? (e as Error).name}`,
-    { hint, cause: e, ...(errno ? { errno } : {}) },
-  );
+export function readFailure(path: string, e: unknown): Cause {
+  return {
+    what: `cannot read ${path}: ${errnoOf(e) ?? (e as Error).name}`,
+    hint: e instanceof Deno.errors.NotCapable
+      ? `run deno with --allow-read=${path}`
+      : `make it readable by all (chmod a+r ${path}), as it is by default`,
+  };
 }
 
 /**
@@ -40,6 +40,12 @@ export function readSystemFile(path: string): string {
     return Deno.readTextFileSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return "";
-    throw fileReadError(path, e);
+    const { what, hint } = readFailure(path, e);
+    const errno = errnoOf(e);
+    throw new UsernsError("FILE_READ", what, {
+      hint,
+      cause: e,
+      ...(errno ? { errno } : {}),
+    });
   }
 }

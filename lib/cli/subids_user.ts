@@ -24,11 +24,16 @@ export interface Owner {
  * @param operand the USER operand, if given
  * @returns the user
  * @throws {UsernsError} INVALID_ARGUMENT for a uid past 2^53;
- *   USER_UNKNOWN for a name passwd does not have
+ *   USER_UNKNOWN for a name passwd does not have; FILE_READ when
+ *   /etc/passwd cannot be read (the name, and ranges under it, unknown)
  */
 export function resolveUser(operand: string | undefined): Owner {
   if (operand === undefined) {
     const me = currentIdentity();
+    if (me.passwdError) {
+      const { what, hint } = me.passwdError;
+      throw new UsernsError("FILE_READ", what, { hint });
+    }
     return { name: me.name ?? null, uid: me.uid };
   }
   if (/^[0-9]+$/.test(operand)) {
