@@ -11,7 +11,7 @@
  * @module
  */
 
-import { HelperError } from "./errors.ts";
+import { type Cause, HelperError } from "./errors.ts";
 import {
   fail,
   type IdMapping,
@@ -36,7 +36,7 @@ export {
 } from "./idmap_rules.ts";
 
 /** The `--map` modes of `userns run`. */
-export type MapMode = "auto" | "root" | "current";
+export type MapMode = "auto" | "root" | "current" | "subids";
 
 /** Everything {@link planIdMaps} decides from. */
 export interface PlanInput {
@@ -54,11 +54,17 @@ export interface PlanInput {
   privileged: boolean;
   /** Which helpers are on PATH. */
   helpers: { newuidmap: boolean; newgidmap: boolean };
-  /** Fail instead of falling back when `auto` cannot map sub-IDs. */
+  /** Fail instead of falling back when `auto` or `subids` cannot map sub-IDs. */
   strict: boolean;
-  /** Inside uid to run as. @default 0, or the own uid with `current` */
+  /**
+   * What the caller found out about a helper not on PATH, or about an
+   * /etc/passwd it could not read (the ranges listed under the name are
+   * then unknown): fallback warnings and errors say it instead of guessing.
+   */
+  causes?: { newuidmap?: Cause; newgidmap?: Cause; passwd?: Cause };
+  /** Inside uid to run as. @default 0, or the own uid with `current` and `subids` */
   user?: number;
-  /** Inside gid to run as. @default 0, or the own gid with `current` */
+  /** Inside gid to run as. @default 0, or the own gid with `current` and `subids` */
   group?: number;
   /** `/proc/PID/setgroups` policy. @default as the kernel allows */
   setgroups?: "allow" | "deny";
@@ -103,27 +109,57 @@ function subtract([a, b]: Span, covered: Span[]): Span[] {
 }
 
 /**
- * `0 ownId 1`, then the delegated ranges stacked from inside id 1, each id
- * once: what earlier lines cover (duplicates, overlaps, the own id) is left
- * out, so a range holding the own id splits in two.
+ * The delegated ranges in file order, each id once: what earlier ranges and
+ * the own id cover (duplicates, overlaps) is left out, so a range holding
+ * the own id splits in two.
  */
+function delegatedPieces(side: IdSide): Span[] {
+  const covered: Span[] = [[side.ownId, side.ownId + 1]];
+  const pieces: Span[] = [];
+  for (const span of usableSpans(side.delegated)) {
+    pieces.push(...subtract(span, covered));
+    covered.push(span);
+  }
+  return pieces;
+}
+
+/** `auto`: `0 ownId 1`, then the delegated ranges stacked from inside 1. */
 function stackDelegated(side: IdSide): IdMapping[] {
   const map = own(side);
-  const covered: Span[] = [[side.ownId, side.ownId + 1]];
   let inner = 1;
-  for (const span of usableSpans(side.delegated)) {
-    for (const [a, b] of subtract(span, covered)) {
-      const count = Math.min(b - a, MAX_ID - inner);
-      if (count < 1) break;
-      map.push({ inner, outer: a, count });
-      inner += count;
-    }
-    covered.push(span);
+  for (const [a, b] of delegatedPieces(side)) {
+    const count = Math.min(b - a, MAX_ID - inner);
+    if (count < 1) break;
+    map.push({ inner, outer: a, count });
+    inner += count;
   }
   return map;
 }
 
-/** Why unprivileged `auto` falls back: a warning, and the strict error. */
+/** `subids`: `ownId ownId 1`, then each delegated range onto itself. */
+function identityDelegated(side: IdSide): IdMapping[] {
+  return [
+    ...own(side, side.ownId),
+    ...delegatedPieces(side).map(([a, b]) => ({
+      inner: a,
+      outer: a,
+      count: b - a,
+    })),
+  ];
+}
+
+/** A helper's cause: what the caller found, or that it is not on PATH. */
+function helperCause(input: PlanInput, helper: Helper): Cause {
+  return input.causes?.[helper] ?? {
+    what: `${helper} not found on PATH`,
+    hint: "install the uidmap package",
+  };
+}
+
+/**
+ * Why unprivileged `auto` or `subids` falls back to the own ids: the
+ * warning, and the strict error.
+ */
 function fallback(input: PlanInput, uid: IdMapping[], gid: IdMapping[]) {
   const sides = ([
     [input.uid, uid, input.uidMap, "newuidmap"],
@@ -132,20 +168,26 @@ function fallback(input: PlanInput, uid: IdMapping[], gid: IdMapping[]) {
   const tail = "mapping only your own uid and gid";
   const bare = sides.find((s) => s[1].length < 2)?.[0];
   if (bare) {
+    const passwd = input.causes?.passwd;
     const what = `no subordinate ${bare.kind}s for uid ${input.uid.ownId} ` +
-      `in ${bare.file}`;
-    const hint = `ask an admin to delegate a range (${SUGGEST})`;
-    const warning = `${what}: ${tail} (run "userns doctor")`;
+      `in ${bare.file}` + (passwd
+        ? `: ${passwd.what}, so ranges listed under your name are not seen`
+        : "");
+    const hint = passwd?.hint ??
+      `ask an admin to delegate a range (${SUGGEST})`;
+    const warning = passwd
+      ? `${what}: ${tail}; ${hint}`
+      : `${what}: ${tail} (run "userns doctor")`;
     return { warning, error: fail("MAP_NOT_DELEGATED", what, hint) };
   }
   const helper = sides.find((s) => !input.helpers[s[3]])?.[3];
   if (!helper) return undefined;
-  const hint = "install the uidmap package";
+  const { what, hint } = helperCause(input, helper);
   return {
-    warning: `${helper} not found: ${tail}; ${hint}`,
+    warning: `${what}: ${tail}; ${hint}`,
     error: new HelperError(
       "HELPER_MISSING",
-      `${helper} not found on PATH: it maps the subordinate ids`,
+      `${what}: it maps the subordinate ids`,
       { hint },
     ),
   };
@@ -153,21 +195,22 @@ function fallback(input: PlanInput, uid: IdMapping[], gid: IdMapping[]) {
 
 /** The maps of `mode`, before explicit lines replace a side. */
 function modeMaps(input: PlanInput) {
-  const { uid, gid, privileged } = input;
-  if (input.mode === "root") return { uid: own(uid), gid: own(gid) };
-  if (input.mode === "current") {
-    return { uid: own(uid, uid.ownId), gid: own(gid, gid.ownId) };
-  }
-  const stacked = { uid: stackDelegated(uid), gid: stackDelegated(gid) };
+  const { uid, gid, privileged, mode } = input;
+  const current = { uid: own(uid, uid.ownId), gid: own(gid, gid.ownId) };
+  if (mode === "root") return { uid: own(uid), gid: own(gid) };
+  if (mode === "current") return current;
+  const build = mode === "subids" ? identityDelegated : stackDelegated;
+  const full = { uid: build(uid), gid: build(gid) };
   if (privileged) {
     const whole = [{ inner: 0, outer: 0, count: MAX_ID }];
     const pick = (m: IdMapping[]) => (m.length > 1 ? m : whole);
-    return { uid: pick(stacked.uid), gid: pick(stacked.gid) };
+    return { uid: pick(full.uid), gid: pick(full.gid) };
   }
-  const why = fallback(input, stacked.uid, stacked.gid);
-  if (!why) return stacked;
+  const why = fallback(input, full.uid, full.gid);
+  if (!why) return full;
   if (input.strict) throw why.error;
-  return { uid: own(uid), gid: own(gid), warning: why.warning };
+  const ownIds = mode === "subids" ? current : { uid: own(uid), gid: own(gid) };
+  return { ...ownIds, warning: why.warning };
 }
 
 /** How a map is written: to /proc when the kernel lets us, else by helper. */
@@ -182,11 +225,9 @@ function writer<H extends Helper>(
     first.count === 1;
   if (input.privileged || self) return "proc";
   if (input.helpers[helper]) return helper;
-  const what =
-    `${helper} not found on PATH: it must write the ${side.kind} map ` +
-    mapText(map);
-  const hint = "install the uidmap package";
-  throw new HelperError("HELPER_MISSING", what, { hint });
+  const { what, hint } = helperCause(input, helper);
+  const needs = `${what}: it must write the ${side.kind} map ${mapText(map)}`;
+  throw new HelperError("HELPER_MISSING", needs, { hint });
 }
 
 /** Throws unless `id` lies inside some line of `map`. */
@@ -228,12 +269,13 @@ function setgroupsPolicy(input: PlanInput, gidVia: string, gid: IdMapping[]) {
  *
  * @param input the mode, explicit maps, the caller's sides and environment
  * @returns the maps, how each is written, setgroups, the inside identity,
- *   and the warning when `auto` fell back to `root`
+ *   and the warning when `auto` fell back to `root` (`subids` to `current`)
  * @throws {IdMapError} any {@link validateIdMap} error; `MAP_NOT_DELEGATED`
- *   for strict `auto` without sub-IDs; `MAP_UNMAPPED_ID` when the inside
- *   user or group is not mapped; `MAP_SETGROUPS` for "allow" on a direct map
+ *   for strict `auto`/`subids` without sub-IDs; `MAP_UNMAPPED_ID` when the
+ *   inside user or group is not mapped; `MAP_SETGROUPS` for "allow" on a
+ *   direct map
  * @throws {HelperError} `HELPER_MISSING` when a map needs a helper that is
- *   not on PATH (strict `auto`, or an explicit map)
+ *   not on PATH (strict `auto`/`subids`, or an explicit map)
  */
 export function planIdMaps(input: PlanInput): IdMapPlan {
   const base: { uid: IdMapping[]; gid: IdMapping[]; warning?: string } =
@@ -242,9 +284,9 @@ export function planIdMaps(input: PlanInput): IdMapPlan {
   const gid = input.gidMap ?? base.gid;
   validateIdMap(uid, input.uid, input.privileged);
   validateIdMap(gid, input.gid, input.privileged);
-  const current = input.mode === "current";
-  const user = input.user ?? (current ? input.uid.ownId : 0);
-  const group = input.group ?? (current ? input.gid.ownId : 0);
+  const asOwn = input.mode === "current" || input.mode === "subids";
+  const user = input.user ?? (asOwn ? input.uid.ownId : 0);
+  const group = input.group ?? (asOwn ? input.gid.ownId : 0);
   requireMapped(user, uid, "uid");
   requireMapped(group, gid, "gid");
   const uidVia = writer(uid, input.uid, input, "newuidmap");

@@ -35,9 +35,9 @@ export const COMMAND_OPTIONS: OptionSpecs = {
 export const RUN_OPTIONS: OptionSpecs = {
   map: {
     type: "string",
-    value: "auto|root|current",
-    help:
-      "how to map IDs (default auto: own ID to 0, then all subordinate ranges)",
+    value: "auto|root|current|subids",
+    help: "how to map IDs (default auto: own ID to 0, then all subordinate " +
+      "ranges; subids: own ID and all ranges onto themselves)",
   },
   "uid-map": {
     type: "string",
@@ -170,7 +170,7 @@ export function commandOptions(
   const namespaces = (["mount", "pid", "uts", "ipc", "net", "cgroup"] as const)
     .filter((ns) => v[ns]) as Namespace[];
   return {
-    map: oneOf<MapMode>(v.map, ["auto", "root", "current"], "map"),
+    map: oneOf<MapMode>(v.map, ["auto", "root", "current", "subids"], "map"),
     uidMap: maps(v["uid-map"] as string[] | undefined),
     gidMap: maps(v["gid-map"] as string[] | undefined),
     user: integer(v.user, "user"),

@@ -64,7 +64,7 @@ Deno.test("usage errors: a bad value names the option and the choices", async ()
   assert.equal(out.code, 125);
   assert.match(
     out.stderr,
-    /^userns: run: invalid --map "bogus"; use one of auto, root, current\n$/,
+    /^userns: run: invalid --map "bogus"; use one of auto, root, current, subids\n$/,
   );
 });
 
