@@ -121,7 +121,10 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
         }).output();
         assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
         assert.equal(warnings.length, 1, "one warning");
-        assert.match(warnings[0]!, /^newuidmap not found: mapping only your/);
+        assert.match(
+          warnings[0]!,
+          /^newuidmap not found on PATH: mapping only your/,
+        );
         assert.doesNotMatch(warnings[0]!, /\n/);
         const id = currentIdentity();
         const lines = new TextDecoder().decode(out.stdout).trim().split("\n")
@@ -169,8 +172,10 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
           new RegExp(
             `^uid map line 2 "1 ${outer} 10": outside uids ${outer}-${
               outer + 9
-            } are not delegated to you in /etc/subuid; ask an admin to add ` +
-              `them \\(usermod --add-subuids ${outer}-${outer + 9} USER\\)$`,
+            } are not delegated to you in /etc/subuid; map only ids ` +
+              "delegated to you \\(userns subids\\), or ask an admin for more " +
+              '\\("userns subids --suggest" prints the usermod line for a free ' +
+              "one\\)$",
           ),
         );
       });
