@@ -53,13 +53,8 @@ export function formatNamespaces(list: NamespaceInfo[]): string {
   ).join("\n");
 }
 
-/**
- * The warning for processes whose namespace could not be read.
- *
- * @param n how many
- * @returns one line, without the `userns: warning: ` prefix
- */
-export function unlisted(n: number): string {
+/** The warning for `n` processes whose namespace could not be read. */
+function unlisted(n: number): string {
   return n === 1
     ? "1 process is not readable here: its user namespace may be missing " +
       "from the list"
