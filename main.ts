@@ -5,13 +5,14 @@
  * @module
  */
 import config from "./deno.json" with { type: "json" };
-import { permissionError, UsernsError } from "./lib/errors.ts";
-import { run } from "./lib/cli/run.ts";
-import { enter } from "./lib/cli/enter.ts";
-import { maps } from "./lib/cli/maps.ts";
-import { subids } from "./lib/cli/subids.ts";
-import { doctor } from "./lib/cli/doctor.ts";
-import { ps } from "./lib/cli/ps.ts";
+import type { OptionSpecs } from "./lib/cli/args.ts";
+import { errorLine, exitStatus } from "./lib/cli/report.ts";
+import { run, RUN_OPTIONS } from "./lib/cli/run.ts";
+import { enter, ENTER_OPTIONS } from "./lib/cli/enter.ts";
+import { maps, MAPS_OPTIONS } from "./lib/cli/maps.ts";
+import { subids, SUBIDS_OPTIONS } from "./lib/cli/subids.ts";
+import { doctor, DOCTOR_OPTIONS } from "./lib/cli/doctor.ts";
+import { ps, PS_OPTIONS } from "./lib/cli/ps.ts";
 
 const USAGE =
   `userns ${config.version}: run programs in a new user namespace with your subordinate IDs mapped
@@ -19,41 +20,26 @@ const USAGE =
 Usage:
   userns run   [OPTIONS] [--] COMMAND [ARG...]
   userns enter [OPTIONS] PID [--] COMMAND [ARG...]
-  userns subids [USER] [--check] [--subuid FILE] [--subgid FILE] [--json]
+  userns subids [USER] [--check] [--suggest [COUNT]] [--subuid FILE] [--subgid FILE] [--json]
   userns maps  [PID] [--json]
   userns doctor [--json]
   userns ps    [--json]
+  userns help [SUBCOMMAND]
   userns --help | --version
 
 Run "userns SUBCOMMAND --help" for a subcommand's options.`;
 
-/** Subcommands, each returning its exit status. */
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  enter,
-  run,
-  subids,
-  maps,
-  doctor,
-  ps,
+/** A subcommand: its entry, returning the exit status, and its options. */
+type Subcommand = [(argv: string[]) => Promise<number>, OptionSpecs];
+
+const COMMANDS: Record<string, Subcommand> = {
+  enter: [enter, ENTER_OPTIONS],
+  run: [run, RUN_OPTIONS],
+  subids: [subids, SUBIDS_OPTIONS],
+  maps: [maps, MAPS_OPTIONS],
+  doctor: [doctor, DOCTOR_OPTIONS],
+  ps: [ps, PS_OPTIONS],
 };
-
-/** Exit status for an error: 127 not found, 126 cannot execute, else `fallback`. */
-function exitCode(e: unknown, fallback: number): number {
-  const code = (e as { code?: unknown })?.code;
-  if (code === "EXEC_NOT_FOUND") return 127;
-  if (code === "EXEC_DENIED") return 126;
-  return fallback;
-}
-
-/** One line: `userns: what failed: why; what to do`. */
-function describe(e: unknown): string {
-  const typed = permissionError(e);
-  if (typed instanceof UsernsError) return typed.message;
-  if (typeof (typed as { code?: unknown })?.code === "string") {
-    return (typed as Error).message; // the library's NotFound and kin
-  }
-  return `internal error: ${(e as Error)?.message?.split("\n")[0] ?? e}`;
-}
 
 /**
  * Runs the CLI.
@@ -62,25 +48,30 @@ function describe(e: unknown): string {
  * @returns the exit status
  */
 export async function main(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
+  let [sub, ...rest] = argv;
   if (sub === "--version" || sub === "-V") {
     console.log(`userns ${config.version}`);
     return 0;
+  }
+  if (sub === "help" && rest[0] !== undefined) {
+    [sub, rest] = [rest[0], ["--help"]];
   }
   if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
     console.log(USAGE);
     return sub === undefined ? 2 : 0;
   }
-  const command = COMMANDS[sub];
-  if (!command) {
-    console.error(`userns: unknown subcommand "${sub}"; see userns --help`);
+  if (!Object.hasOwn(COMMANDS, sub)) {
+    console.error(
+      `userns: unknown subcommand ${JSON.stringify(sub)}; see userns --help`,
+    );
     return 2;
   }
+  const [command, options] = COMMANDS[sub]!;
   try {
     return await command(rest);
   } catch (e) {
-    console.error(`userns: ${describe(e)}`);
-    return exitCode(e, sub === "run" || sub === "enter" ? 125 : 2);
+    console.error(errorLine(e, sub, options));
+    return exitStatus(e, sub);
   }
 }
 

@@ -7,8 +7,10 @@
  */
 import type { DoctorCheck } from "./doctor.ts";
 import type { Identity } from "./identity.ts";
-import { findOnPath } from "./mapwrite.ts";
+import { INSTALL_HELPERS } from "./mapwrite.ts";
+import { findOnPath, whyNotOnPath } from "./pathsearch.ts";
 import { rangesFor, readSubIdFile, type SubIdRange } from "./subid.ts";
+import { delegateHint } from "./suggest_read.ts";
 
 /** The inputs of a check, defaults filled in. */
 export interface CheckEnv {
@@ -135,8 +137,8 @@ export async function helper(
   const file = findOnPath(name, env.path);
   if (!file) {
     if (env.root) return verdict(name, `not on PATH; ${AS_ROOT}`);
-    const what = "not found on PATH: it maps the subordinate ids";
-    return verdict(name, what, "fail", "apt-get install uidmap");
+    const why = whyNotOnPath(name, env.path, INSTALL_HELPERS);
+    return verdict(name, why.what, "fail", why.hint);
   }
   const st = Deno.statSync(file);
   if (st.uid === 0 && ((st.mode ?? 0) & 0o4000)) {
@@ -153,18 +155,9 @@ export async function helper(
   return verdict(name, what, "fail", hint);
 }
 
-/** The first 65536-id block from 100000 that no line of `files` uses. */
-function freeBlock(ranges: SubIdRange[]): string {
-  let start = 100000;
-  const taken = (s: number) =>
-    ranges.some((r) => r.start < s + 65536 && s < r.start + r.count);
-  while (taken(start)) start += 65536;
-  return `${start}-${start + 65535}`;
-}
-
 /**
- * The caller's ranges in the subuid and subgid files; the hint suggests a
- * 65536-id block no one holds.
+ * The caller's ranges in the subuid and subgid files; the hint delegates
+ * the lowest free range (as `userns subids --suggest`).
  *
  * @param env the inputs
  * @param name the check's name
@@ -190,14 +183,19 @@ export async function subordinateIds(
   if (env.root) {
     return verdict(name, `${detail}; root maps the whole id space onto itself`);
   }
-  const free = freeBlock(files.flatMap((f) => f.ranges));
-  const flags = [
-    uids.length ? "" : ` --add-subuids ${free}`,
-    gids.length ? "" : ` --add-subgids ${free}`,
-  ].join("");
-  const who = env.id.name ?? String(env.id.uid);
-  const what = `${detail}: auto maps only your own ids`;
-  return verdict(name, what, "fail", `usermod${flags} ${who}`);
+  const unknown = env.id.passwdError;
+  if (unknown) {
+    const what = `${detail}: ${unknown.what}, so ranges listed under your ` +
+      "name are not seen";
+    return verdict(name, what, "fail", unknown.hint);
+  }
+  const missing = {
+    ...(uids.length ? {} : { uid: env.subuid }),
+    ...(gids.length ? {} : { gid: env.subgid }),
+  };
+  const paths = { subuid: env.subuid, subgid: env.subgid, proc: env.proc };
+  const hint = delegateHint(env.id, missing, paths);
+  return verdict(name, `${detail}: auto maps only your own ids`, "fail", hint);
 }
 
 /**
@@ -232,6 +230,10 @@ export function noNewPrivs(env: CheckEnv, name: string): DoctorCheck {
 export function primaryGroup(env: CheckEnv, name: string): DoctorCheck {
   const { uid, gid, name: user, passwdGid } = env.id;
   if (env.root) return verdict(name, `real gid ${gid}; ${AS_ROOT}`);
+  if (env.id.passwdError) {
+    const { what, hint } = env.id.passwdError;
+    return verdict(name, `${what}: cannot check your entry`, "warn", hint);
+  }
   if (user === undefined || passwdGid === undefined) {
     const what = `no passwd entry for uid ${uid}: newuidmap needs one`;
     return verdict(name, what, "fail", "add the user to /etc/passwd (useradd)");

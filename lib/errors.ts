@@ -12,6 +12,8 @@ export type UsernsErrorCode =
   | "PERMISSION"
   | "SUBID_READ"
   | "SUBID_NONE"
+  | "NO_FREE_RANGE"
+  | "FILE_READ"
   | "MAP_SYNTAX"
   | "MAP_RANGE"
   | "MAP_OVERLAP"
@@ -48,6 +50,17 @@ export interface UsernsErrorDetails {
   step?: string;
   /** The underlying error. */
   cause?: unknown;
+}
+
+/**
+ * A failure found and described but not (yet) thrown: a diagnosis that a
+ * later message carries, e.g. why a helper was not found.
+ */
+export interface Cause {
+  /** What failed and why, e.g. `cannot search /usr/bin: EACCES`. */
+  what: string;
+  /** What to do about it. */
+  hint: string;
 }
 
 /**

@@ -3,7 +3,9 @@
  *
  * @module
  */
+import type { Cause } from "./errors.ts";
 import { cached } from "./filecache.ts";
+import { readFailure, readSystemFile } from "./sysfile.ts";
 
 /** The caller's identity. */
 export interface Identity {
@@ -15,6 +17,11 @@ export interface Identity {
   name?: string;
   /** Primary group from /etc/passwd, when it has an entry. */
   passwdGid?: number;
+  /**
+   * Why /etc/passwd could not be read (not set when it is missing): the
+   * name, and the ranges listed under it, are then unknown.
+   */
+  passwdError?: Cause;
 }
 
 /**
@@ -39,38 +46,37 @@ export function findPasswdEntry(
 }
 
 /**
- * Reads /etc/passwd, or returns "" when it cannot be read.
+ * Reads /etc/passwd; a missing one reads as empty.
  *
  * @param path the file to read
  * @returns its text
+ * @throws {UsernsError} `FILE_READ` when it exists but cannot be read
  */
 export function readPasswd(path = "/etc/passwd"): string {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    return "";
-  }
+  return readSystemFile(path);
 }
 
 /**
- * The caller's identity.
+ * The caller's identity. /etc/passwd is cached while unchanged; a failed
+ * read (a passing EMFILE, say) is not, or the caller would stay nameless,
+ * and without the ranges listed under its name, for the life of the
+ * process.
  *
- * @returns uid, gid and, where /etc/passwd has it, name and primary group
+ * @param passwd the passwd file @default "/etc/passwd"
+ * @returns uid, gid and, where passwd has it, name and primary group; or
+ *   why passwd could not be read
  */
-export function currentIdentity(): Identity {
+export function currentIdentity(passwd = "/etc/passwd"): Identity {
   const uid = Deno.uid() ?? 0;
   const gid = Deno.gid() ?? 0;
-  const entry = findPasswdEntry(passwdText(), uid);
-  return { uid, gid, name: entry?.name, passwdGid: entry?.gid };
-}
-
-/** /etc/passwd, cached while unchanged. A failed read (a passing EMFILE,
- * say) is not cached, or the caller would stay nameless, and without the
- * ranges listed under its name, for the life of the process. */
-function passwdText(): string {
+  let text = "";
   try {
-    return cached("/etc/passwd", (path) => Deno.readTextFileSync(path));
-  } catch {
-    return "";
+    text = cached(passwd, (path) => Deno.readTextFileSync(path));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      return { uid, gid, passwdError: readFailure(passwd, e) };
+    }
   }
+  const entry = findPasswdEntry(text, uid);
+  return { uid, gid, name: entry?.name, passwdGid: entry?.gid };
 }

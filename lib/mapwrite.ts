@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { errnoName, HelperError, IdMapError, UsernsError } from "./errors.ts";
+import {
+  type Cause,
+  errnoName,
+  HelperError,
+  IdMapError,
+  UsernsError,
+} from "./errors.ts";
+import { findOnPath, whyNotOnPath } from "./pathsearch.ts";
 import { formatIdMap, type IdMapping, type IdMapPlan } from "./idmap.ts";
 import {
   type HelperChild,
@@ -22,38 +29,25 @@ export interface HelperPaths {
   newuidmap?: string;
   /** newgidmap, if found. */
   newgidmap?: string;
+  /** For each helper not found: why, and what to do. */
+  missing?: { newuidmap?: Cause; newgidmap?: Cause };
 }
 
-/**
- * Looks a program up on PATH, as execvp would.
- *
- * @param name the program
- * @param path a PATH value
- * @returns its absolute path, or undefined
- */
-export function findOnPath(name: string, path: string): string | undefined {
-  for (const dir of path.split(":")) {
-    if (!dir.startsWith("/")) continue;
-    try {
-      const st = Deno.statSync(`${dir}/${name}`);
-      if (st.isFile && ((st.mode ?? 0) & 0o111) !== 0) return `${dir}/${name}`;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+/** What to do when a helper is not installed. */
+export const INSTALL_HELPERS =
+  "install the uidmap package (apt-get install uidmap)";
 
 let lastPath: string | undefined;
 let lastHelpers: HelperPaths = {};
 
 /**
- * Finds `newuidmap` and `newgidmap` on PATH. The answer for the last PATH
- * is kept while both paths still hold an executable file: a spawn then
- * costs two stat() calls, not a search that throws for every missing entry.
+ * Finds `newuidmap` and `newgidmap` on PATH, and says why one is not there.
+ * The answer for the last PATH is kept while both paths still hold an
+ * executable file: a spawn then costs two stat() calls, not a search that
+ * throws for every missing entry.
  *
  * @param path a PATH value
- * @returns the paths found
+ * @returns the paths found, and the cause for each helper not found
  */
 export function findHelpers(path: string): HelperPaths {
   const h = lastHelpers;
@@ -63,12 +57,20 @@ export function findHelpers(path: string): HelperPaths {
   ) {
     return h;
   }
+  const found: HelperPaths = {};
+  for (const name of ["newuidmap", "newgidmap"] as const) {
+    const file = findOnPath(name, path);
+    if (file) found[name] = file;
+    else {
+      found.missing = {
+        ...found.missing,
+        [name]: whyNotOnPath(name, path, INSTALL_HELPERS),
+      };
+    }
+  }
   lastPath = path;
-  lastHelpers = {
-    newuidmap: findOnPath("newuidmap", path),
-    newgidmap: findOnPath("newgidmap", path),
-  };
-  return lastHelpers;
+  lastHelpers = found;
+  return found;
 }
 
 function isExecutable(path: string): boolean {

@@ -20,7 +20,8 @@
  *
  * Besides {@link UsernsCommand}, the module exports the pieces it is built
  * from: the sub-ID file reader, the ID map planner and validator, the kernel
- * map format, and typed errors with a machine-readable `code`.
+ * map format, the free-range finder behind `userns subids --suggest`, and
+ * typed errors with a machine-readable `code`.
  *
  * @module
  */
@@ -40,6 +41,19 @@ export type { Namespace, UsernsCommandOptions } from "./options.ts";
 export * from "./errors.ts";
 export * from "./subid.ts";
 export * from "./idmap.ts";
+export {
+  delegateCommand,
+  type IdSpan,
+  lowestFree,
+  suggestRange,
+  type SuggestSources,
+} from "./suggest.ts";
+export {
+  delegateHint,
+  readSuggestSources,
+  suggestFreeRange,
+  type SuggestPaths,
+} from "./suggest_read.ts";
 export { currentIdentity, type Identity } from "./identity.ts";
 export { type ProcessMaps, readProcessMaps } from "./procmaps.ts";
 export { findHelpers, type HelperPaths } from "./mapwrite.ts";
@@ -52,5 +66,7 @@ export {
 export {
   listUserNamespaces,
   type NamespaceInfo,
+  type NamespaceScan,
   overlapWarnings,
+  scanUserNamespaces,
 } from "./nsps.ts";

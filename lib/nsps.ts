@@ -37,13 +37,17 @@ function skippable(e: unknown): boolean {
   return e instanceof Error;
 }
 
-/** The user namespace inode of a process, or undefined when unreadable. */
-function namespaceOf(proc: string, pid: number): number | undefined {
+/**
+ * The user namespace inode of a process; undefined when it is gone or not
+ * a user namespace link, "denied" when the caller may not read it.
+ */
+function namespaceOf(proc: string, pid: number): number | "denied" | undefined {
   try {
     const link = Deno.readLinkSync(`${proc}/${pid}/ns/user`);
     const m = /^user:\[(\d+)\]$/.exec(link);
     return m ? Number(m[1]) : undefined;
   } catch (e) {
+    if (e instanceof Deno.errors.PermissionDenied) return "denied";
     if (skippable(e)) return undefined;
     throw e;
   }
@@ -77,22 +81,34 @@ function describe(
   return undefined;
 }
 
+/** What {@link scanUserNamespaces} found. */
+export interface NamespaceScan {
+  /** One entry per namespace, sorted by id. */
+  namespaces: NamespaceInfo[];
+  /**
+   * Processes whose namespace link the caller may not read (other users'
+   * processes, unless root): their namespaces may be missing from the list.
+   */
+  unreadable: number;
+}
+
 /**
- * Lists the user namespaces of the processes in `proc`. Processes that
- * vanish meanwhile or whose namespace link the caller may not read (other
- * users' processes, unless root) are skipped.
+ * Scans the user namespaces of the processes in `proc`. Processes that
+ * vanish meanwhile are skipped; those the caller may not read are counted.
  *
  * @param proc the proc file system to scan
- * @returns one entry per namespace, sorted by id
+ * @returns the namespaces, and how many processes could not be read
  * @throws {Deno.errors.NotCapable} without read permission for `proc`
  */
-export function listUserNamespaces(proc = "/proc"): NamespaceInfo[] {
+export function scanUserNamespaces(proc = "/proc"): NamespaceScan {
   const members = new Map<number, number[]>();
+  let unreadable = 0;
   for (const entry of Deno.readDirSync(proc)) {
     if (!/^\d+$/.test(entry.name)) continue;
     const pid = Number(entry.name);
     const id = namespaceOf(proc, pid);
-    if (id === undefined) continue;
+    if (id === "denied") unreadable++;
+    if (typeof id !== "number") continue;
     members.set(id, [...(members.get(id) ?? []), pid]);
   }
   const list: NamespaceInfo[] = [];
@@ -100,7 +116,19 @@ export function listUserNamespaces(proc = "/proc"): NamespaceInfo[] {
     const info = describe(proc, id, pids.sort((a, b) => a - b));
     if (info) list.push(info);
   }
-  return list.sort((a, b) => a.id - b.id);
+  return { namespaces: list.sort((a, b) => a.id - b.id), unreadable };
+}
+
+/**
+ * Lists the user namespaces of the processes in `proc`: those of
+ * {@link scanUserNamespaces}, without the count of unreadable processes.
+ *
+ * @param proc the proc file system to scan
+ * @returns one entry per namespace, sorted by id
+ * @throws {Deno.errors.NotCapable} without read permission for `proc`
+ */
+export function listUserNamespaces(proc = "/proc"): NamespaceInfo[] {
+  return scanUserNamespaces(proc).namespaces;
 }
 
 /**

@@ -159,6 +159,7 @@ function planFor(
     },
     privileged: id.uid === 0,
     helpers: { newuidmap: !!helpers.newuidmap, newgidmap: !!helpers.newgidmap },
+    causes: { ...helpers.missing, passwd: id.passwdError },
     strict: o.strict ?? false,
     user: o.user,
     group: o.group,

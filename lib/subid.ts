@@ -307,6 +307,23 @@ export function readSubIdFileSync(path: string): SubIdFile {
   }
 }
 
+/**
+ * Reads a sub-ID file's text as it is, lines shadow skips included. A
+ * missing file reads as empty.
+ *
+ * @param path the file to read, e.g. `/etc/subuid`
+ * @returns its text (UTF-8; invalid bytes replaced)
+ * @throws {SubIdError} code `SUBID_READ` as {@link readSubIdFile}
+ */
+export function readSubIdTextSync(path: string): string {
+  try {
+    return new TextDecoder().decode(Deno.readFileSync(path));
+  } catch (e) {
+    readFailure(path, e);
+    return "";
+  }
+}
+
 const show = (r: SubIdRange): string => `${r.owner} ${r.start}+${r.count}`;
 
 /** Findings about one range on its own. */

@@ -4,8 +4,13 @@
  * @module
  */
 import { type DoctorCheck, runDoctor } from "../doctor.ts";
-import { UsernsError } from "../errors.ts";
-import { helpText, type OptionSpecs, parse } from "./args.ts";
+import {
+  HELP,
+  helpText,
+  maxOperands,
+  type OptionSpecs,
+  parse,
+} from "./args.ts";
 
 /** Options of `userns doctor`. */
 export const DOCTOR_OPTIONS: OptionSpecs = {
@@ -13,7 +18,7 @@ export const DOCTOR_OPTIONS: OptionSpecs = {
     type: "boolean",
     help: "print an array of {check,status,detail,hint}",
   },
-  help: { type: "boolean", help: "show this help" },
+  help: HELP,
 };
 
 const USAGE = "Usage: userns doctor [--json]\n\n" +
@@ -43,15 +48,9 @@ export async function doctor(argv: string[]): Promise<number> {
     console.log(helpText(USAGE, DOCTOR_OPTIONS));
     return 0;
   }
-  if (operands.length > 0) {
-    throw new UsernsError(
-      "INVALID_ARGUMENT",
-      `unexpected argument "${operands[0]}"`,
-      { hint: "see --help" },
-    );
-  }
+  maxOperands(operands, 0);
   const checks = await runDoctor();
-  if (values.json) console.log(JSON.stringify(checks, null, 2));
+  if (values.json) console.log(JSON.stringify(checks));
   else for (const c of checks) console.log(formatCheck(c));
   return checks.some((c) => c.status === "fail") ? 1 : 0;
 }

@@ -4,10 +4,10 @@
  * @module
  */
 import { EnterCommand } from "../enter.ts";
-import { UsernsError } from "../errors.ts";
 import type { Namespace } from "../options.ts";
-import { helpText, type OptionSpecs, parse } from "./args.ts";
+import { HELP, helpText, type OptionSpecs, parse } from "./args.ts";
 import { COMMAND_OPTIONS, commandOptions, runAndWait } from "./run.ts";
+import { targetPid } from "./target.ts";
 
 /** Options of `userns enter`. */
 export const ENTER_OPTIONS: OptionSpecs = {
@@ -29,7 +29,7 @@ export const ENTER_OPTIONS: OptionSpecs = {
     help: "inside gid to run as (default 0)",
   },
   ...COMMAND_OPTIONS,
-  help: { type: "boolean", help: "show this help" },
+  help: HELP,
 };
 
 const USAGE = "Usage: userns enter [OPTIONS] PID [--] COMMAND [ARG...]\n\n" +
@@ -48,21 +48,12 @@ export async function enter(argv: string[]): Promise<number> {
     return 0;
   }
   const [pidText, ...command] = operands;
-  if (pidText === undefined || !/^\d+$/.test(pidText)) {
-    throw new UsernsError(
-      "INVALID_ARGUMENT",
-      `invalid pid "${pidText ?? ""}"`,
-      {
-        hint: "see --help",
-      },
-    );
-  }
+  const pid = targetPid(pidText);
   if (command[0] === "--") command.shift();
   const o = commandOptions(values);
   const namespaces = values.all ? "all" : o.namespaces as Namespace[];
   return await runAndWait(
     command,
-    (file, args) =>
-      new EnterCommand(Number(pidText), file, { ...o, args, namespaces }),
+    (file, args) => new EnterCommand(pid, file, { ...o, args, namespaces }),
   );
 }

@@ -7,7 +7,13 @@
 import { UsernsError } from "../errors.ts";
 import type { IdMapping } from "../idmap.ts";
 import { type ProcessMaps, readProcessMaps } from "../procmaps.ts";
-import { helpText, type OptionSpecs, parse } from "./args.ts";
+import {
+  HELP,
+  helpText,
+  maxOperands,
+  type OptionSpecs,
+  parse,
+} from "./args.ts";
 
 /** Options of `userns maps`. */
 export const MAPS_OPTIONS: OptionSpecs = {
@@ -15,7 +21,7 @@ export const MAPS_OPTIONS: OptionSpecs = {
     type: "boolean",
     help: 'print {"pid","uid":[{inner,outer,count}],"gid":[...],"setgroups"}',
   },
-  help: { type: "boolean", help: "show this help" },
+  help: HELP,
 };
 
 const USAGE = "Usage: userns maps [PID] [--json]\n\n" +
@@ -28,13 +34,7 @@ const USAGE = "Usage: userns maps [PID] [--json]\n\n" +
  * @throws {UsernsError} INVALID_ARGUMENT for extra operands or a non-number
  */
 function pidOperand(operands: string[]): number | undefined {
-  if (operands.length > 1) {
-    throw new UsernsError(
-      "INVALID_ARGUMENT",
-      `too many operands: ${operands.slice(1).join(" ")}`,
-      { hint: "give at most one PID" },
-    );
-  }
+  maxOperands(operands, 1);
   const [pid] = operands;
   if (pid === undefined) return undefined;
   if (

@@ -4,19 +4,24 @@
  *
  * @module
  */
-import { UsernsError } from "../errors.ts";
 import {
   formatCompactMap,
-  listUserNamespaces,
   type NamespaceInfo,
   overlapWarnings,
+  scanUserNamespaces,
 } from "../nsps.ts";
-import { helpText, type OptionSpecs, parse } from "./args.ts";
+import {
+  HELP,
+  helpText,
+  maxOperands,
+  type OptionSpecs,
+  parse,
+} from "./args.ts";
 
 /** Options of `userns ps`. */
 export const PS_OPTIONS: OptionSpecs = {
   json: { type: "boolean", help: "print the namespaces as a JSON array" },
-  help: { type: "boolean", help: "show this help" },
+  help: HELP,
 };
 
 const USAGE = "Usage: userns ps [--json]\n\n" +
@@ -48,6 +53,15 @@ export function formatNamespaces(list: NamespaceInfo[]): string {
   ).join("\n");
 }
 
+/** The warning for `n` processes whose namespace could not be read. */
+function unlisted(n: number): string {
+  return n === 1
+    ? "1 process is not readable here: its user namespace may be missing " +
+      "from the list"
+    : `${n} processes are not readable here: their user namespaces may be ` +
+      "missing from the list";
+}
+
 /**
  * `userns ps`.
  *
@@ -61,18 +75,13 @@ export function ps(argv: string[]): Promise<number> {
     console.log(helpText(USAGE, PS_OPTIONS));
     return Promise.resolve(0);
   }
-  if (operands.length > 0) {
-    throw new UsernsError(
-      "INVALID_ARGUMENT",
-      `unexpected argument "${operands[0]}"`,
-      { hint: "see --help" },
-    );
-  }
-  const list = listUserNamespaces();
+  maxOperands(operands, 0);
+  const { namespaces, unreadable } = scanUserNamespaces();
   console.log(
-    values.json ? JSON.stringify(list, null, 2) : formatNamespaces(list),
+    values.json ? JSON.stringify(namespaces) : formatNamespaces(namespaces),
   );
-  const warnings = overlapWarnings(list);
+  if (unreadable > 0) console.error(`userns: warning: ${unlisted(unreadable)}`);
+  const warnings = overlapWarnings(namespaces);
   for (const w of warnings) console.error(`userns: warning: ${w}`);
   return Promise.resolve(warnings.length > 0 ? 1 : 0);
 }

@@ -8,7 +8,7 @@ import { UsernsCommand } from "../command.ts";
 import { UsernsError } from "../errors.ts";
 import { type IdMapping, type MapMode, parseIdMapSpec } from "../idmap.ts";
 import type { Namespace, UsernsCommandOptions } from "../options.ts";
-import { helpText, type OptionSpecs, parse } from "./args.ts";
+import { HELP, helpText, type OptionSpecs, parse } from "./args.ts";
 
 /** Options `run` and `enter` share: the command's own set-up. */
 export const COMMAND_OPTIONS: OptionSpecs = {
@@ -35,9 +35,9 @@ export const COMMAND_OPTIONS: OptionSpecs = {
 export const RUN_OPTIONS: OptionSpecs = {
   map: {
     type: "string",
-    value: "auto|root|current",
-    help:
-      "how to map IDs (default auto: own ID to 0, then all subordinate ranges)",
+    value: "auto|root|current|subids",
+    help: "how to map IDs (default auto: own ID to 0, then all subordinate " +
+      "ranges; subids: own ID and all ranges onto themselves)",
   },
   "uid-map": {
     type: "string",
@@ -101,7 +101,7 @@ export const RUN_OPTIONS: OptionSpecs = {
   },
   quiet: { type: "boolean", help: "no warnings on stderr" },
   ...COMMAND_OPTIONS,
-  help: { type: "boolean", help: "show this help" },
+  help: HELP,
 };
 
 const USAGE = "Usage: userns run [OPTIONS] [--] COMMAND [ARG...]\n\n" +
@@ -170,7 +170,7 @@ export function commandOptions(
   const namespaces = (["mount", "pid", "uts", "ipc", "net", "cgroup"] as const)
     .filter((ns) => v[ns]) as Namespace[];
   return {
-    map: oneOf<MapMode>(v.map, ["auto", "root", "current"], "map"),
+    map: oneOf<MapMode>(v.map, ["auto", "root", "current", "subids"], "map"),
     uidMap: maps(v["uid-map"] as string[] | undefined),
     gidMap: maps(v["gid-map"] as string[] | undefined),
     user: integer(v.user, "user"),
@@ -205,9 +205,7 @@ export async function runAndWait(
 ): Promise<number> {
   const [file, ...args] = command;
   if (file === undefined) {
-    throw new UsernsError("INVALID_ARGUMENT", "no command given", {
-      hint: "see --help",
-    });
+    throw new UsernsError("INVALID_ARGUMENT", "no command given");
   }
   const child = make(file, args).spawn();
   const forward = new Map(FORWARDED.map((sig) => [sig, () => {

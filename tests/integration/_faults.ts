@@ -111,7 +111,8 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
           thrown,
           HelperError,
           "HELPER_MISSING",
-          /^newuidmap not found on PATH: .*; install the uidmap package$/,
+          // The helper is installed, just not on this PATH: that is said.
+          /^newuidmap is at \/usr\/bin\/newuidmap but not on PATH \(PATH=.*\): it maps the subordinate ids; add \/usr\/bin to PATH$/,
         );
       });
       await leavesNothing(async () => {
@@ -122,7 +123,10 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
         }).output();
         assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
         assert.equal(warnings.length, 1, "one warning");
-        assert.match(warnings[0]!, /^newuidmap not found: mapping only your/);
+        assert.match(
+          warnings[0]!,
+          /^newuidmap is at \/usr\/bin\/newuidmap but not on PATH \(PATH=[^)]*\): mapping only your own uid and gid; add \/usr\/bin to PATH$/,
+        );
         assert.doesNotMatch(warnings[0]!, /\n/);
         const id = currentIdentity();
         const lines = new TextDecoder().decode(out.stdout).trim().split("\n")
@@ -170,8 +174,10 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
           new RegExp(
             `^uid map line 2 "1 ${outer} 10": outside uids ${outer}-${
               outer + 9
-            } are not delegated to you in /etc/subuid; ask an admin to add ` +
-              `them \\(usermod --add-subuids ${outer}-${outer + 9} USER\\)$`,
+            } are not delegated to you in /etc/subuid; map only ids ` +
+              "delegated to you \\(userns subids\\), or ask an admin for more " +
+              '\\("userns subids --suggest" prints the usermod line for a free ' +
+              "one\\)$",
           ),
         );
       });

@@ -26,7 +26,7 @@ nsTest("run: exit codes 0, N, 128+N, 125, 126, 127", async (t) => {
       "bad option",
       ["--bogus", "true"],
       125,
-      /^userns: .*'--bogus'.*; see --help\n$/,
+      /^userns: run: unknown option "--bogus"; see userns run --help\n$/,
     ],
     ["bad map", ["--uid-map", "0:x:1", "true"], 125, /^userns: .*"0:x:1"/],
     [
@@ -35,7 +35,12 @@ nsTest("run: exit codes 0, N, 128+N, 125, 126, 127", async (t) => {
       125,
       /^userns: working directory "\/nonexistent" does not exist; /,
     ],
-    ["no command", [], 125, /^userns: no command given; see --help\n$/],
+    [
+      "no command",
+      [],
+      125,
+      /^userns: run: no command given; see userns run --help\n$/,
+    ],
   ];
   for (const [name, args, code, stderr] of cases) {
     await t.step(name, async () => {

@@ -101,7 +101,7 @@ nsTest(
     assert.equal(own.code, 125);
     assert.match(
       own.stderr,
-      /^userns: process \d+ is in your own user namespace: .*; .*\n$/,
+      /^userns: enter: process \d+ is in your own user namespace: .*; .*\n$/,
     );
     const none = await cli(["enter", "4194000", "true"], { stderr: "piped" });
     assert.equal(none.code, 125);
@@ -111,6 +111,9 @@ nsTest(
     );
     const bad = await cli(["enter", "x", "true"], { stderr: "piped" });
     assert.equal(bad.code, 125);
-    assert.match(bad.stderr, /^userns: invalid pid "x"; see --help\n$/);
+    assert.match(
+      bad.stderr,
+      /^userns: enter: invalid pid "x"; see userns enter --help\n$/,
+    );
   },
 );

@@ -1,5 +1,6 @@
-// Every subcommand's --help lists every one of its options with a gloss,
-// and `userns --help` lists every subcommand.
+// Every subcommand's --help lists every one of its options with a gloss
+// (and -h and `userns help SUB` print the same), and `userns --help` lists
+// every subcommand.
 import assert from "node:assert/strict";
 import type { OptionSpecs } from "../../lib/cli/args.ts";
 import { DOCTOR_OPTIONS } from "../../lib/cli/doctor.ts";
@@ -26,12 +27,26 @@ Deno.test("--help of each subcommand lists every option with a gloss", async (t)
       assert.equal(out.code, 0);
       assert.match(out.stdout, new RegExp(`^Usage: userns ${sub} `));
       for (const [name, spec] of Object.entries(table)) {
-        const value = spec.type === "string" ? ` ${spec.value ?? "VALUE"}` : "";
+        const placeholder = spec.value ?? "VALUE";
+        const value = spec.type === "boolean"
+          ? ""
+          : spec.bare === undefined
+          ? ` ${placeholder}`
+          : ` [${placeholder}]`;
+        const short = spec.short ? `-${spec.short}, ` : "";
         const line = out.stdout.split("\n").find((l) =>
-          l.startsWith(`  --${name}${value} `)
+          l.startsWith(`  ${short}--${name}${value} `)
         );
         assert.ok(line, `--${name} is listed`);
         assert.ok(line.includes(spec.help), `--${name} has its gloss`);
+      }
+      for (const same of [[sub, "-h"], ["help", sub]]) {
+        const again = await cli(same, { stdout: "piped" });
+        assert.deepEqual(
+          [again.code, again.stdout],
+          [0, out.stdout],
+          `${same}`,
+        );
       }
     });
   }

@@ -107,7 +107,7 @@ Deno.test("maps: usage errors exit 2 with one line", async () => {
 Deno.test("maps --help lists every option", async () => {
   const out = await maps(["--help"]);
   assert.equal(out.code, 0);
-  for (const opt of ["--json", "--help"]) {
+  for (const opt of ["--json", "-h, --help"]) {
     assert.match(out.stdout, new RegExp(`^  ${opt}\\s+\\S`, "m"), opt);
   }
 });

@@ -285,7 +285,7 @@ const DELEGATION_BAD: Array<[string, string, RegExp]> = [
   [
     "own id with count 2",
     "0 1001 2",
-    /^uid map line 1 "0 1001 2": outside uids 1001-1002 are not delegated to you in \/etc\/subuid; ask an admin .*--add-subuids 1001-1002/,
+    /^uid map line 1 "0 1001 2": outside uids 1001-1002 are not delegated to you in \/etc\/subuid; map only ids delegated to you \(userns subids\), or ask an admin for more \("userns subids --suggest" prints the usermod line for a free one\)$/,
   ],
   [
     "outside every range",
@@ -321,7 +321,7 @@ Deno.test("validateIdMap() checks delegation when unprivileged", async (t) => {
       throwsCode(() => validateIdMap(m("0 1 1"), side("gid"), false), [
         IdMapError,
         "MAP_NOT_DELEGATED",
-        /^gid map line 1 "0 1 1": outside gids 1-1 are not delegated to you in \/etc\/subgid; .*--add-subgids/,
+        /^gid map line 1 "0 1 1": outside gids 1-1 are not delegated to you in \/etc\/subgid; .*userns subids --suggest/,
       ]),
   );
   await t.step(
@@ -472,7 +472,7 @@ const FALLBACKS: Array<
     error: [
       IdMapError,
       "MAP_NOT_DELEGATED",
-      /^no subordinate uids for uid 1001 in \/etc\/subuid; ask an admin .*--add-subuids/,
+      /^no subordinate uids for uid 1001 in \/etc\/subuid; ask an admin to delegate a range \("userns subids --suggest" prints the usermod line for a free one\)$/,
     ],
   },
   {
@@ -482,7 +482,7 @@ const FALLBACKS: Array<
     error: [
       IdMapError,
       "MAP_NOT_DELEGATED",
-      /^no subordinate gids for uid 1001 in \/etc\/subgid; .*--add-subgids/,
+      /^no subordinate gids for uid 1001 in \/etc\/subgid; .*userns subids --suggest/,
     ],
   },
   {
@@ -491,7 +491,7 @@ const FALLBACKS: Array<
       helpers: { newuidmap: false, newgidmap: true },
     }),
     warning:
-      /^newuidmap not found: mapping only your own uid and gid; install the uidmap package$/,
+      /^newuidmap not found on PATH: mapping only your own uid and gid; install the uidmap package$/,
     error: [
       HelperError,
       "HELPER_MISSING",
@@ -503,7 +503,7 @@ const FALLBACKS: Array<
     input: input("200000+65536", {
       helpers: { newuidmap: true, newgidmap: false },
     }),
-    warning: /^newgidmap not found: /,
+    warning: /^newgidmap not found on PATH: /,
     error: [HelperError, "HELPER_MISSING", /^newgidmap not found on PATH/],
   },
   {
@@ -560,6 +560,192 @@ Deno.test("planIdMaps() auto falls back to root, or fails when strict", async (t
         warning:
           'no subordinate uids for uid 1001 in /etc/subuid: mapping only your own uid and gid (run "userns doctor")',
       },
+    },
+  ]);
+});
+
+const SUBIDS = {
+  via: "newuidmap newgidmap",
+  setgroups: "allow",
+  as: "1001:1001",
+};
+/** [name, delegated ranges, expected map on both sides] */
+const IDENTITY: Array<[string, string, string]> = [
+  [
+    "each range onto itself, in file order",
+    "400000+65536 200000+65536",
+    "1001 1001 1, 400000 400000 65536, 200000 200000 65536",
+  ],
+  [
+    "a range under name and uid is mapped once",
+    "200000+65536 200000+65536",
+    "1001 1001 1, 200000 200000 65536",
+  ],
+  [
+    "overlaps are mapped once",
+    "100000+65536 150000+65536",
+    "1001 1001 1, 100000 100000 65536, 165536 165536 50000",
+  ],
+  [
+    "the own id is left out of a range holding it",
+    "1000+10",
+    "1001 1001 1, 1000 1000 1, 1002 1002 8",
+  ],
+  [
+    "zero counts are skipped",
+    "5000+0 200000+10",
+    "1001 1001 1, 200000 200000 10",
+  ],
+  [
+    "ranges past the id space are clipped",
+    "4294967290+100",
+    "1001 1001 1, 4294967290 4294967290 5",
+  ],
+];
+
+Deno.test("planIdMaps() subids maps each delegated range onto itself", async (t) => {
+  await runPlanCases(t, [
+    ...IDENTITY.map(([name, ranges, both]) => ({
+      name,
+      input: input(ranges, { mode: "subids" }),
+      want: { both, ...SUBIDS },
+    })),
+    {
+      name: "without ranges: the own ids, a warning",
+      input: input("", { mode: "subids" }),
+      want: {
+        both: "1001 1001 1",
+        via: "proc proc",
+        setgroups: "deny",
+        as: "1001:1001",
+        warning:
+          'no subordinate uids for uid 1001 in /etc/subuid: mapping only your own uid and gid (run "userns doctor")',
+      },
+    },
+    {
+      name: "without a helper: the own ids, a warning",
+      input: input("200000+10", { mode: "subids", helpers: NO_HELPERS }),
+      want: {
+        both: "1001 1001 1",
+        as: "1001:1001",
+        warning:
+          "newuidmap not found on PATH: mapping only your own uid and gid; install the uidmap package",
+      },
+    },
+    {
+      name: "strict without ranges fails",
+      input: input("", { mode: "subids", strict: true }),
+      error: [
+        IdMapError,
+        "MAP_NOT_DELEGATED",
+        /^no subordinate uids for uid 1001 in \/etc\/subuid; ask an admin to delegate a range/,
+      ],
+    },
+    {
+      name: "strict without a helper fails",
+      input: input("200000+10", {
+        mode: "subids",
+        strict: true,
+        helpers: { newuidmap: true, newgidmap: false },
+      }),
+      error: [HelperError, "HELPER_MISSING", /^newgidmap not found on PATH/],
+    },
+    {
+      name: "root without ranges: the whole space onto itself",
+      input: asRoot("", { mode: "subids", strict: true }),
+      want: {
+        both: "0 0 4294967295",
+        via: "proc proc",
+        setgroups: "allow",
+        as: "0:0",
+      },
+    },
+    {
+      name: "root with ranges: 0 0 1 and the ranges onto themselves",
+      input: asRoot("100000+65536", { mode: "subids" }),
+      want: { both: "0 0 1, 100000 100000 65536", via: "proc proc", as: "0:0" },
+    },
+    {
+      name: "an explicit user inside a range",
+      input: input("200000+10", {
+        mode: "subids",
+        user: 200005,
+        group: 200009,
+      }),
+      want: { as: "200005:200009" },
+    },
+    {
+      name: "an explicit side replaces that side only",
+      input: input("200000+10", { mode: "subids", gidMap: m("1001 1001 1") }),
+      want: {
+        uid: "1001 1001 1, 200000 200000 10",
+        gid: "1001 1001 1",
+        via: "newuidmap proc",
+      },
+    },
+  ]);
+});
+
+const PASSWD = {
+  what: "cannot read /etc/passwd: EACCES",
+  hint: "make it readable by all (chmod a+r /etc/passwd), as it is by default",
+};
+const SEARCH = {
+  what: "newuidmap not found on PATH: cannot search /usr/bin: EACCES",
+  hint: "make /usr/bin searchable (ls -ld /usr/bin; chmod a+x /usr/bin)",
+};
+
+Deno.test("planIdMaps() says what the caller found about a fallback", async (t) => {
+  const causes = { passwd: PASSWD, newuidmap: SEARCH };
+  await runPlanCases(t, [
+    {
+      name: "an unreadable passwd, not just no ranges",
+      input: input("", { causes }),
+      want: {
+        warning: "no subordinate uids for uid 1001 in /etc/subuid: cannot " +
+          "read /etc/passwd: EACCES, so ranges listed under your name are " +
+          "not seen: mapping only your own uid and gid; " + PASSWD.hint,
+      },
+    },
+    {
+      name: "a helper in a directory that cannot be searched",
+      input: input("200000+10", { causes, helpers: NO_HELPERS }),
+      want: {
+        warning: `${SEARCH.what}: mapping only your own uid and gid; ` +
+          SEARCH.hint,
+      },
+    },
+    {
+      name: "strict: the passwd error",
+      input: input("", { causes, strict: true }),
+      error: [
+        IdMapError,
+        "MAP_NOT_DELEGATED",
+        /: cannot read \/etc\/passwd: EACCES, so ranges listed under your name are not seen; make it readable by all/,
+      ],
+    },
+    {
+      name: "strict: the helper's cause",
+      input: input("200000+10", { causes, strict: true, helpers: NO_HELPERS }),
+      error: [
+        HelperError,
+        "HELPER_MISSING",
+        /^newuidmap not found on PATH: cannot search \/usr\/bin: EACCES: it maps the subordinate ids; make \/usr\/bin searchable/,
+      ],
+    },
+    {
+      name: "an explicit map that needs the helper",
+      input: input("200000+10", {
+        causes,
+        helpers: NO_HELPERS,
+        uidMap: m("0 200000 10"),
+        gidMap: m("0 1001 1"),
+      }),
+      error: [
+        HelperError,
+        "HELPER_MISSING",
+        /^newuidmap not found on PATH: cannot search \/usr\/bin: EACCES: it must write the uid map "0 200000 10"; make/,
+      ],
     },
   ]);
 });
@@ -658,7 +844,7 @@ Deno.test("planIdMaps() root, current, privileged and explicit maps", async (t) 
 Deno.test("planIdMaps() setgroups rules", async (t) => {
   const R = "200000+65536";
   const direct =
-    /^setgroups "allow" needs a gid map written by newgidmap, but "\d+ 1001 1" is written directly and the kernel requires "deny"; get a subordinate gid range/;
+    /^setgroups "allow" needs a gid map written by newgidmap, but "\d+ 1001 1" is written directly and the kernel requires "deny"; get a subordinate gid range \("userns subids --suggest" prints the usermod line for a free one\) or use --setgroups deny$/;
   await runPlanCases(t, [
     {
       name: "newgidmap defaults to allow",

@@ -403,7 +403,7 @@ const planInput: fc.Arbitrary<PlanInput> = fc.record({
   gid: sideOf("gid"),
 }).chain(({ uid, gid }) =>
   fc.record({
-    mode: fc.constantFrom<MapMode>("auto", "root", "current"),
+    mode: fc.constantFrom<MapMode>("auto", "root", "current", "subids"),
     uidMap: explicitMap(uid),
     gidMap: explicitMap(gid),
     uid: fc.constant(uid),
@@ -454,8 +454,75 @@ function checkPlan(input: PlanInput, plan: IdMapPlan): void {
   }
   if (input.setgroups) assert.equal(plan.setgroups, input.setgroups);
   if (plan.warning !== undefined) {
-    assert.ok(!input.privileged && !input.strict && input.mode === "auto");
+    assert.ok(!input.privileged && !input.strict && fallsBack(input.mode));
     assert.doesNotMatch(plan.warning, /\n/);
+  }
+  const asOwn = input.mode === "current" || input.mode === "subids";
+  if (input.user === undefined) {
+    assert.equal(plan.user, asOwn ? input.uid.ownId : 0, "default user");
+  }
+  if (input.group === undefined) {
+    assert.equal(plan.group, asOwn ? input.gid.ownId : 0, "default group");
+  }
+  if (input.mode === "subids") checkIdentity(input, plan);
+}
+
+/** The modes that fall back to the own ids without sub-IDs or helpers. */
+const fallsBack = (mode: MapMode) => mode === "auto" || mode === "subids";
+
+/** Sorted, merged `[start, end)` spans. */
+function merged(spans: Array<[number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [a, b] of [...spans].sort((x, y) => x[0] - y[0])) {
+    const last = out.at(-1);
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else if (a < b) out.push([a, b]);
+  }
+  return out;
+}
+
+/** The ids of `spans` without `id`. */
+function without(spans: Array<[number, number]>, id: number) {
+  return spans.flatMap(([a, b]): Array<[number, number]> =>
+    a <= id && id < b ? [[a, id], [id + 1, b]] : [[a, b]]
+  ).filter(([a, b]) => a < b);
+}
+
+/**
+ * `--map subids` (SPEC): the own id onto itself, then every delegated id
+ * the kernel can map onto itself, each once, the own id left out; after a
+ * fallback the own id alone; as root without ranges the whole space.
+ */
+function checkIdentity(input: PlanInput, plan: IdMapPlan): void {
+  for (const kind of ["uid", "gid"] as const) {
+    if ((kind === "uid" ? input.uidMap : input.gidMap) !== undefined) continue;
+    const side = input[kind];
+    const map = plan[kind];
+    // Ids a kernel map line can hold: first + count <= MAX_ID.
+    const usable = merged(
+      side.delegated.filter((r) => !r.wraps && r.count >= 1)
+        .map((
+          r,
+        ): [number, number] => [r.start, Math.min(r.start + r.count, MAX_ID)]),
+    );
+    if (input.privileged && map.length === 1 && map[0]!.count === MAX_ID) {
+      assert.deepEqual(
+        without(usable, side.ownId),
+        [],
+        "whole space: no ranges",
+      );
+      continue;
+    }
+    assert.deepEqual(map[0], {
+      inner: side.ownId,
+      outer: side.ownId,
+      count: 1,
+    });
+    assert.ok(map.every((m) => m.inner === m.outer), "inside = outside");
+    const rest = merged(map.slice(1).map((m) => [m.outer, m.outer + m.count]));
+    if (plan.warning === undefined) {
+      assert.deepEqual(rest, without(usable, side.ownId), "every delegated id");
+    } else assert.deepEqual(rest, [], "the own id alone");
   }
 }
 
@@ -485,8 +552,8 @@ function checkPlanError(input: PlanInput, e: unknown): void {
       const strict = /^no subordinate (uid|gid)s for uid (\d+) in (\S+);/
         .exec(err.message);
       if (strict) {
-        // strict auto without ranges: names the side, the uid and the file.
-        assert.ok(input.strict && input.mode === "auto");
+        // strict auto/subids without ranges: names the side, uid and file.
+        assert.ok(input.strict && fallsBack(input.mode));
         assert.equal(Number(strict[2]), input.uid.ownId);
         assert.equal(strict[3], input[strict[1] as "uid" | "gid"].file);
         return;
@@ -505,10 +572,10 @@ function checkPlanError(input: PlanInput, e: unknown): void {
         err.message,
       );
       assert.ok(m, err.message);
-      const current = input.mode === "current";
+      const asOwn = input.mode === "current" || input.mode === "subids";
       const want = m[1] === "uid"
-        ? input.user ?? (current ? input.uid.ownId : 0)
-        : input.group ?? (current ? input.gid.ownId : 0);
+        ? input.user ?? (asOwn ? input.uid.ownId : 0)
+        : input.group ?? (asOwn ? input.gid.ownId : 0);
       assert.equal(m[2], String(want), "names the id");
       return;
     }
@@ -819,7 +886,7 @@ Deno.test("parseSubIdFile() reads clean decimal lines exactly", () => {
   );
 });
 
-Deno.test("planIdMaps() over parsed sub-ID files: auto plans stay valid", () => {
+Deno.test("planIdMaps() over parsed sub-ID files: auto and subids plans stay valid", () => {
   // The whole path the library takes: text -> parse -> rangesFor -> plan.
   fc.assert(
     fc.property(
@@ -828,10 +895,11 @@ Deno.test("planIdMaps() over parsed sub-ID files: auto plans stay valid", () => 
       fc.oneof(fc.constant(1001), ownId),
       fc.boolean(),
       fc.boolean(),
-      (uidText, gidText, own, privileged, strict) => {
+      fc.constantFrom<MapMode>("auto", "subids"),
+      (uidText, gidText, own, privileged, strict, mode) => {
         const user = { name: "alice", uid: own };
         const input: PlanInput = {
-          mode: "auto",
+          mode,
           uid: {
             kind: "uid",
             ownId: own,

@@ -1,0 +1,65 @@
+/**
+ * How the CLI reports a failure: one line on stderr in the CLI's words, and
+ * the exit status SPEC gives it.
+ *
+ * @module
+ */
+import { permissionError, UsernsError } from "../errors.ts";
+import type { OptionSpecs } from "./args.ts";
+
+/** Subcommands that run a command: their own failures exit 125. */
+const RUNNERS = ["run", "enter"];
+
+/**
+ * The library's name of an option (`oomScoreAdj must be ...`) as the
+ * subcommand's option (`--oom-score-adj must be ...`), where it has one.
+ */
+function cliWording(message: string, specs: OptionSpecs): string {
+  const name = /^([a-z][A-Za-z]*) must /.exec(message)?.[1];
+  if (name === undefined) return message;
+  const flag = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  if (!Object.hasOwn(specs, flag)) return message;
+  return `--${flag}${message.slice(name.length)}`;
+}
+
+/**
+ * The one line to print for a failure of a subcommand: a usage error as
+ * `userns: SUB: what; see userns SUB --help` (or its own hint), anything
+ * else as `userns: what failed: why; what to do`.
+ *
+ * @param e what was thrown
+ * @param sub the subcommand
+ * @param specs its options, to name them as the command line does
+ * @returns the line, without a newline
+ */
+export function errorLine(e: unknown, sub: string, specs: OptionSpecs): string {
+  const typed = permissionError(e);
+  if (!(typed instanceof UsernsError)) {
+    // The library's NotFound and BrokenPipe errors carry a code too.
+    if (typeof (typed as { code?: unknown })?.code === "string") {
+      return `userns: ${(typed as Error).message}`;
+    }
+    return `userns: internal error: ${
+      (e as Error)?.message?.split("\n")[0] ?? e
+    }`;
+  }
+  if (typed.code !== "INVALID_ARGUMENT") return `userns: ${typed.message}`;
+  const help = typed.hint === undefined ? `; see userns ${sub} --help` : "";
+  return `userns: ${sub}: ${cliWording(typed.message, specs)}${help}`;
+}
+
+/**
+ * The exit status for a failure: 127 not found, 126 cannot execute; else
+ * 125 for a subcommand that runs a command (it never ran) and 2 for the
+ * others (SPEC: usage error).
+ *
+ * @param e what was thrown
+ * @param sub the subcommand
+ * @returns the exit status
+ */
+export function exitStatus(e: unknown, sub: string): number {
+  const code = (e as { code?: unknown })?.code;
+  if (code === "EXEC_NOT_FOUND") return 127;
+  if (code === "EXEC_DENIED") return 126;
+  return RUNNERS.includes(sub) ? 125 : 2;
+}
