@@ -8,6 +8,7 @@
  * @module
  */
 import { errnoName, HelperError, SpawnError } from "../lib/errors.ts";
+import { notFoundError } from "../lib/spawn_errors.ts";
 import {
   Errno,
   Event,
@@ -302,17 +303,8 @@ export function spawnPaused(req: SpawnRequest): PausedChild {
   const reactor = getReactor();
   const n = fill(req);
   const rc = loadNative().uns_spawn(reactor.ctx, slots, n, strings, out);
-  if (rc === -Errno.ENOENT && req.precheck) {
-    throw new SpawnError(
-      "EXEC_NOT_FOUND",
-      `cannot execute "${req.file}": ENOENT`,
-      {
-        errno: "ENOENT",
-        step: "exec",
-        hint: "check the program name or PATH",
-      },
-    );
-  }
+  if (rc === -Errno.ENOENT && req.precheck) throw notFoundError(req.file);
+
   if (rc < 0) throw cloneError(-rc, req.cloneFlags);
   return {
     pid: out[Out.PID]!,

@@ -4,6 +4,12 @@
  *
  * @module
  */
+import { checkCommandOptions } from "./check.ts";
+import {
+  checkSpawnTime,
+  checkSpawnTypes,
+  type SpawnMethod,
+} from "./check_spawn.ts";
 import { permissionError, SpawnError, UsernsError } from "./errors.ts";
 import { failureError } from "./failure.ts";
 import { writeIdMaps } from "./mapwrite.ts";
@@ -61,13 +67,19 @@ export const HELPER_TIMEOUT_MS = 10_000;
 export class UsernsCommand {
   readonly #command: string | URL;
   readonly #options: UsernsCommandOptions;
+  readonly #paths: [string, string | undefined];
 
   /**
    * @param command the program: a name searched on PATH, a path, or a
    * `file:` URL
    * @param options as `Deno.CommandOptions`, plus the namespace options
+   * @throws {TypeError} for a value of the wrong type or an unknown value
+   * of an enumerated option, naming the option and the values it takes
+   * @throws {RangeError} for a value out of range
    */
   constructor(command: string | URL, options: UsernsCommandOptions = {}) {
+    checkCommandOptions(options);
+    this.#paths = checkSpawnTypes(command, options);
     this.#command = command;
     this.#options = options;
   }
@@ -81,6 +93,7 @@ export class UsernsCommand {
    * exist (an error that is also `instanceof Deno.errors.NotFound`)
    */
   spawn(): UsernsChild {
+    this.#check("spawn");
     return new UsernsChild(
       this.#prepare(this.#options, "inherit"),
       this.#options,
@@ -97,6 +110,7 @@ export class UsernsCommand {
    */
   output(): Promise<UsernsOutput> {
     try {
+      this.#check("output");
       return this.spawnForOutput().output();
     } catch (e) {
       return Promise.reject(e);
@@ -112,6 +126,7 @@ export class UsernsCommand {
    * @throws as {@link output}
    */
   outputSync(): UsernsOutput {
+    this.#check("outputSync");
     const options = this.#outputOptions();
     return runSync(this.#prepare(options, "piped"), options);
   }
@@ -123,12 +138,12 @@ export class UsernsCommand {
   }
 
   #outputOptions(): UsernsCommandOptions {
-    if (this.#options.stdin === "piped") {
-      throw new TypeError(
-        "Piped stdin is not supported for this function, use 'UsernsCommand.spawn()' instead",
-      );
-    }
     return { stdin: "null", ...this.#options };
+  }
+
+  /** What a spawn finds, as `Deno.Command` finds it when it spawns. */
+  #check(method: SpawnMethod): void {
+    checkSpawnTime(this.#paths[0], this.#paths[1], this.#options, method);
   }
 
   #prepare(options: UsernsCommandOptions, stdioDefault: StdioMode): Prepared {

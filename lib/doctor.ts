@@ -5,7 +5,7 @@
  * @module
  */
 import { UsernsCommand } from "./command.ts";
-import { UsernsError } from "./errors.ts";
+import { isUsernsError } from "./errors.ts";
 import { currentIdentity, type Identity } from "./identity.ts";
 import { parseIdMap } from "./idmap.ts";
 import { formatCompactMap } from "./nsps.ts";
@@ -164,7 +164,7 @@ async function guard(
     return await run();
   } catch (e) {
     const message = (e as Error)?.message?.split("\n")[0] ?? String(e);
-    if (e instanceof UsernsError) {
+    if (isUsernsError(e)) {
       const hint = e.hint ?? "fix the failures above";
       const what = e.hint ? message.slice(0, -(e.hint.length + 2)) : message;
       return verdict(name, what, "fail", hint);

@@ -9,7 +9,7 @@
 import { UsernsCommand } from "./command.ts";
 import { UsernsError } from "./errors.ts";
 import { currentIdentity } from "./identity.ts";
-import { pathOf } from "./compat.ts";
+import { pathFromUrl } from "./file_url.ts";
 import {
   checkOptions,
   cloneFlags,
@@ -118,6 +118,7 @@ function readSetgroups(pid: number): string {
  */
 export class EnterCommand extends UsernsCommand {
   readonly #pid: number;
+  readonly #namespaces: EnterOptions["namespaces"];
 
   /**
    * @param pid the process whose namespaces to join
@@ -125,7 +126,12 @@ export class EnterCommand extends UsernsCommand {
    * @param options as {@link UsernsCommand}'s, with `namespaces` to join
    */
   constructor(pid: number, command: string | URL, options: EnterOptions = {}) {
-    super(command, options as UsernsCommandOptions);
+    // The namespaces are the ones to join, not to create: checked apart.
+    super(command, {
+      ...options,
+      namespaces: undefined,
+    } as UsernsCommandOptions);
+    this.#namespaces = options.namespaces;
     if (!Number.isInteger(pid) || pid <= 0) {
       throw new UsernsError("INVALID_ARGUMENT", `invalid pid ${pid}`);
     }
@@ -142,7 +148,7 @@ export class EnterCommand extends UsernsCommand {
     const all = ORDER.map(([ns]) => ns);
     const wanted = new Set<string>([
       "user",
-      ...(o.namespaces === "all" ? all : o.namespaces ?? []),
+      ...(this.#namespaces === "all" ? all : this.#namespaces ?? []),
     ]);
     for (const ns of wanted) {
       if (!all.includes(ns as Namespace)) {
@@ -179,7 +185,7 @@ export function joinRequest(
   clearGroups: boolean,
   fresh?: Set<Namespace>,
 ): Prepared["request"] {
-  const file = pathOf(command, "command");
+  const file = pathFromUrl(command, "command");
   const [env, path] = environment(o, currentIdentity());
   const ns = fresh ? namespaceRequest(o, fresh) : undefined;
   return {
@@ -198,7 +204,7 @@ export function joinRequest(
     // Joining a pid namespace takes effect for children only: the child
     // forks the command and stays as its userns-init.
     init: join.some((p) => p.endsWith("/pid")) || !!ns?.init,
-    cwd: workingDirectory(o, ns?.root, false),
+    cwd: workingDirectory(file, o, ns?.root, false),
     hostname: o.hostname,
   };
 }

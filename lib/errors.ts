@@ -1,10 +1,18 @@
 /**
- * Typed errors. Every failure `userns` reports is a {@link UsernsError} with
- * a machine-readable {@link UsernsErrorCode} and a message of the form
- * `what failed: why; what to do`, so the CLI can print it on one line.
+ * Typed errors. Every failure `userns` reports carries a machine-readable
+ * {@link UsernsErrorCode} and a message of the form `what failed: why; what
+ * to do`, so the CLI can print it on one line. Most are a
+ * {@link UsernsError}; those that `Deno.Command` reports with a built-in
+ * class (`TypeError`, `Deno.errors.NotFound`, ...) extend that class
+ * instead, so that code written for `Deno.Command` keeps working. Tell them
+ * all apart with {@link isUsernsError}.
  *
  * @module
  */
+
+import { BRAND, brand, messageOf } from "./_brand.ts";
+
+export * from "./builtin_errors.ts";
 
 /** Machine-readable reason carried by every {@link UsernsError}. */
 export type UsernsErrorCode =
@@ -32,6 +40,9 @@ export type UsernsErrorCode =
   | "SETUP"
   | "EXEC_NOT_FOUND"
   | "EXEC_DENIED"
+  | "CWD_NOT_FOUND"
+  | "CWD_DENIED"
+  | "BROKEN_PIPE"
   | "PROC_READ"
   | "USER_UNKNOWN"
   | "ABORTED"
@@ -52,6 +63,18 @@ export interface UsernsErrorDetails {
   cause?: unknown;
 }
 
+/** The fields every error of `userns` carries; see {@link isUsernsError}. */
+export interface UsernsErrorFields {
+  /** Machine-readable reason. */
+  readonly code: UsernsErrorCode;
+  /** What to do about it, if anything. */
+  readonly hint?: string;
+  /** The errno name when a system call failed. */
+  readonly errno?: string;
+  /** The child set-up step that failed, if any. */
+  readonly step?: string;
+}
+
 /**
  * A failure found and described but not (yet) thrown: a diagnosis that a
  * later message carries, e.g. why a helper was not found.
@@ -64,7 +87,30 @@ export interface Cause {
 }
 
 /**
- * Base class of every error `userns` throws on purpose.
+ * Whether `e` is an error `userns` threw on purpose: a {@link UsernsError},
+ * or one of the classes that extend a built-in error class for
+ * `Deno.Command` parity ({@link UsernsTypeError}, {@link UsernsNotFound},
+ * ...). Each carries a machine-readable `code`.
+ *
+ * @example Usage
+ * ```ts
+ * import { isUsernsError, UsernsNotFound } from "./errors.ts";
+ * const e = new UsernsNotFound("EXEC_NOT_FOUND", "failed to spawn 'x': not found");
+ * console.assert(isUsernsError(e) && e.code === "EXEC_NOT_FOUND");
+ * console.assert(e instanceof Deno.errors.NotFound);
+ * console.assert(!isUsernsError(new Deno.errors.NotFound("x")));
+ * ```
+ *
+ * @param e any value, usually a caught one
+ * @returns true for the errors of `userns`, false for anything else
+ */
+export function isUsernsError(e: unknown): e is Error & UsernsErrorFields {
+  return typeof e === "object" && e !== null &&
+    (e as { [BRAND]?: unknown })[BRAND] === true;
+}
+
+/**
+ * Base class of most errors `userns` throws on purpose.
  *
  * @example Usage
  * ```ts
@@ -97,9 +143,7 @@ export class UsernsError extends Error {
     what: string,
     details: UsernsErrorDetails = {},
   ) {
-    super(details.hint ? `${what}; ${details.hint}` : what, {
-      cause: details.cause,
-    });
+    super(messageOf(what, details), { cause: details.cause });
     this.code = code;
     this.hint = details.hint;
     this.errno = details.errno;
@@ -132,6 +176,8 @@ export class SpawnError extends UsernsError {
   override name = "SpawnError";
 }
 
+brand(UsernsError);
+
 const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM",
   2: "ENOENT",
@@ -155,6 +201,7 @@ const ERRNO_NAMES: Record<number, string> = {
   26: "ETXTBSY",
   28: "ENOSPC",
   30: "EROFS",
+  32: "EPIPE",
   36: "ENAMETOOLONG",
   38: "ENOSYS",
   40: "ELOOP",
@@ -180,10 +227,11 @@ export function errnoName(errno: number): string {
  */
 export function permissionError(e: unknown): unknown {
   if (
+    isUsernsError(e) ||
     !(e instanceof Deno.errors.NotCapable ||
       e instanceof Deno.errors.PermissionDenied)
   ) {
-    return e;
+    return e; // not Deno's refusal (this library's EXEC_DENIED is not one)
   }
   const message = e.message.split("\n")[0]!;
   const flag = message.match(/--allow-[a-z-]+/)?.[0];

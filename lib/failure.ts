@@ -5,7 +5,7 @@
  * @module
  */
 import { errnoName, SpawnError } from "./errors.ts";
-import { notFoundError } from "./compat.ts";
+import { cwdError, execError } from "./spawn_errors.ts";
 import type { Prepared } from "./options.ts";
 import type { ChildFailure } from "../ffi/native.ts";
 
@@ -59,13 +59,9 @@ function mountError(f: ChildFailure, prepared: Prepared): SpawnError {
 export function failureError(f: ChildFailure, prepared: Prepared): Error {
   const errno = errnoName(f.errno);
   const file = prepared.request.file;
-  if (f.step === "exec") {
-    if (errno === "ENOENT" || errno === "ENOTDIR") return notFoundError(file);
-    return new SpawnError("EXEC_DENIED", `cannot execute "${file}": ${errno}`, {
-      errno,
-      step: f.step,
-      hint: "check its permissions and format",
-    });
+  if (f.step === "exec") return execError(file, errno);
+  if (f.step === "chdir") {
+    return cwdError(file, prepared.request.cwd ?? "", errno, STEP_HINTS.chdir);
   }
   if (f.step === "mount" || f.step === "mount-source") {
     return mountError(f, prepared);

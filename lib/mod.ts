@@ -23,6 +23,13 @@
  * map format, the free-range finder behind `userns subids --suggest`, and
  * typed errors with a machine-readable `code`.
  *
+ * Every error the library throws on purpose carries a `code`, and
+ * {@link isUsernsError} tells them apart. Where `Deno.Command` throws a
+ * built-in class, so does `UsernsCommand`, with an error that extends it: a
+ * bad option is a `TypeError` (a {@link UsernsTypeError}), a command that
+ * is not found is `instanceof Deno.errors.NotFound` with code
+ * `EXEC_NOT_FOUND` (a {@link UsernsNotFound}), and so on.
+ *
  * @module
  */
 export { UsernsChild, UsernsCommand } from "./command.ts";

@@ -5,7 +5,8 @@
  * @module
  */
 import { UsernsError } from "./errors.ts";
-import { missingCwd, pathOf } from "./compat.ts";
+import { pathFromUrl } from "./file_url.ts";
+import { cwdError } from "./spawn_errors.ts";
 import { currentIdentity, type Identity } from "./identity.ts";
 import { cached } from "./filecache.ts";
 import {
@@ -121,15 +122,6 @@ const NAMESPACES: readonly Namespace[] = [
 
 function invalid(what: string): UsernsError {
   return new UsernsError("INVALID_ARGUMENT", what);
-}
-
-function checkId(value: number | undefined, name: string): void {
-  if (
-    value !== undefined &&
-    !(Number.isInteger(value) && value >= 0 && value < 4294967295)
-  ) {
-    throw invalid(`${name} must be an id from 0 to 4294967294, got ${value}`);
-  }
 }
 
 /** The ID map plan for these options, from /etc/sub{u,g}id and PATH. */
@@ -268,22 +260,7 @@ export function environment(
  * @throws {UsernsError} INVALID_ARGUMENT, or ABORTED for an aborted signal
  */
 export function checkOptions(o: UsernsCommandOptions): void {
-  checkId(o.user, "user");
-  checkId(o.group, "group");
-  const oom = o.oomScoreAdj;
-  if (
-    oom !== undefined && !(Number.isInteger(oom) && oom >= -1000 && oom <= 1000)
-  ) {
-    throw invalid(
-      `oomScoreAdj must be an integer from -1000 to 1000, got ${oom}`,
-    );
-  }
-  if (
-    o.hostname !== undefined &&
-    (o.hostname.length === 0 || o.hostname.length > 64)
-  ) {
-    throw invalid(`hostname must be 1 to 64 characters, got "${o.hostname}"`);
-  }
+  // Types and ranges were checked by the constructor (lib/check.ts).
   if (o.signal?.aborted) {
     throw new UsernsError(
       "ABORTED",
@@ -317,6 +294,7 @@ export function processRequest(
  * is looked up in the caller's own view and does not exist is refused here,
  * as `Deno.Command` refuses it.
  *
+ * @param file the command, for the message
  * @param o the options
  * @param root the new root, if any
  * @param ownView the command sees the caller's file system (no root, no
@@ -326,12 +304,13 @@ export function processRequest(
  * missing directory
  */
 export function workingDirectory(
+  file: string,
   o: UsernsCommandOptions,
   root: string | undefined,
   ownView: boolean,
 ): string | undefined {
   if (o.cwd === undefined) return root === undefined ? undefined : "/";
-  const dir = pathOf(o.cwd, "cwd");
+  const dir = pathFromUrl(o.cwd, "cwd");
   const cwd = dir.startsWith("/")
     ? dir
     : root === undefined
@@ -341,7 +320,9 @@ export function workingDirectory(
     try {
       Deno.statSync(cwd);
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) throw missingCwd(cwd);
+      if (e instanceof Deno.errors.NotFound) {
+        throw cwdError(file, cwd, "ENOENT");
+      }
     }
   }
   return cwd;
@@ -363,7 +344,7 @@ export function prepare(
 ): Prepared {
   checkOptions(o);
   const id = currentIdentity();
-  const file = pathOf(command, "command");
+  const file = pathFromUrl(command, "command");
   const [env, path] = environment(o, id);
   const helpers = findHelpers(Deno.env.get("PATH") ?? "");
   const plan = planFor(o, id, helpers);
@@ -386,7 +367,7 @@ export function prepare(
       ...sessionRequest(o, stdioDefault),
       ...ns,
       ...processRequest(o),
-      cwd: workingDirectory(o, ns.root, ownView),
+      cwd: workingDirectory(file, o, ns.root, ownView),
       hostname: o.hostname,
       precheck: ownView,
       sharedVm: keepsIds(plan, id),
@@ -442,6 +423,6 @@ export function sessionRequest(
  * @returns the absolute path
  */
 export function absolute(p: string | URL): string {
-  const s = pathOf(p, "path");
+  const s = pathFromUrl(p, "root");
   return s.startsWith("/") ? s : `${Deno.cwd()}/${s}`;
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { brokenPipeError } from "./compat.ts";
+import { brokenPipeError } from "./spawn_errors.ts";
 import { errnoName, SpawnError } from "./errors.ts";
 import { Errno, Event } from "../ffi/abi.ts";
 import { closeFd, readNow, writeNow } from "../ffi/native.ts";

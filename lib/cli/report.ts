@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { permissionError, UsernsError } from "../errors.ts";
+import { isUsernsError, permissionError } from "../errors.ts";
 import type { OptionSpecs } from "./args.ts";
 
 /** Subcommands that run a command: their own failures exit 125. */
@@ -34,11 +34,7 @@ function cliWording(message: string, specs: OptionSpecs): string {
  */
 export function errorLine(e: unknown, sub: string, specs: OptionSpecs): string {
   const typed = permissionError(e);
-  if (!(typed instanceof UsernsError)) {
-    // The library's NotFound and BrokenPipe errors carry a code too.
-    if (typeof (typed as { code?: unknown })?.code === "string") {
-      return `userns: ${(typed as Error).message}`;
-    }
+  if (!isUsernsError(typed)) {
     return `userns: internal error: ${
       (e as Error)?.message?.split("\n")[0] ?? e
     }`;
@@ -58,7 +54,7 @@ export function errorLine(e: unknown, sub: string, specs: OptionSpecs): string {
  * @returns the exit status
  */
 export function exitStatus(e: unknown, sub: string): number {
-  const code = (e as { code?: unknown })?.code;
+  const code = isUsernsError(e) ? e.code : undefined;
   if (code === "EXEC_NOT_FOUND") return 127;
   if (code === "EXEC_DENIED") return 126;
   return RUNNERS.includes(sub) ? 125 : 2;

@@ -14,13 +14,13 @@ nsTest("run: exit codes 0, N, 128+N, 125, 126, 127", async (t) => {
       "not found",
       ["no-such-command-userns"],
       127,
-      /^userns: cannot execute "no-such-command-userns": ENOENT; .*\n$/,
+      /^userns: failed to spawn 'no-such-command-userns': not found on PATH \(ENOENT\); .*\n$/,
     ],
     [
       "cannot execute",
       ["/proc/self/status"],
       126,
-      /^userns: cannot execute "\/proc\/self\/status": EACCES; /,
+      /^userns: failed to spawn '\/proc\/self\/status': permission denied \(EACCES\); /,
     ],
     [
       "bad option",
@@ -33,7 +33,7 @@ nsTest("run: exit codes 0, N, 128+N, 125, 126, 127", async (t) => {
       "bad chdir",
       ["--cwd", "/nonexistent", "true"],
       125,
-      /^userns: working directory "\/nonexistent" does not exist; /,
+      /^userns: failed to spawn 'true': no such cwd '\/nonexistent'; /,
     ],
     [
       "no command",

@@ -4,11 +4,12 @@ import assert from "node:assert/strict";
 import {
   currentIdentity,
   type IdMapping,
+  isUsernsError,
   parseIdMap,
   planIdMaps,
   rangesFor,
   readSubIdFileSync,
-  SpawnError,
+  type SpawnError,
   UsernsCommand,
   UsernsError,
 } from "../../lib/mod.ts";
@@ -137,9 +138,10 @@ nsTest("exit status: code, signal, not found, cannot execute", async (t) => {
   await t.step("not found", async () => {
     await assert.rejects(
       new UsernsCommand("no-such-command-userns").output(),
+      // As Deno.Command: a NotFound, and one of ours by its code.
       (e) =>
-        e instanceof SpawnError && e.code === "EXEC_NOT_FOUND" &&
-        e.errno === "ENOENT",
+        e instanceof Deno.errors.NotFound && isUsernsError(e) &&
+        e.code === "EXEC_NOT_FOUND" && e.errno === "ENOENT",
     );
   });
   await t.step("cannot execute", async () => {
@@ -149,8 +151,8 @@ nsTest("exit status: code, signal, not found, cannot execute", async (t) => {
       await assert.rejects(
         new UsernsCommand(file).output(),
         (e) =>
-          e instanceof SpawnError && e.code === "EXEC_DENIED" &&
-          e.errno === "EACCES",
+          e instanceof Deno.errors.PermissionDenied && isUsernsError(e) &&
+          e.code === "EXEC_DENIED" && e.errno === "EACCES",
       );
     } finally {
       Deno.removeSync(file);

@@ -2,10 +2,11 @@
 import assert from "node:assert/strict";
 import {
   HelperError,
+  isUsernsError,
   SpawnError,
   type UsernsChild,
   UsernsCommand,
-  UsernsError,
+  type UsernsError,
 } from "../../lib/mod.ts";
 import { children, fdsSettle, nsTest, openFds, PRIVILEGED } from "./_env.ts";
 
@@ -17,7 +18,7 @@ async function leavesNothing(
   const fds = openFds();
   await assert.rejects(
     Promise.resolve().then(fn),
-    (e) => e instanceof UsernsError && e.code === code,
+    (e) => isUsernsError(e) && e.code === code,
   );
   assert.deepEqual(
     await fdsSettle(fds),
