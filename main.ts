@@ -13,13 +13,22 @@ import { maps, MAPS_OPTIONS } from "./lib/cli/maps.ts";
 import { subids, SUBIDS_OPTIONS } from "./lib/cli/subids.ts";
 import { doctor, DOCTOR_OPTIONS } from "./lib/cli/doctor.ts";
 import { ps, PS_OPTIONS } from "./lib/cli/ps.ts";
+import {
+  ls,
+  LS_OPTIONS,
+  start,
+  START_OPTIONS,
+  stop,
+  STOP_OPTIONS,
+} from "./lib/cli/pod.ts";
 
 const USAGE =
   `userns ${config.version}: run programs in a new user namespace with your subordinate IDs mapped
 
 Usage:
-  userns run   [OPTIONS] [--] COMMAND [ARG...]
-  userns enter [OPTIONS] PID [--] COMMAND [ARG...]
+  userns run   [OPTIONS] [--] [COMMAND [ARG...]]
+  userns enter [OPTIONS] PID|NAME [--] [COMMAND [ARG...]]
+  userns start [OPTIONS] NAME          userns stop NAME...          userns ls [--json]
   userns subids [USER] [--check] [--suggest [COUNT]] [--subuid FILE] [--subgid FILE] [--json]
   userns maps  [PID] [--json]
   userns doctor [--json]
@@ -39,6 +48,9 @@ const COMMANDS: Record<string, Subcommand> = {
   maps: [maps, MAPS_OPTIONS],
   doctor: [doctor, DOCTOR_OPTIONS],
   ps: [ps, PS_OPTIONS],
+  start: [start, START_OPTIONS],
+  stop: [stop, STOP_OPTIONS],
+  ls: [ls, LS_OPTIONS],
 };
 
 /**

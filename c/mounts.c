@@ -6,10 +6,14 @@
  * open_tree(OPEN_TREE_CLONE) makes a detached copy of the source's mount
  * tree, and a read-only one is made so with mount_setattr(), which keeps the
  * flags the kernel locked on the source (a remount would have to repeat
- * them, or fail with EPERM). Then the root changes (pivot_root, the old
- * root detached: unlike chroot, nothing leads back to it). Then every
- * operation runs, its target resolved inside the new root, so that a
- * symbolic link in the root filesystem points inside it. Raw system calls
+ * them, or fail with EPERM). With a new root, it is bound onto itself and
+ * entered with chroot() while the caller's mounts are still there (the
+ * kernel mounts a new proc only while another proc is fully visible in the
+ * namespace); every operation then runs with its target resolved inside
+ * the root, so that a symbolic link in the root filesystem points inside
+ * it. Last, back through a saved fd to the caller's root, the root becomes
+ * the root for good: pivot_root(), the old root detached, the saved fd
+ * closed, so that, unlike a chroot, nothing leads back. Raw system calls
  * only, as everywhere in the child.
  */
 #include "internal.h"
@@ -101,18 +105,40 @@ static long open_source(const struct spawn *s, const int32_t *m)
 	return fd;
 }
 
-/* Makes ROOT the root: bound onto itself so that it is a mount point, then
- * pivot_root(".", "."), which stacks the old root on top of it, detached. */
-static long change_root(const char *root)
+/* Binds ROOT onto itself (a mount point, for pivot_root) and enters it
+ * with chroot(); *HOST keeps the caller's root for leave(). */
+static long enter(const char *root, long *host)
 {
 	long r;
 
-	if ((r = sys(SYS_mount, root, root, NULL, MS_BIND | MS_REC, NULL)) < 0 ||
-	    (r = sys(SYS_chdir, root)) < 0 ||
-	    (r = sys(SYS_pivot_root, ".", ".")) < 0 ||
-	    (r = sys(SYS_umount2, ".", MNT_DETACH)) < 0)
+	if ((r = sys(SYS_mount, root, root, NULL, MS_BIND | MS_REC, NULL)) < 0)
+		return r;
+	*host = sys(SYS_openat, AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*host < 0)
+		return *host;
+	if ((r = sys(SYS_chdir, root)) < 0 || (r = sys(SYS_chroot, ".")) < 0)
 		return r;
 	return sys(SYS_chdir, "/");
+}
+
+/* From inside the root entered by enter(): back to the caller's root, then
+ * pivot_root(".", ".") into the root's mount, which stacks the old root on
+ * top of it, detached at once. No fd to the old root is left. */
+static long leave(long host)
+{
+	long here = sys(SYS_openat, AT_FDCWD, "/", O_PATH | O_DIRECTORY |
+			O_CLOEXEC);
+	long r = here;
+
+	if (r >= 0 && (r = sys(SYS_fchdir, host)) >= 0 &&
+	    (r = sys(SYS_chroot, ".")) >= 0 && (r = sys(SYS_fchdir, here)) >= 0 &&
+	    (r = sys(SYS_pivot_root, ".", ".")) >= 0 &&
+	    (r = sys(SYS_umount2, ".", MNT_DETACH)) >= 0)
+		r = sys(SYS_chdir, "/");
+	if (here >= 0)
+		(void)sys(SYS_close, here);
+	(void)sys(SYS_close, host);
+	return r;
 }
 
 /* Runs one operation; TREE is its opened source, for a bind. */
@@ -134,16 +160,18 @@ static long apply(const struct spawn *s, const int32_t *m, long tree)
 }
 
 /**
- * set_up_mounts() - open the bind sources, change the root, run the rest.
+ * set_up_mounts() - open the bind sources, enter the root, run the
+ * operations, make the root the root.
  * @s: the spawn: its root, mount operations and strings
  *
  * A failure ends the child, reporting the step (a source, the root, an
- * operation), the errno and the operation's index.
+ * operation), the errno and the operation's index; the fd to the caller's
+ * root is close-on-exec, and the child exits anyway.
  */
 void set_up_mounts(const struct spawn *s)
 {
 	uint32_t n = (uint32_t)s->opt[UNS_OPT_NMOUNT];
-	long tree[UNS_MAX_MOUNTS];
+	long tree[UNS_MAX_MOUNTS], host = -1;
 
 	for (uint32_t i = 0; i < n; i++) {
 		const int32_t *m = s->mounts + i * UNS_MOUNT_SLOTS;
@@ -154,7 +182,7 @@ void set_up_mounts(const struct spawn *s)
 			fail_at(s, UNS_STEP_MOUNT_SOURCE, -tree[i], (int)i);
 	}
 	if (s->root)
-		CHECK(s, change_root(s->root), UNS_STEP_ROOT);
+		CHECK(s, enter(s->root, &host), UNS_STEP_ROOT);
 	for (uint32_t i = 0; i < n; i++) {
 		long r = apply(s, s->mounts + i * UNS_MOUNT_SLOTS, tree[i]);
 
@@ -163,4 +191,6 @@ void set_up_mounts(const struct spawn *s)
 		if (tree[i] >= 0)
 			(void)sys(SYS_close, tree[i]);
 	}
+	if (s->root)
+		CHECK(s, leave(host), UNS_STEP_ROOT);
 }

@@ -41,6 +41,11 @@ export interface EnterOptions extends
     | "ctty"
     | "signal"
     | "beforeExec"
+    | "oomScoreAdj"
+    | "rlimits"
+    | "noNewPrivs"
+    | "helperTimeout"
+    | "onWarning"
   > {
   /** Namespaces to join besides the user namespace, or "all". @default {[]} */
   namespaces?: Namespace[] | "all";
@@ -204,7 +209,7 @@ export function joinRequest(
     // Joining a pid namespace takes effect for children only: the child
     // forks the command and stays as its userns-init.
     init: join.some((p) => p.endsWith("/pid")) || !!ns?.init,
-    cwd: workingDirectory(file, o, ns?.root, false),
+    cwd: workingDirectory(file, o, o.root !== undefined, false),
     hostname: o.hostname,
   };
 }

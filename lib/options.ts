@@ -228,7 +228,10 @@ export function namespaceRequest(
       : undefined,
     loopback: set.has("net"),
     init: set.has("pid") && o.init !== false,
-    root: o.root === undefined ? undefined : absolute(o.root),
+    // "/" is the root already: nothing to pivot to (the cwd is still /).
+    root: o.root === undefined || absolute(o.root) === "/"
+      ? undefined
+      : absolute(o.root),
   };
 }
 
@@ -296,7 +299,7 @@ export function processRequest(
  *
  * @param file the command, for the message
  * @param o the options
- * @param root the new root, if any
+ * @param rooted a new root is given (`root`)
  * @param ownView the command sees the caller's file system (no root, no
  * mounts, no joined mount namespace)
  * @returns the directory, or undefined to keep the caller's
@@ -306,16 +309,16 @@ export function processRequest(
 export function workingDirectory(
   file: string,
   o: UsernsCommandOptions,
-  root: string | undefined,
+  rooted: boolean,
   ownView: boolean,
 ): string | undefined {
-  if (o.cwd === undefined) return root === undefined ? undefined : "/";
+  if (o.cwd === undefined) return rooted ? "/" : undefined;
   const dir = pathFromUrl(o.cwd, "cwd");
   const cwd = dir.startsWith("/")
     ? dir
-    : root === undefined
-    ? `${Deno.cwd()}/${dir}`
-    : `/${dir}`;
+    : rooted
+    ? `/${dir}`
+    : `${Deno.cwd()}/${dir}`;
   if (ownView) {
     try {
       Deno.statSync(cwd);
@@ -367,7 +370,7 @@ export function prepare(
       ...sessionRequest(o, stdioDefault),
       ...ns,
       ...processRequest(o),
-      cwd: workingDirectory(file, o, ns.root, ownView),
+      cwd: workingDirectory(file, o, o.root !== undefined, ownView),
       hostname: o.hostname,
       precheck: ownView,
       sharedVm: keepsIds(plan, id),

@@ -19,6 +19,11 @@ export interface OptionSpec {
   help: string;
   /** A one-letter alias, e.g. `h` for `-h`. */
   short?: string;
+  /** Words its value takes (`--bind SRC DEST`: 2); the first may follow `=`. @default {1} */
+  arity?: 1 | 2;
+  /** Each use is also kept in {@link Parsed.ordered}, in command-line order
+   * with the other ordered options (mounts apply in the order given). */
+  ordered?: boolean;
   /**
    * For a string option whose value may be left out: the value it then
    * has. The next word is taken as its value only when it is a decimal
@@ -35,8 +40,11 @@ export type OptionValue = string | string[] | true;
 
 /** Parsed options and the operands after them. */
 export interface Parsed {
-  /** Option values by long name; absent when not given. */
+  /** Option values by long name; absent when not given. A two-word value
+   * is its words joined by a NUL. */
   values: Record<string, OptionValue | undefined>;
+  /** The uses of `ordered` options, in command-line order: name, words. */
+  ordered: [string, string[]][];
   /** Operands, and everything from the first one on when `stopAtOperand`. */
   operands: string[];
 }
@@ -107,14 +115,15 @@ export function parse(
   stopAtOperand: boolean,
 ): Parsed {
   const values: Parsed["values"] = {};
+  const ordered: Parsed["ordered"] = [];
   const operands: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
     if (word === "--") {
-      return { values, operands: [...operands, ...argv.slice(i + 1)] };
+      return { values, ordered, operands: [...operands, ...argv.slice(i + 1)] };
     }
     if (!word.startsWith("-") || word === "-") {
-      if (stopAtOperand) return { values, operands: argv.slice(i) };
+      if (stopAtOperand) return { values, ordered, operands: argv.slice(i) };
       operands.push(word);
       continue;
     }
@@ -126,15 +135,26 @@ export function parse(
     let value: string | true = true;
     if (spec.type === "boolean") {
       if (eq >= 0) throw usageError(`unexpected value for ${quote(flag)}`);
-      if (name === "help") return { values: { help: true }, operands: [] };
+      if (name === "help") {
+        return { values: { help: true }, ordered: [], operands: [] };
+      }
     } else if (eq >= 0) value = word.slice(eq + 1);
     else if (spec.bare !== undefined && !/^\d+$/.test(argv[i + 1] ?? "")) {
       value = spec.bare;
     } else if (i + 1 < argv.length) value = argv[++i]!;
     else throw usageError(`missing value for ${quote(flag)}`);
+    if (spec.arity === 2 && typeof value === "string") {
+      if (i + 1 >= argv.length) {
+        throw usageError(`missing second value for ${quote(flag)}`);
+      }
+      value = `${value}\0${argv[++i]}`;
+    }
+    if (spec.ordered && typeof value === "string") {
+      ordered.push([name, value.split("\0")]);
+    }
     store(values, name, spec, value, flag);
   }
-  return { values, operands };
+  return { values, ordered, operands };
 }
 
 /**

@@ -1,39 +1,44 @@
 /**
- * `userns enter PID`: run a command in the namespaces of a running process.
+ * `userns enter PID|NAME`: run a command in the namespaces of a running
+ * process, or of a pod.
  *
  * @module
  */
-import { EnterCommand } from "../enter.ts";
+import { EnterCommand, type EnterOptions } from "../enter.ts";
 import type { Namespace } from "../options.ts";
+import { UsernsPod } from "../pod.ts";
 import { HELP, helpText, type OptionSpecs, parse } from "./args.ts";
-import { COMMAND_OPTIONS, commandOptions, runAndWait } from "./run.ts";
+import { runAndWait } from "./run.ts";
+import { COMMAND_OPTIONS, commandOptions } from "./run_options.ts";
 import { targetPid } from "./target.ts";
+
+const JOINABLE = [
+  "mount",
+  "pid",
+  "uts",
+  "ipc",
+  "net",
+  "cgroup",
+  "time",
+] as const;
 
 /** Options of `userns enter`. */
 export const ENTER_OPTIONS: OptionSpecs = {
-  mount: { type: "boolean", help: "also join the mount namespace" },
-  pid: { type: "boolean", help: "also join the pid namespace" },
-  uts: { type: "boolean", help: "also join the uts namespace" },
-  ipc: { type: "boolean", help: "also join the ipc namespace" },
-  net: { type: "boolean", help: "also join the network namespace" },
-  cgroup: { type: "boolean", help: "also join the cgroup namespace" },
-  all: { type: "boolean", help: "join every namespace of PID" },
-  user: {
-    type: "string",
-    value: "UID",
-    help: "inside uid to run as (default 0)",
-  },
-  group: {
-    type: "string",
-    value: "GID",
-    help: "inside gid to run as (default 0)",
-  },
+  ...Object.fromEntries(JOINABLE.map((ns) => [ns, {
+    type: "boolean",
+    help: `also join the ${ns} namespace${
+      ns === "mount" ? " (always, for a pod)" : ""
+    }`,
+  }])),
+  all: { type: "boolean", help: "join every namespace of PID or NAME" },
   ...COMMAND_OPTIONS,
   help: HELP,
 };
 
-const USAGE = "Usage: userns enter [OPTIONS] PID [--] COMMAND [ARG...]\n\n" +
-  "Runs COMMAND in the user namespace of PID (and the others asked for), as inside root.";
+const USAGE =
+  "Usage: userns enter [OPTIONS] PID|NAME [--] [COMMAND [ARG...]]\n\n" +
+  "Runs COMMAND (default $SHELL) in the user namespace of PID, or of the pod NAME\n" +
+  "(and the others asked for), as inside root.";
 
 /**
  * `userns enter`.
@@ -42,18 +47,29 @@ const USAGE = "Usage: userns enter [OPTIONS] PID [--] COMMAND [ARG...]\n\n" +
  * @returns the exit status
  */
 export async function enter(argv: string[]): Promise<number> {
-  const { values, operands } = parse(argv, ENTER_OPTIONS, true);
-  if (values.help) {
+  const parsed = parse(argv, ENTER_OPTIONS, true);
+  const v = parsed.values;
+  if (v.help) {
     console.log(helpText(USAGE, ENTER_OPTIONS));
     return 0;
   }
-  const [pidText, ...command] = operands;
-  const pid = targetPid(pidText);
+  const [target, ...command] = parsed.operands;
   if (command[0] === "--") command.shift();
-  const o = commandOptions(values);
-  const namespaces = values.all ? "all" : o.namespaces as Namespace[];
+  // Digits are a pid; anything else names a pod.
+  const isPod = target !== undefined && !/^[0-9]+$/.test(target);
+  const pid = isPod ? UsernsPod.open(target).pid : targetPid(target);
+  const wanted = JOINABLE.filter((ns) => v[ns] || (isPod && ns === "mount"));
+  const o = commandOptions({ ...parsed, values: { ...v, ...noCreate } });
+  const options: EnterOptions = {
+    ...o,
+    namespaces: v.all ? "all" : wanted as Namespace[],
+  };
   return await runAndWait(
     command,
-    (file, args) => new EnterCommand(pid, file, { ...o, args, namespaces }),
+    (file, args) => new EnterCommand(pid, file, { ...options, args }),
+    v["pid-file"] as string | undefined,
   );
 }
+
+/** The namespace flags of enter say what to join, not what to create. */
+const noCreate = Object.fromEntries(JOINABLE.map((ns) => [ns, undefined]));

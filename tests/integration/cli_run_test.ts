@@ -35,12 +35,6 @@ nsTest("run: exit codes 0, N, 128+N, 125, 126, 127", async (t) => {
       125,
       /^userns: failed to spawn 'true': no such cwd '\/nonexistent'; /,
     ],
-    [
-      "no command",
-      [],
-      125,
-      /^userns: run: no command given; see userns run --help\n$/,
-    ],
   ];
   for (const [name, args, code, stderr] of cases) {
     await t.step(name, async () => {
@@ -56,6 +50,23 @@ nsTest("run: exit codes 0, N, 128+N, 125, 126, 127", async (t) => {
     });
   }
 });
+
+nsTest(
+  "run: no command runs $SHELL, else /bin/sh, as unshare does",
+  async () => {
+    const shell = await cli(["run"], {
+      stdout: "piped",
+      env: { SHELL: "/usr/bin/id" },
+    });
+    assert.deepEqual([shell.code, shell.stdout.split(" ")[0]], [
+      0,
+      "uid=0(root)",
+    ]);
+    // No SHELL: /bin/sh, which reads its commands from stdin (here, EOF).
+    const sh = await cli(["run"], { stderr: "piped", env: { SHELL: "" } });
+    assert.deepEqual([sh.code, sh.stderr], [0, ""]);
+  },
+);
 
 nsTest("run: command flags are the command's; -- is optional", async () => {
   const a = await cli(["run", "sh", "-c", "echo $0 $1", "x", "--map"], {

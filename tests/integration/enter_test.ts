@@ -109,11 +109,12 @@ nsTest(
       none.stderr,
       /^userns: cannot read \/proc\/4194000\/ns\/user: no such process; /,
     );
+    // Not a pid: the name of a pod.
     const bad = await cli(["enter", "x", "true"], { stderr: "piped" });
     assert.equal(bad.code, 125);
     assert.match(
       bad.stderr,
-      /^userns: enter: invalid pid "x"; see userns enter --help\n$/,
+      /^userns: no pod named "x"; see userns ls, or start it with userns start\n$/,
     );
   },
 );

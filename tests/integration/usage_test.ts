@@ -31,7 +31,6 @@ const CASES: Array<[string[], number, string]> = [
   ],
   [["enter"], 125, "missing PID or NAME"],
   [["enter", "--all"], 125, "missing PID or NAME"],
-  [["enter", "x", "true"], 125, 'invalid pid "x"'],
   [["enter", "--bogus", "1", "true"], 125, 'unknown option "--bogus"'],
   [["subids", "--bogus"], 2, 'unknown option "--bogus"'],
   [["subids", "root", "daemon"], 2, 'unexpected argument "daemon"'],
@@ -45,6 +44,14 @@ const CASES: Array<[string[], number, string]> = [
   [["ps", "--json", "--json"], 2, 'repeated option "--json"'],
   [["ps", "-j"], 2, 'unknown option "-j"'],
 ];
+
+Deno.test("enter: an operand neither a pid nor a pod name", async () => {
+  const out = await cli(["enter", ".x", "true"], { stderr: "piped" });
+  assert.deepEqual([out.code, out.stderr], [
+    125,
+    'userns: enter: invalid pod name ".x"; use 1-64 of A-Z a-z 0-9 _ . -, not starting with .\n',
+  ]);
+});
 
 Deno.test("usage errors: one line in one style, 125 or 2", async (t) => {
   for (const [argv, code, what] of CASES) {

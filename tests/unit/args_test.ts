@@ -20,7 +20,12 @@ const SPECS: OptionSpecs = {
   help: HELP,
 };
 
-type Case = [name: string, argv: string[], stop: boolean, want: Parsed];
+type Case = [
+  name: string,
+  argv: string[],
+  stop: boolean,
+  want: Omit<Parsed, "ordered">,
+];
 
 const CASES: Case[] = [
   ["nothing", [], false, { values: {}, operands: [] }],
@@ -120,7 +125,11 @@ Deno.test("parse() reads values and operands", async (t) => {
   for (const [name, argv, stop, want] of CASES) {
     await t.step(
       name,
-      () => assert.deepStrictEqual(parse(argv, SPECS, stop), want),
+      () =>
+        assert.deepStrictEqual(parse(argv, SPECS, stop), {
+          ...want,
+          ordered: [],
+        }),
     );
   }
 });
@@ -185,5 +194,36 @@ Options:
   --suggest [COUNT]  free
   -h, --help         show this help
 `,
+  );
+});
+
+Deno.test("parse() takes two-word values and keeps ordered options in order", () => {
+  const specs: OptionSpecs = {
+    bind: {
+      type: "string",
+      arity: 2,
+      multiple: true,
+      ordered: true,
+      help: "b",
+    },
+    tmpfs: { type: "string", multiple: true, ordered: true, help: "t" },
+    help: HELP,
+  };
+  const p = parse(
+    ["--bind", "/a", "/b", "--tmpfs", "/t", "--bind=/c", "/d", "cmd", "--bind"],
+    specs,
+    true,
+  );
+  assert.deepStrictEqual(p.ordered, [
+    ["bind", ["/a", "/b"]],
+    ["tmpfs", ["/t"]],
+    ["bind", ["/c", "/d"]],
+  ]);
+  assert.deepStrictEqual(p.operands, ["cmd", "--bind"]);
+  assert.throws(
+    () => parse(["--bind", "/a"], specs, true),
+    (e) =>
+      e instanceof UsernsError &&
+      e.message === 'missing second value for "--bind"',
   );
 });

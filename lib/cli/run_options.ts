@@ -1,0 +1,352 @@
+/**
+ * The options of `run`, `enter` and `start`, in groups, and how they turn
+ * into the library's options.
+ *
+ * @module
+ */
+import type { MapMode } from "../idmap.ts";
+import { parseIdMapSpec } from "../idmap.ts";
+import { parseRlimit, type RlimitName, type RlimitValue } from "../limits.ts";
+import type { Mount } from "../mounts.ts";
+import type { Namespace, UsernsCommandOptions } from "../options.ts";
+import { type OptionSpecs, type Parsed, usageError } from "./args.ts";
+
+/** The command's own set-up: `run`, `enter`. */
+export const COMMAND_OPTIONS: OptionSpecs = {
+  cwd: {
+    type: "string",
+    value: "DIR",
+    help:
+      "working directory of the command (relative: inside --root when given)",
+  },
+  setsid: { type: "boolean", help: "run the command in a new session" },
+  ctty: {
+    type: "boolean",
+    help: "make stdin's terminal the controlling one; implies --setsid",
+  },
+  env: {
+    type: "string",
+    multiple: true,
+    value: "NAME=VALUE",
+    help: "set a variable",
+  },
+  "clear-env": { type: "boolean", help: "start from an empty environment" },
+  user: {
+    type: "string",
+    value: "UID",
+    help: "inside uid to run as (must be mapped)",
+  },
+  group: {
+    type: "string",
+    value: "GID",
+    help: "inside gid to run as (must be mapped)",
+  },
+  "oom-score-adj": {
+    type: "string",
+    value: "N",
+    help: "the command's OOM score adjustment",
+  },
+  rlimit: {
+    type: "string",
+    multiple: true,
+    value: "NAME=SOFT[:HARD]",
+    help:
+      "a resource limit, as prlimit(1) names it (as core cpu data fsize locks memlock msgqueue nice nofile nproc rss rtprio rttime sigpending stack); unlimited allowed",
+  },
+  "no-new-privs": {
+    type: "boolean",
+    help: "set no_new_privs before the command runs",
+  },
+  "pid-file": {
+    type: "string",
+    value: "FILE",
+    help:
+      "write the host pid of the first process (the init, else the command) to FILE once it runs; removed at the end",
+  },
+  quiet: { type: "boolean", help: "no warnings on stderr" },
+};
+
+/** How IDs are mapped: `run`, `start`. */
+export const MAP_OPTIONS: OptionSpecs = {
+  map: {
+    type: "string",
+    value: "auto|root|current|subids",
+    help: "how to map IDs (default auto: own ID to 0, then all subordinate " +
+      "ranges; subids: own ID and all ranges onto themselves)",
+  },
+  "uid-map": {
+    type: "string",
+    multiple: true,
+    value: "IN:OUT:N",
+    help: "explicit uid map line; replaces the uid side of --map",
+  },
+  "gid-map": {
+    type: "string",
+    multiple: true,
+    value: "IN:OUT:N",
+    help: "explicit gid map line; replaces the gid side of --map",
+  },
+  setgroups: {
+    type: "string",
+    value: "allow|deny",
+    help: "setgroups policy (default: allow where the kernel permits)",
+  },
+  strict: {
+    type: "boolean",
+    help: "fail when auto cannot map the subordinate ranges",
+  },
+};
+
+/** The namespaces to create, and theirs settings: `run`, `start`. */
+export const NAMESPACE_OPTIONS: OptionSpecs = {
+  mount: { type: "boolean", help: "a new mount namespace (the default)" },
+  "no-mount": {
+    type: "boolean",
+    help: "stay in the caller's mount namespace (podman inside then fails)",
+  },
+  propagation: {
+    type: "string",
+    value: "slave|private|unchanged",
+    help: "mount propagation of the new mount namespace (default slave)",
+  },
+  pid: { type: "boolean", help: "also unshare the pid namespace" },
+  uts: { type: "boolean", help: "also unshare the uts namespace" },
+  ipc: { type: "boolean", help: "also unshare the ipc namespace" },
+  net: {
+    type: "boolean",
+    help: "also unshare the network namespace (loopback up)",
+  },
+  cgroup: { type: "boolean", help: "also unshare the cgroup namespace" },
+  time: { type: "boolean", help: "also unshare the time namespace" },
+  monotonic: {
+    type: "string",
+    value: "SECS",
+    help: "CLOCK_MONOTONIC offset inside; implies --time",
+  },
+  boottime: {
+    type: "string",
+    value: "SECS",
+    help: "CLOCK_BOOTTIME offset inside; implies --time",
+  },
+  hostname: {
+    type: "string",
+    value: "NAME",
+    help: "set the hostname inside; implies --uts",
+  },
+  init: {
+    type: "boolean",
+    help:
+      "with a pid namespace, a minimal PID 1 (userns-init) reaps and forwards signals (the default)",
+  },
+  "as-pid-1": {
+    type: "boolean",
+    help: "with a pid namespace, the command itself is PID 1",
+  },
+};
+
+/** The root and mounts, applied in order: `run`, `start`. */
+export const MOUNT_OPTIONS: OptionSpecs = {
+  root: {
+    type: "string",
+    value: "DIR",
+    help: "make DIR the root (pivot_root, old root detached), after the mounts",
+  },
+  bind: {
+    type: "string",
+    arity: 2,
+    multiple: true,
+    ordered: true,
+    value: "SRC DEST",
+    help:
+      "bind-mount host path SRC at DEST (inside --root); a missing DEST is created",
+  },
+  "ro-bind": {
+    type: "string",
+    arity: 2,
+    multiple: true,
+    ordered: true,
+    value: "SRC DEST",
+    help: "bind-mount SRC at DEST read-only",
+  },
+  tmpfs: {
+    type: "string",
+    multiple: true,
+    ordered: true,
+    value: "DEST",
+    help: "a fresh tmpfs at DEST",
+  },
+  dev: {
+    type: "string",
+    multiple: true,
+    ordered: true,
+    value: "DEST",
+    help:
+      "a minimal /dev at DEST (null zero full random urandom tty, pts, shm), as bwrap --dev",
+  },
+  proc: {
+    type: "string",
+    multiple: true,
+    ordered: true,
+    value: "DEST",
+    help: "a fresh proc at DEST; implies --pid",
+  },
+  "mount-proc": {
+    type: "boolean",
+    help: "mount a fresh /proc (inside --root); implies --pid",
+  },
+};
+
+/** A value as the one string it must be. */
+function str(v: Parsed["values"][string]): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
+
+function list(v: Parsed["values"][string]): string[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function oneOf<T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+  name: string,
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (allowed.includes(value as T)) return value as T;
+  throw usageError(
+    `invalid --${name} "${value}"`,
+    `use one of ${allowed.join(", ")}`,
+  );
+}
+
+function integer(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^-?\d+$/.test(value)) {
+    throw usageError(`invalid --${name} "${value}": not an integer`);
+  }
+  return Number(value);
+}
+
+function environment(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw usageError(`invalid --env "${pair}"`, "use NAME=VALUE");
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+function limits(
+  specs: string[],
+): Partial<Record<RlimitName, RlimitValue>> | undefined {
+  if (specs.length === 0) return undefined;
+  const out: Partial<Record<RlimitName, RlimitValue>> = {};
+  for (const spec of specs) {
+    let name: RlimitName, value: RlimitValue;
+    try {
+      [name, value] = parseRlimit(spec);
+    } catch (e) {
+      throw usageError((e as Error).message);
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+/** The mounts, in command-line order. */
+function mounts(ordered: Parsed["ordered"]): Mount[] {
+  return ordered.map(([name, [a, b]]): Mount => {
+    if (name === "bind" || name === "ro-bind") {
+      return {
+        type: "bind",
+        source: a!,
+        target: b!,
+        readonly: name === "ro-bind",
+      };
+    }
+    return { type: name as "tmpfs" | "dev" | "proc", target: a! };
+  });
+}
+
+/** What needs a mount namespace, for the --no-mount refusal. */
+function mountUser(v: Parsed["values"]): string | undefined {
+  return [
+    "root",
+    "bind",
+    "ro-bind",
+    "tmpfs",
+    "dev",
+    "proc",
+    "mount-proc",
+    "propagation",
+  ]
+    .find((name) => v[name] !== undefined);
+}
+
+const NAMESPACES = ["pid", "uts", "ipc", "net", "cgroup", "time"] as const;
+
+/**
+ * Turns parsed options of any of the groups into library options.
+ *
+ * @param p the parsed command line
+ * @returns the library options (those of groups not given stay unset)
+ * @throws {UsernsError} INVALID_ARGUMENT (a usage error) for a bad value
+ */
+export function commandOptions(p: Parsed): UsernsCommandOptions {
+  const v = p.values;
+  const maps = (specs: string[]) =>
+    specs.length ? specs.map(parseIdMapSpec) : undefined;
+  if (v["no-mount"]) {
+    const needs = mountUser(v);
+    if (needs) {
+      throw usageError(
+        `--${needs} needs a mount namespace, but --no-mount was given`,
+      );
+    }
+    if (v.mount) {
+      throw usageError(`--mount and --no-mount contradict each other`);
+    }
+  }
+  if (v.init && v["as-pid-1"]) {
+    throw usageError(`--init and --as-pid-1 contradict each other`);
+  }
+  const monotonic = integer(str(v.monotonic), "monotonic");
+  const boottime = integer(str(v.boottime), "boottime");
+  return {
+    map: oneOf<MapMode>(
+      str(v.map),
+      ["auto", "root", "current", "subids"],
+      "map",
+    ),
+    uidMap: maps(list(v["uid-map"])),
+    gidMap: maps(list(v["gid-map"])),
+    user: integer(str(v.user), "user"),
+    group: integer(str(v.group), "group"),
+    setgroups: oneOf(str(v.setgroups), ["allow", "deny"] as const, "setgroups"),
+    strict: v.strict === true ? true : undefined,
+    namespaces: NAMESPACES.filter((ns) => v[ns]) as Namespace[],
+    mountNamespace: v["no-mount"] ? false : undefined,
+    propagation: oneOf(
+      str(v.propagation),
+      ["slave", "private", "unchanged"] as const,
+      "propagation",
+    ),
+    timeOffsets: monotonic !== undefined || boottime !== undefined
+      ? { monotonic, boottime }
+      : undefined,
+    hostname: str(v.hostname),
+    init: v["as-pid-1"] ? false : undefined,
+    root: str(v.root),
+    mounts: p.ordered.length ? mounts(p.ordered) : undefined,
+    mountProc: v["mount-proc"] === true ? true : undefined,
+    cwd: str(v.cwd),
+    setsid: v.setsid === true ? true : undefined,
+    ctty: v.ctty === true ? true : undefined,
+    oomScoreAdj: integer(str(v["oom-score-adj"]), "oom-score-adj"),
+    rlimits: limits(list(v.rlimit)),
+    noNewPrivs: v["no-new-privs"] === true ? true : undefined,
+    env: environment(list(v.env)),
+    clearEnv: v["clear-env"] === true ? true : undefined,
+    onWarning: v.quiet ? () => {} : undefined,
+  };
+}
