@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { compileSources, readSources } from "./build.ts";
+import { buildLibrary, readSources } from "./build.ts";
 
 /** The permissions the compiled binary runs with (see the README). */
 export const BINARY_PERMISSIONS: readonly string[] = [
@@ -46,7 +46,7 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   Deno.mkdirSync(`${root}build`, { recursive: true });
-  compileSources(readSources(`${root}c`), `${root}build/libuserns.so`);
+  buildLibrary(readSources(`${root}c`), `${root}build/libuserns.so`);
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "compile",
