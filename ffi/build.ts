@@ -6,8 +6,16 @@
  * @module
  */
 import { NativeError } from "../lib/errors.ts";
+import { libraryProblem } from "./elf.ts";
 
-/** Compiler flags: warnings are errors, only `uns_*` is exported. */
+/**
+ * Compiler flags: warnings are errors, only `uns_*` is exported, and
+ * nothing that the raw-cloned child cannot run: no stack protector (it
+ * reads the cloning thread's TLS and calls `__stack_chk_fail` through the
+ * PLT), no loops turned into `memset`/`strlen` calls through the PLT. The
+ * library stays mapped once loaded (`-z nodelete`): a Worker's teardown
+ * must never unmap it while calls run.
+ */
 export const CFLAGS: readonly string[] = [
   "-std=c11",
   "-D_GNU_SOURCE",
@@ -18,6 +26,10 @@ export const CFLAGS: readonly string[] = [
   "-fvisibility=hidden",
   "-fPIC",
   "-shared",
+  "-pthread",
+  "-fno-stack-protector",
+  "-fno-tree-loop-distribute-patterns",
+  "-Wl,-z,nodelete",
 ];
 
 /** The C files, in `c/` and in `ffi/source.ts`. */
@@ -44,21 +56,26 @@ export interface BuildDir {
 }
 
 /**
- * Compiles C sources given as text in `dir` with `$CC`, else `cc`.
+ * Compiles C sources given as text in `dir` and checks the built file
+ * itself (see {@link libraryProblem}). The compiler is `$CC`, else `cc`;
+ * like make, `CC` may carry arguments (`CC="ccache gcc"`), which go before
+ * {@link CFLAGS}.
  *
  * @param sources file name to text; every `.c` is compiled
  * @param dir where to build; the library is left there as {@link BUILT}
  * @returns the library's bytes
- * @throws {NativeError} NATIVE_BUILD when there is no compiler or it fails
+ * @throws {NativeError} NATIVE_BUILD when there is no compiler, it fails,
+ * or the library it built cannot be used
  */
 export function compileSources(
   sources: Readonly<Record<string, string>>,
   dir: BuildDir,
 ): Uint8Array {
-  const cc = envOr("CC", "cc");
+  const [cc = "cc", ...ccArgs] = envOr("CC", "").split(/\s+/).filter((w) => w);
   for (const [name, text] of Object.entries(sources)) dir.write(name, text);
   const units = Object.keys(sources).filter((n) => n.endsWith(".c"));
   const result = runCompiler(cc, dir.path, [
+    ...ccArgs,
     ...CFLAGS,
     "-o",
     BUILT,
@@ -75,7 +92,15 @@ export function compileSources(
       },
     );
   }
-  return dir.read(BUILT);
+  const bytes = dir.read(BUILT);
+  const problem = libraryProblem(bytes);
+  if (problem) {
+    throw new NativeError(
+      "NATIVE_BUILD",
+      `cannot build the native library: the file ${cc} built ${problem}`,
+    );
+  }
+  return bytes;
 }
 
 /**
