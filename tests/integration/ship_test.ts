@@ -4,6 +4,7 @@
 // binary does differently runs here under `deno run`.
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import { compileBinary, denortProblem } from "../../ffi/compile.ts";
 import { cli, MAIN, nsTest, ROOT, text } from "./_env.ts";
 import { DENO, locate, moduleCopy, PREBUILT, sharedTempDir } from "./_cache.ts";
 
@@ -183,10 +184,7 @@ Deno.test("deno publish --dry-run is clean", async () => {
   assert.match(all, /ffi\/source\.ts/);
 });
 
-Deno.test("deno task compile with DENORT_BIN embeds the native library", async () => {
-  // The real denort cannot be downloaded here; the deno binary stands in
-  // for it, which is enough to see the task compile and embed the library
-  // (that binary does not run as userns: it is not denort).
+Deno.test("deno task compile refuses the deno CLI as DENORT_BIN, in one line", async () => {
   const out = await new Deno.Command(DENO, {
     args: ["task", "--quiet", "compile"],
     cwd: ROOT,
@@ -194,6 +192,33 @@ Deno.test("deno task compile with DENORT_BIN embeds the native library", async (
     stdout: "piped",
     stderr: "piped",
   }).output();
+  assert.equal(out.code, 1);
+  assert.match(
+    text(out.stderr),
+    new RegExp(
+      `^userns: cannot compile dist/userns: DENORT_BIN=${DENO} is the deno CLI, not denort .*DENORT_BIN=/path/to/denort\n$`,
+    ),
+  );
+  assert.throws(() => Deno.statSync(`${ROOT}dist`), "nothing compiled");
+});
+
+Deno.test("denortProblem() takes an executable that is not the deno CLI", () => {
+  const dir = Deno.makeTempDirSync();
+  const runtime = `${dir}/denort`;
+  Deno.writeTextFileSync(runtime, "#!/bin/sh\n");
+  assert.match(denortProblem(runtime)!, /is not an executable file; /);
+  Deno.chmodSync(runtime, 0o755);
+  assert.equal(denortProblem(runtime), undefined);
+  assert.match(denortProblem(`${dir}/none`)!, /does not exist; /);
+  assert.match(denortProblem(DENO)!, /is the deno CLI, not denort /);
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("compiling on a runtime embeds the native library", async () => {
+  // The real denort cannot be downloaded here. The deno binary stands in
+  // for it, which is enough to see the library embedded; the task itself
+  // refuses that binary (see above), so the inner step is called directly.
+  const out = await compileBinary(ROOT, DENO);
   assert.equal(out.code, 0, text(out.stderr));
   try {
     const binary = Deno.readFileSync(`${ROOT}dist/userns`);
