@@ -6,8 +6,16 @@
  * @module
  */
 import { NativeError } from "../lib/errors.ts";
+import { libraryProblem } from "./elf.ts";
 
-/** Compiler flags: warnings are errors, only `uns_*` is exported. */
+/**
+ * Compiler flags: warnings are errors, only `uns_*` is exported, and
+ * nothing that the raw-cloned child cannot run: no stack protector (it
+ * reads the cloning thread's TLS and calls `__stack_chk_fail` through the
+ * PLT), no loops turned into `memset`/`strlen` calls through the PLT. The
+ * library stays mapped once loaded (`-z nodelete`): a Worker's teardown
+ * must never unmap it while calls run.
+ */
 export const CFLAGS: readonly string[] = [
   "-std=c11",
   "-D_GNU_SOURCE",
@@ -39,55 +47,110 @@ export const SOURCE_FILES: readonly string[] = [
   "waiter.c",
 ];
 
+/** The name the compiler writes the library to in its {@link BuildDir}. */
+export const BUILT = "libuserns.so";
+
+/** A private directory to build in. */
+export interface BuildDir {
+  /** Its path, for the compiler: its working directory and `TMPDIR`. */
+  path: string;
+  /** Writes a new file into it. */
+  write(name: string, data: string): void;
+  /** Reads a file back. */
+  read(name: string): Uint8Array;
+}
+
 /**
- * Compiles C sources given as text into `out`, atomically: a concurrent
- * build of the same sources either wins the rename or is overwritten by
- * identical bytes, and no reader ever sees a partial file.
+ * Compiles C sources given as text in `dir` and checks the built file
+ * itself (see {@link libraryProblem}). The compiler is `$CC`, else `cc`;
+ * like make, `CC` may carry arguments (`CC="ccache gcc"`), which go before
+ * {@link CFLAGS}.
  *
  * @param sources file name to text; every `.c` is compiled
- * @param out path of the shared library to write
- * @throws {NativeError} NATIVE_BUILD when there is no compiler or it fails
+ * @param dir where to build; the library is left there as {@link BUILT}
+ * @returns the library's bytes
+ * @throws {NativeError} NATIVE_BUILD when there is no compiler, it fails,
+ * or the library it built cannot be used
  */
 export function compileSources(
   sources: Readonly<Record<string, string>>,
+  dir: BuildDir,
+): Uint8Array {
+  const [cc = "cc", ...ccArgs] = envOr("CC", "").split(/\s+/).filter((w) => w);
+  for (const [name, text] of Object.entries(sources)) dir.write(name, text);
+  const units = Object.keys(sources).filter((n) => n.endsWith(".c"));
+  const result = runCompiler(cc, dir.path, [
+    ...ccArgs,
+    ...CFLAGS,
+    "-o",
+    BUILT,
+    ...units,
+  ]);
+  if (!result.success) {
+    const why = new TextDecoder().decode(result.stderr).trim().split("\n")[0];
+    throw new NativeError(
+      "NATIVE_BUILD",
+      `cannot build the native library: ${cc} exited ${result.code}: ${why}`,
+      {
+        hint:
+          "check the compiler, or set USERNS_LIBRARY to a built libuserns.so",
+      },
+    );
+  }
+  const bytes = dir.read(BUILT);
+  const problem = libraryProblem(bytes);
+  if (problem) {
+    throw new NativeError(
+      "NATIVE_BUILD",
+      `cannot build the native library: the file ${cc} built ${problem}`,
+    );
+  }
+  return bytes;
+}
+
+/**
+ * Builds the library from sources into `out`, by path, atomically: a
+ * concurrent build either wins the rename or is overwritten by identical
+ * bytes, and no reader ever sees a partial file. For `deno task build` and
+ * `deno task compile`, which write next to the module.
+ *
+ * @param sources file name to text
+ * @param out path of the shared library to write
+ * @throws {NativeError} NATIVE_BUILD as {@link compileSources}
+ */
+export function buildLibrary(
+  sources: Readonly<Record<string, string>>,
   out: string,
 ): void {
-  const cc = envOr("CC", "cc");
-  const dir = Deno.makeTempDirSync({ prefix: "userns-build-" });
+  const path = Deno.makeTempDirSync({ prefix: "userns-build-" });
   const tmp = `${out}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
   try {
-    for (const [name, text] of Object.entries(sources)) {
-      Deno.writeTextFileSync(`${dir}/${name}`, text);
-    }
-    const units = Object.keys(sources).filter((n) => n.endsWith(".c"));
-    const result = runCompiler(cc, [
-      ...CFLAGS,
-      "-o",
-      tmp,
-      ...units.map((n) => `${dir}/${n}`),
-    ]);
-    if (!result.success) {
-      const why = new TextDecoder().decode(result.stderr).trim().split("\n")[0];
-      throw new NativeError(
-        "NATIVE_BUILD",
-        `cannot build the native library: ${cc} exited ${result.code}: ${why}`,
-        {
-          hint:
-            "check the compiler, or set USERNS_LIBRARY to a built libuserns.so",
-        },
-      );
-    }
+    const bytes = compileSources(sources, {
+      path,
+      write: (name, text) => Deno.writeTextFileSync(`${path}/${name}`, text),
+      read: (name) => Deno.readFileSync(`${path}/${name}`),
+    });
+    Deno.writeFileSync(tmp, bytes, { createNew: true, mode: 0o755 });
     Deno.renameSync(tmp, out);
   } finally {
-    Deno.removeSync(dir, { recursive: true });
+    Deno.removeSync(path, { recursive: true });
     removeQuietly(tmp);
   }
 }
 
-function runCompiler(cc: string, args: string[]): Deno.CommandOutput {
+function runCompiler(
+  cc: string,
+  cwd: string,
+  args: string[],
+): Deno.CommandOutput {
   try {
-    return new Deno.Command(cc, { args, stdin: "null", stdout: "null" })
-      .outputSync();
+    return new Deno.Command(cc, {
+      args,
+      cwd,
+      env: { TMPDIR: cwd }, // its temporary files too, where no one else writes
+      stdin: "null",
+      stdout: "null",
+    }).outputSync();
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
     throw new NativeError(
@@ -163,6 +226,6 @@ if (import.meta.main) {
     Deno.writeTextFileSync(`${root}ffi/source.ts`, sourceModule(sources));
   } else {
     Deno.mkdirSync(`${root}build`, { recursive: true });
-    compileSources(sources, `${root}build/libuserns.so`);
+    buildLibrary(sources, `${root}build/libuserns.so`);
   }
 }

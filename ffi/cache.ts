@@ -1,124 +1,207 @@
 /**
- * The user's private cache of native libraries: one built from source, or
- * one extracted from a compiled binary, each named by a content hash.
+ * The user's private cache of native libraries: one extracted from a
+ * compiled binary, or one built from source. Each library is a file named
+ * by the SHA-256 of its bytes, found through a verified directory fd,
+ * checked through its own fd (owner, mode, hash) every time, and loaded as
+ * `/proc/self/fd/N`: exactly the bytes that were checked. A bad file is
+ * replaced, never loaded; nothing is created when nothing needs creating.
  *
  * @module
  */
-import { NativeError } from "../lib/errors.ts";
-import { CFLAGS, compileSources, envOr } from "./build.ts";
+import { errnoName, NativeError } from "../lib/errors.ts";
+import { BUILT, CFLAGS, compileSources, envOr } from "./build.ts";
+import { install, openChecked, openLibrary, readFd } from "./cache_file.ts";
+import { sha256 } from "./hash.ts";
+import { AT, closeFd, mkdirAt, O, openAt, unlinkAt } from "./libc.ts";
+import { openTrustedDir } from "./trusted_dir.ts";
+import { cachePathFor } from "./trust.ts";
+
+/** A library in the cache, open and verified. */
+export interface CachedLibrary {
+  /** Its verified `O_RDONLY` fd: load `/proc/self/fd/<fd>`. */
+  fd: number;
+  /** Its path, for messages. */
+  file: string;
+}
 
 /**
- * The cache directory, created private: ours, mode 700. One that another
- * user owns, or that others may write, is refused: a library loaded from it
- * runs with our privileges.
+ * This process's cache directory, from `XDG_CACHE_HOME` or `HOME`; nothing
+ * is created or checked here.
  *
- * @param base the cache base; default `$XDG_CACHE_HOME` or `~/.cache`
- * @returns the path of `<base>/userns`
- * @throws {NativeError} NATIVE_LOAD when the directory is not private
+ * @returns `<base>/userns`
+ * @throws {NativeError} NATIVE_LOAD when neither variable is usable
  */
-export function cacheDir(base?: string): string {
-  const root = base ??
-    (envOr("XDG_CACHE_HOME", "") || `${envOr("HOME", "")}/.cache`);
-  const dir = `${root}/userns`;
-  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = Deno.lstatSync(dir);
-  const mode = (st.mode ?? 0) & 0o777;
-  if (!st.isDirectory || st.uid !== Deno.uid() || (mode & 0o022) !== 0) {
-    throw new NativeError(
-      "NATIVE_LOAD",
-      `cache directory ${dir} is not private (owner ${st.uid}, mode ${
-        mode.toString(8)
-      })`,
-      {
-        hint: "remove it or make it yours with mode 700, or set XDG_CACHE_HOME",
-      },
-    );
-  }
-  return dir;
+export function cachePath(): string {
+  return cachePathFor({
+    XDG_CACHE_HOME: envOr("XDG_CACHE_HOME", ""),
+    HOME: envOr("HOME", ""),
+  });
 }
 
-interface Hash {
-  update(data: string | Uint8Array): Hash;
-  digest(encoding: "hex"): string;
-}
-
-/** node:crypto, loaded on first use: importing it at start-up costs the CLI
- * about 20 ms, and a checkout with build/ never hashes anything. */
-function createHash(algorithm: "sha256"): Hash {
-  const { process } = globalThis as unknown as {
-    process: {
-      getBuiltinModule(id: "node:crypto"): { createHash(a: string): Hash };
-    };
-  };
-  return process.getBuiltinModule("node:crypto").createHash(algorithm);
-}
-
-function sha256(...parts: (string | Uint8Array)[]): string {
-  const h = createHash("sha256");
-  for (const p of parts) h.update(p);
-  return h.digest("hex");
-}
-
-/** True when `path` holds exactly the bytes hashing to `hash`. */
-function holds(path: string, hash: string): boolean {
-  try {
-    return sha256(Deno.readFileSync(path)) === hash;
-  } catch {
-    return false;
-  }
+function libraryName(hash: string): string {
+  return `libuserns-${hash.slice(0, 32)}.so`;
 }
 
 /**
- * Writes the library bytes embedded in a compiled binary to the cache,
- * once: `libuserns-<sha256>.so`, written to a new file of our own (mode 600,
- * never an existing one) and renamed into place. A file already there is
- * used only when its bytes hash right; anything else is replaced.
+ * The library embedded in a compiled binary, from the cache:
+ * `libuserns-<sha256>.so`, written there first if no good copy is there.
  *
  * @param bytes the library
  * @param dir the cache directory
- * @returns the path to dlopen
+ * @returns the verified file
+ * @throws {NativeError} NATIVE_LOAD for an unsafe or unwritable cache,
+ * PERMISSION when it must be written and writing is not allowed
  */
 export function extractLibrary(
   bytes: Uint8Array,
-  dir: string = cacheDir(),
-): string {
+  dir: string = cachePath(),
+): CachedLibrary {
   const hash = sha256(bytes);
-  const path = `${dir}/libuserns-${hash.slice(0, 32)}.so`;
-  if (holds(path, hash)) return path;
-  const tmp = `${path}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
-  const file = Deno.openSync(tmp, {
-    createNew: true,
-    write: true,
-    mode: 0o600,
-  });
-  try {
-    file.writeSync(bytes); // a regular file takes it in one write
-  } finally {
-    file.close();
-  }
-  Deno.renameSync(tmp, path);
-  return path;
+  const name = libraryName(hash);
+  return findOrFill(
+    dir,
+    (d) => found(d, dir, name, hash),
+    (d) => install(d, dir, name, bytes, 0o700),
+  );
 }
 
 /**
- * Builds the library from C sources into the cache, once, keyed by the
- * hash of the sources and the compiler flags.
+ * The library built from C sources, from the cache. The build is found by
+ * the hash of the sources and {@link CFLAGS}: `libuserns-src-<key>.sha256`
+ * holds the SHA-256 of the library built from them, which is then verified
+ * as an extracted one is. A missing, truncated or replaced file is built
+ * again.
  *
  * @param sources file name to text
  * @param dir the cache directory
- * @returns the path to dlopen
+ * @returns the verified file
+ * @throws {NativeError} NATIVE_BUILD, or as {@link extractLibrary}
  */
 export function buildInCache(
   sources: Readonly<Record<string, string>>,
-  dir: string = cacheDir(),
-): string {
+  dir: string = cachePath(),
+): CachedLibrary {
   const key = sha256(CFLAGS.join(" "), ...Object.entries(sources).flat());
-  const path = `${dir}/libuserns-src-${key.slice(0, 32)}.so`;
+  const ref = `libuserns-src-${key.slice(0, 32)}.sha256`;
+  return findOrFill(
+    dir,
+    (d) => {
+      const hash = readHash(d, ref);
+      return hash ? found(d, dir, libraryName(hash), hash) : undefined;
+    },
+    (d) => {
+      const bytes = buildIn(d, dir, sources);
+      const hash = sha256(bytes);
+      install(d, dir, libraryName(hash), bytes, 0o700);
+      install(d, dir, ref, `${hash}\n`, 0o600);
+    },
+  );
+}
+
+/** Finds a good library without creating anything, else fills the cache
+ * and finds it again. */
+function findOrFill(
+  dir: string,
+  find: (d: number) => CachedLibrary | undefined,
+  fill: (d: number) => void,
+): CachedLibrary {
+  let d = openTrustedDir(dir, false);
   try {
-    if (Deno.statSync(path).isFile) return path;
-  } catch {
-    // not built yet
+    const good = d === undefined ? undefined : find(d);
+    if (good) return good;
+    mayWrite(dir);
+    d ??= openTrustedDir(dir, true)!;
+    fill(d);
+    const made = find(d);
+    if (made) return made;
+    throw new NativeError(
+      "NATIVE_LOAD",
+      `cannot use the library cache ${dir}: the library just written there does not verify`,
+      { hint: "check that nothing else writes there, and run again" },
+    );
+  } finally {
+    if (d !== undefined) closeFd(d);
   }
-  compileSources(sources, path);
-  return path;
+}
+
+/** The cache is written through libc, which Deno's permissions do not
+ * see: ask for them as if it were not, so that no run without
+ * `--allow-write` writes anything. */
+function mayWrite(dir: string): void {
+  const { state } = Deno.permissions.querySync({ name: "write", path: dir });
+  if (state === "granted") return;
+  throw new NativeError(
+    "PERMISSION",
+    `cannot fill the library cache ${dir}: writing is not permitted`,
+    { hint: "run deno with --allow-write (needed once), or -A" },
+  );
+}
+
+function found(
+  d: number,
+  dir: string,
+  name: string,
+  hash: string,
+): CachedLibrary | undefined {
+  const fd = openLibrary(d, name, hash);
+  return fd === undefined ? undefined : { fd, file: `${dir}/${name}` };
+}
+
+/** The hash a `.sha256` file holds, if it is a good one. */
+function readHash(d: number, name: string): string | undefined {
+  const fd = openChecked(d, name, false);
+  if (fd === undefined) return undefined;
+  const bytes = readFd(fd);
+  closeFd(fd);
+  const text = bytes && new TextDecoder().decode(bytes);
+  return text && /^[0-9a-f]{64}\n$/.test(text) ? text.slice(0, 64) : undefined;
+}
+
+/**
+ * Compiles in a new private directory inside the verified cache directory:
+ * the compiler is given it as `/proc/<pid>/fd/<fd>`, so neither the
+ * sources, its temporary files nor its output are reached by a path that
+ * someone else could change.
+ */
+function buildIn(
+  d: number,
+  dir: string,
+  sources: Readonly<Record<string, string>>,
+): Uint8Array {
+  const name = `build-${Deno.pid}-${crypto.randomUUID()}`;
+  const where = `${dir}/${name}`;
+  const made = mkdirAt(d, name, 0o700);
+  const b = made < 0 ? made : openAt(d, name, O.PATH | O.NOFOLLOW | O.CLOEXEC);
+  if (b < 0) {
+    throw new NativeError(
+      "NATIVE_BUILD",
+      `cannot build the native library: cannot make ${where}: ${errnoName(-b)}`,
+      { hint: "free some space, or set XDG_CACHE_HOME" },
+    );
+  }
+  const written = [BUILT];
+  try {
+    return compileSources(sources, {
+      path: `/proc/${Deno.pid}/fd/${b}`,
+      write: (file, text) => {
+        written.push(file);
+        install(b, where, file, text, 0o600);
+      },
+      read: (file) => {
+        const fd = openChecked(b, file, false);
+        const bytes = fd === undefined ? undefined : readFd(fd);
+        closeFd(fd ?? -1);
+        if (bytes) return bytes;
+        throw new NativeError(
+          "NATIVE_BUILD",
+          `cannot build the native library: cannot read ${where}/${file}`,
+          { hint: "check the compiler (CC)" },
+        );
+      },
+    });
+  } finally {
+    for (const file of written) unlinkAt(b, file);
+    closeFd(b);
+    unlinkAt(d, name, AT.REMOVEDIR);
+  }
 }

@@ -3,18 +3,27 @@
  * `USERNS_LIBRARY`; a prebuilt `build/libuserns.so` next to the module; the
  * one embedded in a compiled binary (the same file, inside the binary, which
  * dlopen cannot open: it is extracted to the cache); else one built from the
- * module's own sources into the user's cache, keyed by their hash.
+ * module's own sources into the user's cache, keyed by their hash. The first
+ * two are trusted locations, loaded by path; a cached library is verified
+ * through an open fd and loaded through that fd, which stays open.
  *
  * @module
  */
 import { NativeError } from "../lib/errors.ts";
 import { ABI_VERSION } from "./abi.ts";
 import { envOr } from "./build.ts";
-import { buildInCache, cacheDir, extractLibrary } from "./cache.ts";
+import {
+  buildInCache,
+  type CachedLibrary,
+  cachePath,
+  extractLibrary,
+} from "./cache.ts";
+import { closeFd } from "./libc.ts";
 import { SOURCES } from "./source.ts";
 import { type NativeSymbols, symbols } from "./symbols.ts";
 
 let loaded: NativeSymbols | undefined;
+let loadedFd: number | undefined;
 
 /** Where to look for the library; {@link currentSearch} describes this process. */
 export interface LibrarySearch {
@@ -26,6 +35,16 @@ export interface LibrarySearch {
   prebuilt?: string;
   /** The cache directory to extract or build into. */
   cache: () => string;
+}
+
+/** The library to open, as {@link locateLibrary} found it. */
+export interface LocatedLibrary {
+  /** What to dlopen: a trusted path, or `/proc/self/fd/<fd>`. */
+  path: string;
+  /** Where it came from, for messages: the file and how it got there. */
+  origin: string;
+  /** For a cached library, the open fd that was verified. */
+  fd?: number;
 }
 
 /**
@@ -40,32 +59,40 @@ export function currentSearch(): LibrarySearch {
     explicit: envOr("USERNS_LIBRARY", ""),
     standalone: Deno.build.standalone,
     prebuilt: url.protocol === "file:" ? url.pathname : undefined,
-    cache: () => cacheDir(),
+    cache: () => cachePath(),
   };
 }
 
 /**
- * Decides which file to dlopen, extracting or building it when needed.
+ * Decides which file to dlopen, extracting or building it when needed. A
+ * cached library comes with its verified fd, which the caller closes when
+ * it does not keep the library.
  *
  * @param s where to look
- * @returns the path and where it came from
- * @throws {NativeError} NATIVE_BUILD, or NATIVE_LOAD for an unsafe cache
+ * @returns what to open and where it came from
+ * @throws {NativeError} NATIVE_BUILD, NATIVE_LOAD for an unsafe cache, or
+ * PERMISSION when the cache must be written without --allow-write
  */
-export function locateLibrary(
-  s: LibrarySearch,
-): { path: string; origin: string } {
-  if (s.explicit) return { path: s.explicit, origin: "USERNS_LIBRARY" };
+export function locateLibrary(s: LibrarySearch): LocatedLibrary {
+  if (s.explicit) {
+    return { path: s.explicit, origin: `${s.explicit} (USERNS_LIBRARY)` };
+  }
   if (s.prebuilt && isFile(s.prebuilt)) {
     return s.standalone
-      ? {
-        path: extractLibrary(Deno.readFileSync(s.prebuilt), s.cache()),
-        origin: "embedded",
-      }
-      : { path: s.prebuilt, origin: "prebuilt" };
+      ? cached(
+        extractLibrary(Deno.readFileSync(s.prebuilt), s.cache()),
+        "embedded",
+      )
+      : { path: s.prebuilt, origin: `${s.prebuilt} (prebuilt)` };
   }
+  return cached(buildInCache(SOURCES, s.cache()), "built from source");
+}
+
+function cached(lib: CachedLibrary, how: string): LocatedLibrary {
   return {
-    path: buildInCache(SOURCES, s.cache()),
-    origin: "built from source",
+    path: `/proc/self/fd/${lib.fd}`,
+    origin: `${lib.file} (${how})`,
+    fd: lib.fd,
   };
 }
 
@@ -78,12 +105,30 @@ export function locateLibrary(
  */
 export function loadNative(): NativeSymbols {
   if (loaded) return loaded;
-  const { path, origin } = locateLibrary(currentSearch());
-  loaded = open(path, origin);
+  const lib = locateLibrary(currentSearch());
+  try {
+    loaded = open(lib);
+  } catch (e) {
+    closeFd(lib.fd ?? -1);
+    throw e;
+  }
+  loadedFd = lib.fd;
   return loaded;
 }
 
-function open(path: string, origin: string): NativeSymbols {
+/**
+ * The open, verified file of the library {@link loadNative} loaded from the
+ * cache, for running that file itself (`execveat`). It stays open for the
+ * life of the process and is close-on-exec.
+ *
+ * @returns the fd, or undefined before loading and for a library loaded by
+ * path (prebuilt, `USERNS_LIBRARY`)
+ */
+export function verifiedLibraryFd(): number | undefined {
+  return loadedFd;
+}
+
+function open({ path, origin }: LocatedLibrary): NativeSymbols {
   let lib: Deno.DynamicLibrary<typeof symbols>;
   try {
     lib = Deno.dlopen(path, symbols);
@@ -97,7 +142,7 @@ function open(path: string, origin: string): NativeSymbols {
     }
     throw new NativeError(
       "NATIVE_LOAD",
-      `cannot load the native library ${path} (from ${origin}): ${
+      `cannot load the native library ${origin}: ${
         (e as Error).message.split("\n")[0]
       }`,
       {
@@ -111,7 +156,7 @@ function open(path: string, origin: string): NativeSymbols {
     lib.close();
     throw new NativeError(
       "NATIVE_ABI",
-      `native library ${path} has ABI ${version}, this module needs ${ABI_VERSION}`,
+      `native library ${origin} has ABI ${version}, this module needs ${ABI_VERSION}`,
       { hint: "rebuild it with deno task build" },
     );
   }

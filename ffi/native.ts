@@ -23,7 +23,7 @@ import {
   Stdio,
   STEPS,
 } from "./abi.ts";
-import { loadNative } from "./load.ts";
+import { loadNative, verifiedLibraryFd } from "./load.ts";
 import { getReactor } from "./reactor.ts";
 
 /** How one of the command's fds 0-2 is set up. */
@@ -183,10 +183,12 @@ function packInto(
   return at;
 }
 
-/** This library's file, for execveat() of userns-init and userns-pause. */
+/** This library's file, for execveat() of userns-init and userns-pause:
+ * the very fd that was verified and loaded, for a library from the cache;
+ * else (a prebuilt one, USERNS_LIBRARY: trusted places) opened by path. */
 function libraryFd(): number {
   if (selfFd === undefined) {
-    const fd = loadNative().uns_open_self();
+    const fd = verifiedLibraryFd() ?? loadNative().uns_open_self();
     selfFd = fd < 0 ? -1 : fd;
   }
   return selfFd;

@@ -4,17 +4,9 @@
 // binary does differently runs here under `deno run`.
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { NativeError } from "../../lib/mod.ts";
-import { cacheDir } from "../../ffi/cache.ts";
-import { locateLibrary } from "../../ffi/load.ts";
+import { compileBinary, denortProblem } from "../../ffi/compile.ts";
 import { cli, MAIN, nsTest, ROOT, text } from "./_env.ts";
-
-const DENO = Deno.execPath();
-const PREBUILT = `${ROOT}build/libuserns.so`;
-
-function tempCache(): string {
-  return cacheDir(Deno.makeTempDirSync({ prefix: "userns-cache-" }));
-}
+import { DENO, locate, moduleCopy, PREBUILT, sharedTempDir } from "./_cache.ts";
 
 /** Runs deno with args and an environment on top of ours. */
 async function deno(
@@ -30,31 +22,23 @@ async function deno(
 nsTest(
   "embedded: the library is extracted once, by content hash, and works",
   async () => {
-    const dir = tempCache();
-    const search = {
-      explicit: "",
-      standalone: true,
-      prebuilt: PREBUILT,
-      cache: () => dir,
-    };
-    const { path, origin } = locateLibrary(search);
-    assert.equal(origin, "embedded");
-    assert.match(path, new RegExp(`^${dir}/libuserns-[0-9a-f]{32}\\.so$`));
-    assert.deepEqual(Deno.readFileSync(path), Deno.readFileSync(PREBUILT));
-    assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
+    const dir = `${sharedTempDir()}/userns`;
+    const lib = locate(dir, PREBUILT);
+    assert.match(lib.path, new RegExp(`^${dir}/libuserns-[0-9a-f]{32}\\.so$`));
+    assert.deepEqual(lib.bytes, Deno.readFileSync(PREBUILT));
+    assert.equal(lib.st.mode! & 0o777, 0o700);
     assert.equal(Deno.statSync(dir).mode! & 0o777, 0o700);
-    const mtime = Deno.statSync(path).mtime;
-    assert.equal(locateLibrary(search).path, path);
-    assert.deepEqual(Deno.statSync(path).mtime, mtime, "reused, not rewritten");
-    Deno.writeTextFileSync(path, "not a library");
-    assert.equal(locateLibrary(search).path, path);
+    const again = locate(dir, PREBUILT);
+    assert.equal(again.path, lib.path);
+    assert.deepEqual(again.st.mtime, lib.st.mtime, "reused, not rewritten");
+    Deno.writeTextFileSync(lib.path, "not a library");
     assert.deepEqual(
-      Deno.readFileSync(path),
+      locate(dir, PREBUILT).bytes,
       Deno.readFileSync(PREBUILT),
       "a bad copy is replaced",
     );
     const run = await deno(["run", "-A", MAIN, "run", "--", "id", "-u"], {
-      USERNS_LIBRARY: path,
+      USERNS_LIBRARY: lib.path,
     });
     assert.equal(run.stdout, "0\n", run.stderr);
   },
@@ -63,10 +47,11 @@ nsTest(
 nsTest(
   "embedded: concurrent first uses agree and leave no temporary file",
   async () => {
-    const dir = tempCache();
+    const dir = `${sharedTempDir()}/userns`;
     const script = `import { locateLibrary } from "${ROOT}ffi/load.ts";
-    console.log(locateLibrary({ explicit: "", standalone: true, prebuilt: "${PREBUILT}",
-      cache: () => "${dir}" }).path);`;
+    const lib = locateLibrary({ explicit: "", standalone: true, prebuilt: "${PREBUILT}",
+      cache: () => "${dir}" });
+    console.log(Deno.realPathSync(lib.path));`;
     const runs = await Promise.all(
       Array.from({ length: 6 }, () => deno(["eval", script])),
     );
@@ -78,31 +63,6 @@ nsTest(
     );
   },
 );
-
-Deno.test("the cache directory must be private", () => {
-  const base = Deno.makeTempDirSync();
-  Deno.mkdirSync(`${base}/userns`);
-  Deno.chmodSync(`${base}/userns`, 0o777);
-  assert.throws(
-    () => cacheDir(base),
-    (e) =>
-      e instanceof NativeError &&
-      /is not private .*mode 777.*; remove it/.test(e.message),
-  );
-  Deno.removeSync(base, { recursive: true });
-});
-
-/** A copy of the module without build/, as an importer gets it. */
-function moduleCopy(): string {
-  const dir = Deno.makeTempDirSync({ prefix: "userns-module-" });
-  for (const sub of ["lib", "ffi", "c"]) {
-    new Deno.Command("cp", { args: ["-a", `${ROOT}${sub}`, dir] }).outputSync();
-  }
-  for (const f of ["main.ts", "deno.json"]) {
-    Deno.copyFileSync(`${ROOT}${f}`, `${dir}/${f}`);
-  }
-  return dir;
-}
 
 /** A project elsewhere that imports the library from `from`. */
 function project(from: string): string {
@@ -129,9 +89,11 @@ nsTest(
       ),
     );
     for (const r of runs) assert.equal(r.stdout, "0\n", r.stderr);
-    const files = [...Deno.readDirSync(`${cache}/userns`)].map((e) => e.name);
-    assert.equal(files.length, 1, `one library and no leftovers: ${files}`);
-    assert.match(files[0]!, /^libuserns-src-[0-9a-f]{32}\.so$/);
+    const files = [...Deno.readDirSync(`${cache}/userns`)].map((e) => e.name)
+      .sort();
+    assert.equal(files.length, 2, `no leftovers: ${files}`);
+    assert.match(files[0]!, /^libuserns-[0-9a-f]{32}\.so$/);
+    assert.match(files[1]!, /^libuserns-src-[0-9a-f]{32}\.sha256$/);
   },
 );
 
@@ -222,10 +184,7 @@ Deno.test("deno publish --dry-run is clean", async () => {
   assert.match(all, /ffi\/source\.ts/);
 });
 
-Deno.test("deno task compile with DENORT_BIN embeds the native library", async () => {
-  // The real denort cannot be downloaded here; the deno binary stands in
-  // for it, which is enough to see the task compile and embed the library
-  // (that binary does not run as userns: it is not denort).
+Deno.test("deno task compile refuses the deno CLI as DENORT_BIN, in one line", async () => {
   const out = await new Deno.Command(DENO, {
     args: ["task", "--quiet", "compile"],
     cwd: ROOT,
@@ -233,6 +192,33 @@ Deno.test("deno task compile with DENORT_BIN embeds the native library", async (
     stdout: "piped",
     stderr: "piped",
   }).output();
+  assert.equal(out.code, 1);
+  assert.match(
+    text(out.stderr),
+    new RegExp(
+      `^userns: cannot compile dist/userns: DENORT_BIN=${DENO} is the deno CLI, not denort .*DENORT_BIN=/path/to/denort\n$`,
+    ),
+  );
+  assert.throws(() => Deno.statSync(`${ROOT}dist`), "nothing compiled");
+});
+
+Deno.test("denortProblem() takes an executable that is not the deno CLI", () => {
+  const dir = Deno.makeTempDirSync();
+  const runtime = `${dir}/denort`;
+  Deno.writeTextFileSync(runtime, "#!/bin/sh\n");
+  assert.match(denortProblem(runtime)!, /is not an executable file; /);
+  Deno.chmodSync(runtime, 0o755);
+  assert.equal(denortProblem(runtime), undefined);
+  assert.match(denortProblem(`${dir}/none`)!, /does not exist; /);
+  assert.match(denortProblem(DENO)!, /is the deno CLI, not denort /);
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("compiling on a runtime embeds the native library", async () => {
+  // The real denort cannot be downloaded here. The deno binary stands in
+  // for it, which is enough to see the library embedded; the task itself
+  // refuses that binary (see above), so the inner step is called directly.
+  const out = await compileBinary(ROOT, DENO);
   assert.equal(out.code, 0, text(out.stderr));
   try {
     const binary = Deno.readFileSync(`${ROOT}dist/userns`);

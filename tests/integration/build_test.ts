@@ -1,0 +1,113 @@
+// The built file itself is checked, whatever the compiler's defaults: a
+// library whose child-side code reads the cloning thread's TLS (stack
+// protector, TLS variables) is refused at build time with one line.
+import assert from "node:assert/strict";
+import { CFLAGS } from "../../ffi/build.ts";
+import { libraryProblem } from "../../ffi/elf.ts";
+import { compileC, denoEval } from "./_cache.ts";
+import { ROOT } from "./_env.ts";
+
+/** What Ubuntu's gcc turns on by default. */
+const UBUNTU = "-fstack-protector-strong -fstack-clash-protection " +
+  "-fcf-protection -D_FORTIFY_SOURCE=3";
+
+/** Builds the library from c/ in a new process with `CC` set. */
+function build(cc: string, out: string) {
+  return denoEval(
+    `import { buildLibrary, readSources } from "${ROOT}ffi/build.ts";
+    try { buildLibrary(readSources("${ROOT}c"), "${out}"); console.log("built"); }
+    catch (e) { console.log(e.code, e.message); }`,
+    { CC: cc },
+  );
+}
+
+Deno.test("with Ubuntu's default flags in CC, the built library still passes", async () => {
+  const dir = Deno.makeTempDirSync();
+  // Those flags do bring the stack protector in without ours.
+  compileC(
+    "int f(char *s) { char b[64]; __builtin_strcpy(b, s); return b[1]; }",
+    `${dir}/probe.so`,
+    [
+      ...UBUNTU.split(" "),
+      "-O2",
+      "-fPIC",
+      "-shared",
+    ],
+  );
+  assert.match(
+    libraryProblem(Deno.readFileSync(`${dir}/probe.so`))!,
+    /^imports __stack_chk_fail /,
+  );
+  const r = await build(`cc ${UBUNTU}`, `${dir}/libuserns.so`);
+  assert.equal(r.stdout, "built\n", r.stderr);
+  assert.equal(
+    libraryProblem(Deno.readFileSync(`${dir}/libuserns.so`)),
+    undefined,
+  );
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("a stack protector after our flags is refused in one line", async () => {
+  const dir = Deno.makeTempDirSync();
+  const cc = `${dir}/cc-after`;
+  Deno.writeTextFileSync(cc, `#!/bin/sh\nexec cc "$@" -fstack-protector-all\n`);
+  Deno.chmodSync(cc, 0o755);
+  const r = await build(cc, `${dir}/libuserns.so`);
+  assert.equal(
+    r.stdout,
+    `NATIVE_BUILD cannot build the native library: the file ${cc} built imports __stack_chk_fail (the stack protector); build with -fno-stack-protector after any -fstack-protector flag\n`,
+    r.stderr,
+  );
+  assert.throws(() => Deno.statSync(`${dir}/libuserns.so`), "nothing written");
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("thread-local storage in a library is found", async (t) => {
+  const dir = Deno.makeTempDirSync();
+  const tls = `__thread int counter;
+__attribute__((visibility("default"))) int bump(void) { return ++counter; }`;
+  await t.step("global-dynamic: __tls_get_addr or a TLS descriptor", () => {
+    compileC(tls, `${dir}/gd.so`, ["-O2", "-fPIC", "-shared"]);
+    assert.match(
+      libraryProblem(Deno.readFileSync(`${dir}/gd.so`))!,
+      /^(imports __tls_get_addr|has the relocation R_AARCH64_TLSDESC) \(thread-local storage\); /,
+    );
+  });
+  await t.step("initial-exec: a TP-relative relocation", () => {
+    compileC(tls, `${dir}/ie.so`, [
+      "-O2",
+      "-fPIC",
+      "-shared",
+      "-ftls-model=initial-exec",
+    ]);
+    assert.match(
+      libraryProblem(Deno.readFileSync(`${dir}/ie.so`))!,
+      /^has the relocation (R_X86_64_TPOFF64|R_AARCH64_TLS_TPREL) \(thread-local storage\); /,
+    );
+  });
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("CFLAGS keep loops as loops and the library mapped", () => {
+  const dir = Deno.makeTempDirSync();
+  compileC(
+    `#include <stddef.h>
+__attribute__((visibility("default"))) void zero(char *p, size_t n) {
+\tfor (size_t i = 0; i < n; i++)
+\t\tp[i] = 0;
+}`,
+    `${dir}/probe.so`,
+    [...CFLAGS],
+  );
+  const run = (cmd: string, ...args: string[]) =>
+    new TextDecoder().decode(
+      new Deno.Command(cmd, { args }).outputSync().stdout,
+    );
+  assert.doesNotMatch(
+    run("nm", "-D", "--undefined-only", `${dir}/probe.so`),
+    /memset/,
+    "no loop turned into a memset call through the PLT",
+  );
+  assert.match(run("readelf", "-d", `${dir}/probe.so`), /FLAGS_1.*NODELETE/);
+  Deno.removeSync(dir, { recursive: true });
+});
