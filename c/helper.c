@@ -109,7 +109,7 @@ static long clone_helper(struct helper *h, struct region *r, int shared,
  *
  * Return: 0, or -errno with nothing left behind.
  */
-UNS_EXPORT int32_t uns_start_helper(int32_t ctx, const char *str,
+int32_t uns_start_helper(int32_t ctx, const char *str,
 				    uint32_t len, const int32_t *off,
 				    uint32_t argc, int32_t *out)
 {

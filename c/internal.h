@@ -261,6 +261,28 @@ int make_pipe(int fds[2]);
 int make_socketpair(int fds[2]);
 int set_nonblock(int fd);
 
+/* The operations behind uns_call() (userns.h, enum uns_call). */
+int32_t uns_ctx_open(int32_t *out);
+int32_t uns_ctx_take(int32_t ctx, int32_t *buf, uint32_t cap);
+int32_t uns_ctx_kick(int32_t ctx);
+int32_t uns_watch(int32_t fd, int32_t kind);
+int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
+		  const char *str, int32_t *out);
+int32_t uns_release(int32_t sync_fd);
+int32_t uns_abort(int32_t sync_fd);
+int32_t uns_read(int32_t fd, void *buf, uint32_t len);
+int32_t uns_read_timed(int32_t fd, void *buf, uint32_t len,
+		       int32_t timeout_ms);
+int32_t uns_write(int32_t fd, const void *buf, uint32_t len);
+int32_t uns_close(int32_t fd);
+int32_t uns_kill(int32_t pidfd, int32_t sig);
+int32_t uns_write_file(const char *path, const void *buf, uint32_t len);
+int32_t uns_start_helper(int32_t ctx, const char *str, uint32_t len,
+			 const int32_t *off, uint32_t argc, int32_t *out);
+int32_t uns_open_self(void);
+int32_t uns_pidfd_open(int32_t pid);
+int32_t uns_proc_id(int32_t pid, int64_t *out);
+
 #pragma GCC visibility pop
 
 #endif

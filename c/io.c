@@ -86,7 +86,7 @@ int block_signals(sigset_t *old)
 }
 
 /* Lets the child go on: its maps are written. */
-UNS_EXPORT int32_t uns_release(int32_t sync_fd)
+int32_t uns_release(int32_t sync_fd)
 {
 	char go = UNS_GO;
 	ssize_t n;
@@ -99,14 +99,14 @@ UNS_EXPORT int32_t uns_release(int32_t sync_fd)
 
 /* Stops a child that was not released: it reads EOF and exits unmapped.
  * The socket itself stays open until the child's exit event is taken. */
-UNS_EXPORT int32_t uns_abort(int32_t sync_fd)
+int32_t uns_abort(int32_t sync_fd)
 {
 	return shutdown(sync_fd, SHUT_WR) < 0 ? -errno : 0;
 }
 
 /* Reads at most LEN (< 2 GiB) bytes: the count, 0 at EOF, or -errno
  * (-EAGAIN: nothing yet, on a non-blocking fd). */
-UNS_EXPORT int32_t uns_read(int32_t fd, void *buf, uint32_t len)
+int32_t uns_read(int32_t fd, void *buf, uint32_t len)
 {
 	ssize_t n;
 
@@ -119,7 +119,7 @@ UNS_EXPORT int32_t uns_read(int32_t fd, void *buf, uint32_t len)
 }
 
 /* Writes at most LEN (< 2 GiB) bytes: the count written, or -errno. */
-UNS_EXPORT int32_t uns_write(int32_t fd, const void *buf, uint32_t len)
+int32_t uns_write(int32_t fd, const void *buf, uint32_t len)
 {
 	ssize_t n;
 
@@ -144,7 +144,7 @@ UNS_EXPORT int32_t uns_write(int32_t fd, const void *buf, uint32_t len)
  *
  * Return: the count, 0 at EOF, -EAGAIN when nothing came in time, or -errno.
  */
-UNS_EXPORT int32_t uns_read_timed(int32_t fd, void *buf, uint32_t len,
+int32_t uns_read_timed(int32_t fd, void *buf, uint32_t len,
 				  int32_t timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -157,7 +157,7 @@ UNS_EXPORT int32_t uns_read_timed(int32_t fd, void *buf, uint32_t len,
 	return uns_read(fd, buf, len);
 }
 
-UNS_EXPORT int32_t uns_kill(int32_t pidfd, int32_t sig)
+int32_t uns_kill(int32_t pidfd, int32_t sig)
 {
 	return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno
 								      : 0;
@@ -165,7 +165,7 @@ UNS_EXPORT int32_t uns_kill(int32_t pidfd, int32_t sig)
 
 /* A pidfd for PID (not owned by any context): uns_kill() and uns_close()
  * it. Return: the fd, or -errno. */
-UNS_EXPORT int32_t uns_pidfd_open(int32_t pid)
+int32_t uns_pidfd_open(int32_t pid)
 {
 	long fd = syscall(SYS_pidfd_open, pid, 0);
 
@@ -173,7 +173,7 @@ UNS_EXPORT int32_t uns_pidfd_open(int32_t pid)
 }
 
 /* Writes BUF in one write(): /proc/PID/{uid,gid}_map refuse a split one. */
-UNS_EXPORT int32_t uns_write_file(const char *path, const void *buf,
+int32_t uns_write_file(const char *path, const void *buf,
 				  uint32_t len)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC), rc = 0;
@@ -193,7 +193,7 @@ UNS_EXPORT int32_t uns_write_file(const char *path, const void *buf,
 
 /* Opens this library's own file (close-on-exec), for execveat() of its
  * programs. Return: the fd, or -errno. */
-UNS_EXPORT int32_t uns_open_self(void)
+int32_t uns_open_self(void)
 {
 	Dl_info info;
 	int fd;
@@ -238,7 +238,7 @@ static int start_time(int32_t pid, int64_t *out)
  *
  * Return: 0, or -errno (-ENOENT: no such process).
  */
-UNS_EXPORT int32_t uns_proc_id(int32_t pid, int64_t *out)
+int32_t uns_proc_id(int32_t pid, int64_t *out)
 {
 	char path[48];
 	struct stat st;

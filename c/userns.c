@@ -300,7 +300,7 @@ UNS_EXPORT int32_t uns_abi_version(void)
  * Return: 0, or -errno with nothing left open and no child (-ENOENT before
  * any clone when UNS_OPT_PRECHECK finds no such command).
  */
-UNS_EXPORT int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
+int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 			     const char *str, int32_t *out)
 {
 	struct region one = { 0 }, *r = NULL;

@@ -1,8 +1,10 @@
 /*
  * userns.h - the contract between the native library and ffi/symbols.ts.
  *
- * Every exported function returns >= 0 on success or -errno on failure. None
- * prints or exits. A change here bumps UNS_ABI_VERSION and is mirrored in
+ * Every function of the library returns >= 0 on success or -errno on failure.
+ * None prints or exits. They are reached through uns_call() (see enum
+ * uns_call); uns_ctx_wait() is exported on its own, as the one call the
+ * runtime runs off its thread. A change here bumps UNS_ABI_VERSION and is mirrored in
  * ffi/abi.ts.
  */
 #ifndef USERNS_H
@@ -11,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define UNS_ABI_VERSION 3
+#define UNS_ABI_VERSION 4
 #define UNS_EXPORT __attribute__((visibility("default")))
 
 #define UNS_MAX_JOIN 8
@@ -157,29 +159,35 @@ struct uns_failure {
 
 #define UNS_GO 'G'
 
+/* The operations of uns_call(): each is the function named in its comment,
+ * with the arguments taken from a, b, c (int32) and p, q, r (pointers). */
+enum uns_call {
+	UNS_CALL_CTX_OPEN = 1, /* uns_ctx_open(p out) */
+	UNS_CALL_CTX_WAIT,     /* uns_ctx_wait(a ctx, b timeout_ms) */
+	UNS_CALL_CTX_TAKE,     /* uns_ctx_take(a ctx, p buf, b cap) */
+	UNS_CALL_CTX_KICK,     /* uns_ctx_kick(a ctx) */
+	UNS_CALL_WATCH,        /* uns_watch(a fd, b kind) */
+	UNS_CALL_SPAWN,        /* uns_spawn(a ctx, p opt, b nopt, q str, r out) */
+	UNS_CALL_RELEASE,      /* uns_release(a sync_fd) */
+	UNS_CALL_ABORT,        /* uns_abort(a sync_fd) */
+	UNS_CALL_READ,         /* uns_read(a fd, p buf, b len) */
+	UNS_CALL_READ_TIMED,   /* uns_read_timed(a fd, p buf, b len, c ms) */
+	UNS_CALL_WRITE,        /* uns_write(a fd, p buf, b len) */
+	UNS_CALL_CLOSE,        /* uns_close(a fd) */
+	UNS_CALL_KILL,         /* uns_kill(a pidfd, b sig) */
+	UNS_CALL_WRITE_FILE,   /* uns_write_file(p path, q buf, b len) */
+	UNS_CALL_START_HELPER, /* uns_start_helper(a ctx, p str, b len, q off,
+				* c argc, r out) */
+	UNS_CALL_OPEN_SELF,    /* uns_open_self() */
+	UNS_CALL_PIDFD_OPEN,   /* uns_pidfd_open(a pid) */
+	UNS_CALL_PROC_ID       /* uns_proc_id(a pid, p out) */
+};
+
+/* The library's exports: three symbols, as each one costs the runtime's
+ * loader time at start-up. */
 UNS_EXPORT int32_t uns_abi_version(void);
-UNS_EXPORT int32_t uns_ctx_open(int32_t *out);
+UNS_EXPORT int32_t uns_call(int32_t op, int32_t a, int32_t b, int32_t c,
+			    void *p, void *q, void *r);
 UNS_EXPORT int32_t uns_ctx_wait(int32_t ctx, int32_t timeout_ms);
-UNS_EXPORT int32_t uns_ctx_take(int32_t ctx, int32_t *buf, uint32_t cap);
-UNS_EXPORT int32_t uns_ctx_kick(int32_t ctx);
-UNS_EXPORT int32_t uns_watch(int32_t fd, int32_t kind);
-UNS_EXPORT int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
-			     const char *str, int32_t *out);
-UNS_EXPORT int32_t uns_release(int32_t sync_fd);
-UNS_EXPORT int32_t uns_abort(int32_t sync_fd);
-UNS_EXPORT int32_t uns_read(int32_t fd, void *buf, uint32_t len);
-UNS_EXPORT int32_t uns_read_timed(int32_t fd, void *buf, uint32_t len,
-				  int32_t timeout_ms);
-UNS_EXPORT int32_t uns_write(int32_t fd, const void *buf, uint32_t len);
-UNS_EXPORT int32_t uns_close(int32_t fd);
-UNS_EXPORT int32_t uns_kill(int32_t pidfd, int32_t sig);
-UNS_EXPORT int32_t uns_write_file(const char *path, const void *buf,
-				  uint32_t len);
-UNS_EXPORT int32_t uns_start_helper(int32_t ctx, const char *str,
-				    uint32_t len, const int32_t *off,
-				    uint32_t argc, int32_t *out);
-UNS_EXPORT int32_t uns_open_self(void);
-UNS_EXPORT int32_t uns_pidfd_open(int32_t pid);
-UNS_EXPORT int32_t uns_proc_id(int32_t pid, int64_t *out);
 
 #endif

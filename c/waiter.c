@@ -288,7 +288,7 @@ fail:
  *
  * Return: 0, or -errno.
  */
-UNS_EXPORT int32_t uns_ctx_open(int32_t *out)
+int32_t uns_ctx_open(int32_t *out)
 {
 	pthread_condattr_t attr;
 	struct context *c, **grown;
@@ -371,7 +371,7 @@ UNS_EXPORT int32_t uns_ctx_wait(int32_t ctx, int32_t timeout_ms)
 }
 
 /* Makes a waiting uns_ctx_wait() return. */
-UNS_EXPORT int32_t uns_ctx_kick(int32_t ctx)
+int32_t uns_ctx_kick(int32_t ctx)
 {
 	struct context *c;
 
@@ -395,7 +395,7 @@ UNS_EXPORT int32_t uns_ctx_kick(int32_t ctx)
  *
  * Return: the number of events taken, or -EINVAL.
  */
-UNS_EXPORT int32_t uns_ctx_take(int32_t ctx, int32_t *buf, uint32_t cap)
+int32_t uns_ctx_take(int32_t ctx, int32_t *buf, uint32_t cap)
 {
 	struct context *c;
 	uint32_t n;
@@ -537,7 +537,7 @@ void forget(int pidfd, const int *fds, int n)
  *
  * Return: 0, or -EBADF for an fd of no context, -errno.
  */
-UNS_EXPORT int32_t uns_watch(int32_t fd, int32_t kind)
+int32_t uns_watch(int32_t fd, int32_t kind)
 {
 	struct watch *w = NULL;
 	struct context *c = NULL;
@@ -575,7 +575,7 @@ UNS_EXPORT int32_t uns_watch(int32_t fd, int32_t kind)
  *
  * Return: 0, -EBUSY for those, or -errno of close().
  */
-UNS_EXPORT int32_t uns_close(int32_t fd)
+int32_t uns_close(int32_t fd)
 {
 	int rc = 0;
 

@@ -7,7 +7,7 @@
  */
 
 /** The ABI version the native library must report. */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** Namespace slots joined by `enter` and pods. */
 export const MAX_JOIN = 8;
@@ -156,6 +156,28 @@ export const CloneFlag = {
   pid: 0x20000000,
   net: 0x40000000,
   cgroup: 0x02000000,
+} as const;
+
+/** Operations of uns_call() (enum uns_call). */
+export const Call = {
+  CTX_OPEN: 1,
+  CTX_WAIT: 2,
+  CTX_TAKE: 3,
+  CTX_KICK: 4,
+  WATCH: 5,
+  SPAWN: 6,
+  RELEASE: 7,
+  ABORT: 8,
+  READ: 9,
+  READ_TIMED: 10,
+  WRITE: 11,
+  CLOSE: 12,
+  KILL: 13,
+  WRITE_FILE: 14,
+  START_HELPER: 15,
+  OPEN_SELF: 16,
+  PIDFD_OPEN: 17,
+  PROC_ID: 18,
 } as const;
 
 /** errno numbers the TypeScript side tests for. */

@@ -45,6 +45,7 @@ export const SOURCE_FILES: readonly string[] = [
   "io.c",
   "helper.c",
   "waiter.c",
+  "call.c",
 ];
 
 /** The name the compiler writes the library to in its {@link BuildDir}. */

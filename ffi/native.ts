@@ -23,7 +23,8 @@ import {
   Stdio,
   STEPS,
 } from "./abi.ts";
-import { loadNative, verifiedLibraryFd } from "./load.ts";
+import { native } from "./call.ts";
+import { verifiedLibraryFd } from "./load.ts";
 import { getReactor } from "./reactor.ts";
 
 /** How one of the command's fds 0-2 is set up. */
@@ -188,7 +189,7 @@ function packInto(
  * else (a prebuilt one, USERNS_LIBRARY: trusted places) opened by path. */
 function libraryFd(): number {
   if (selfFd === undefined) {
-    const fd = verifiedLibraryFd() ?? loadNative().uns_open_self();
+    const fd = verifiedLibraryFd() ?? native.openSelf();
     selfFd = fd < 0 ? -1 : fd;
   }
   return selfFd;
@@ -304,7 +305,7 @@ export function spawnPaused(req: SpawnRequest): PausedChild {
   startNative();
   const reactor = getReactor();
   const n = fill(req);
-  const rc = loadNative().uns_spawn(reactor.ctx, slots, n, strings, out);
+  const rc = native.spawn(reactor.ctx, slots, n, strings, out);
   if (rc === -Errno.ENOENT && req.precheck) throw notFoundError(req.file);
 
   if (rc < 0) throw cloneError(-rc, req.cloneFlags);
@@ -356,7 +357,7 @@ function cloneError(errno: number, flags: number): SpawnError {
  * @returns 0, or the errno (EPIPE: the child is gone)
  */
 export function release(syncFd: number): number {
-  const rc = loadNative().uns_release(syncFd);
+  const rc = native.release(syncFd);
   return rc < 0 ? -rc : 0;
 }
 
@@ -367,7 +368,7 @@ export function release(syncFd: number): number {
  * @param syncFd the child's sync socket
  */
 export function abort(syncFd: number): void {
-  loadNative().uns_abort(syncFd);
+  native.abort(syncFd);
 }
 
 /** How long {@link readFailure} blocks the event loop at most. */
@@ -383,12 +384,11 @@ const record = new Int32Array(3);
  * @returns null when the command was executed, else the failed step
  */
 export function readFailure(errFd: number): Promise<ChildFailure | null> {
-  const native = loadNative();
-  const n = native.uns_read_timed(errFd, record, 12, EXEC_WAIT_MS);
+  const n = native.readTimed(errFd, record, 12, EXEC_WAIT_MS);
   if (n !== -Errno.EAGAIN) return Promise.resolve(failure(n));
   return new Promise((resolve) => {
     const retry = () => {
-      const n = native.uns_read(errFd, record, 12);
+      const n = native.read(errFd, record, 12);
       if (n === -Errno.EAGAIN) getReactor().arm(errFd, Event.READ, retry);
       else resolve(failure(n));
     };
@@ -404,9 +404,8 @@ export function readFailure(errFd: number): Promise<ChildFailure | null> {
  * @returns null when the command was executed, else the failed step
  */
 export function readFailureSync(errFd: number): ChildFailure | null {
-  const native = loadNative();
   let n;
-  do n = native.uns_read_timed(errFd, record, 12, -1); while (
+  do n = native.readTimed(errFd, record, 12, -1); while (
     n === -Errno.EAGAIN
   );
   return failure(n);
@@ -429,7 +428,7 @@ function failure(n: number): ChildFailure | null {
  * @returns 0, or the errno (ESRCH: it has ended)
  */
 export function killChild(pidfd: number, signal: number): number {
-  const rc = loadNative().uns_kill(pidfd, signal);
+  const rc = native.kill(pidfd, signal);
   return rc < 0 ? -rc : 0;
 }
 
@@ -439,7 +438,7 @@ export function killChild(pidfd: number, signal: number): number {
  * @param fd the fd; negative ones are ignored
  */
 export function closeFd(fd: number): void {
-  if (fd >= 0) loadNative().uns_close(fd);
+  if (fd >= 0) native.close(fd);
 }
 
 /**
@@ -450,7 +449,7 @@ export function closeFd(fd: number): void {
  * @returns bytes read, 0 at EOF, or -errno (-EAGAIN: nothing yet)
  */
 export function readNow(fd: number, buf: Uint8Array): number {
-  return loadNative().uns_read(fd, buf, buf.length);
+  return native.read(fd, buf, buf.length);
 }
 
 /**
@@ -461,7 +460,7 @@ export function readNow(fd: number, buf: Uint8Array): number {
  * @returns bytes written, or -errno (-EAGAIN: full; -EPIPE: no reader)
  */
 export function writeNow(fd: number, buf: Uint8Array): number {
-  return loadNative().uns_write(fd, buf, buf.length);
+  return native.write(fd, buf, buf.length);
 }
 
 /**
@@ -474,7 +473,7 @@ export function writeNow(fd: number, buf: Uint8Array): number {
 export function writeFileOnce(path: string, text: string): number {
   const p = encoder.encode(path + "\0");
   const data = encoder.encode(text);
-  const rc = loadNative().uns_write_file(p, data, data.length);
+  const rc = native.writeFile(p, data, data.length);
   return rc < 0 ? -rc : 0;
 }
 
@@ -507,7 +506,7 @@ export function startHelper(argv: string[]): HelperChild {
   const end = packInto(argv, 0, 0);
   const off = slots.slice(0, argv.length);
   const hout = new Int32Array(HelperOut.COUNT);
-  const rc = loadNative().uns_start_helper(
+  const rc = native.startHelper(
     getReactor().ctx,
     strings,
     end,
@@ -544,11 +543,10 @@ export const HELPER_STDERR = 4096;
  * {@link SpawnError} SETUP for want of resources
  */
 export function helperOutcome(h: HelperChild): Uint8Array {
-  const native = loadNative();
   const errno = new Int32Array(1);
   const stderr = new Uint8Array(HELPER_STDERR);
-  const n = native.uns_read(h.execFd, errno, 4);
-  const kept = native.uns_read(h.errFd, stderr, HELPER_STDERR);
+  const n = native.read(h.execFd, errno, 4);
+  const kept = native.read(h.errFd, stderr, HELPER_STDERR);
   closeFd(h.execFd);
   closeFd(h.errFd);
   if (n === 4) throw execError(h.path, errno[0]!);
@@ -589,7 +587,7 @@ export interface ProcessId {
  */
 export function processId(pid: number): ProcessId | undefined {
   const out = new BigInt64Array(2);
-  if (loadNative().uns_proc_id(pid, out) < 0) return undefined;
+  if (native.procId(pid, out) < 0) return undefined;
   return { start: Number(out[0]), userns: Number(out[1]) };
 }
 
@@ -609,14 +607,13 @@ export function signalProcess(
   signal: number,
   check: () => boolean,
 ): number {
-  const native = loadNative();
-  const fd = native.uns_pidfd_open(pid);
+  const fd = native.pidfdOpen(pid);
   if (fd < 0) return -fd;
   try {
     if (!check()) return 3; // ESRCH
-    const rc = native.uns_kill(fd, signal);
+    const rc = native.kill(fd, signal);
     return rc < 0 ? -rc : 0;
   } finally {
-    native.uns_close(fd);
+    native.close(fd);
   }
 }

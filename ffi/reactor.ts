@@ -14,8 +14,7 @@
  */
 import { errnoName, SpawnError } from "../lib/errors.ts";
 import { EV_SLOTS, type Event, EventSlot } from "./abi.ts";
-import { loadNative } from "./load.ts";
-import type { NativeSymbols } from "./symbols.ts";
+import { native as calls } from "./call.ts";
 
 /** Called with an event's two values: exit code and signal, or epoll bits. */
 export type EventHandler = (a: number, b: number) => void;
@@ -50,7 +49,7 @@ function startError(errno: string): SpawnError {
 
 class Reactor {
   readonly ctx: number;
-  readonly #native: NativeSymbols;
+  readonly #native: typeof calls;
   readonly #handlers = new Map<number, EventHandler>();
   readonly #events = new Int32Array(BATCH * EV_SLOTS);
   #pending: Promise<number> | undefined;
@@ -58,10 +57,10 @@ class Reactor {
   /** The liveness pipe's read end: never closed but by the runtime. */
   readonly #alive: Deno.FsFile | undefined;
 
-  constructor(native: NativeSymbols) {
+  constructor(native: typeof calls) {
     this.#native = native;
     const out = new Int32Array(2);
-    const rc = native.uns_ctx_open(out);
+    const rc = native.ctxOpen(out);
     if (rc < 0) throw startError(errnoName(-rc));
     this.ctx = out[0]!;
     try {
@@ -77,12 +76,12 @@ class Reactor {
         this.#alive = undefined;
         return;
       }
-      native.uns_close(out[1]!); // the context dies with it
+      native.close(out[1]!); // the context dies with it
       throw startError(
         /Too many open files/.test(String(e)) ? "EMFILE" : (e as Error).name,
       );
     }
-    native.uns_close(out[1]!);
+    native.close(out[1]!);
   }
 
   /**
@@ -98,7 +97,7 @@ class Reactor {
   off(fd: number): void {
     this.#handlers.delete(fd);
     if (this.#handlers.size === 0 && this.#pending) {
-      this.#native.uns_ctx_kick(this.ctx); // free the waiting thread
+      this.#native.ctxKick(this.ctx); // free the waiting thread
     }
   }
 
@@ -108,7 +107,7 @@ class Reactor {
     kind: typeof Event.READ | typeof Event.WRITE,
     fn: EventHandler,
   ): number {
-    const rc = this.#native.uns_watch(fd, kind);
+    const rc = this.#native.watch(fd, kind);
     if (rc === 0) this.on(fd, fn);
     return rc;
   }
@@ -130,13 +129,13 @@ class Reactor {
    * dispatches what came: the loop of the synchronous APIs.
    */
   waitSync(timeoutMs: number): void {
-    this.#native.uns_ctx_wait(this.ctx, timeoutMs);
+    this.#native.ctxWait(this.ctx, timeoutMs);
     this.#drain();
   }
 
   #pump(): void {
     if (this.#pending || this.#handlers.size === 0) return;
-    const p = this.#native.uns_ctx_wait_async(this.ctx, -1);
+    const p = this.#native.ctxWaitAsync(this.ctx, -1);
     this.#pending = p;
     if (this.#refs === 0) core?.unrefOpPromise(p);
     p.then(() => {
@@ -149,7 +148,7 @@ class Reactor {
   #drain(): void {
     const ev = this.#events;
     for (;;) {
-      const n = this.#native.uns_ctx_take(this.ctx, ev, BATCH);
+      const n = this.#native.ctxTake(this.ctx, ev, BATCH);
       for (let i = 0; i < n; i++) {
         const at = i * EV_SLOTS;
         const fd = ev[at + EventSlot.FD]!;
@@ -170,7 +169,7 @@ let reactor: Reactor | undefined;
  * @returns the reactor
  */
 export function getReactor(): Reactor {
-  return reactor ??= new Reactor(loadNative());
+  return reactor ??= new Reactor(calls);
 }
 
 export type { Reactor };
