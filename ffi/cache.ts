@@ -61,7 +61,7 @@ export function extractLibrary(
   return findOrFill(
     dir,
     (d) => found(d, dir, name, hash),
-    (d) => install(d, dir, name, bytes, 0o700),
+    (d, replace) => install(d, dir, name, bytes, 0o700, replace),
   );
 }
 
@@ -89,21 +89,23 @@ export function buildInCache(
       const hash = readHash(d, ref);
       return hash ? found(d, dir, libraryName(hash), hash) : undefined;
     },
-    (d) => {
+    (d, replace) => {
       const bytes = buildIn(d, dir, sources);
       const hash = sha256(bytes);
-      install(d, dir, libraryName(hash), bytes, 0o700);
-      install(d, dir, ref, `${hash}\n`, 0o600);
+      install(d, dir, libraryName(hash), bytes, 0o700, replace);
+      install(d, dir, ref, `${hash}\n`, 0o600, replace);
     },
   );
 }
 
 /** Finds a good library without creating anything, else fills the cache
- * and finds it again. */
+ * and finds it again. A concurrent first use's file, once there, is kept
+ * (so that the fds others opened on it stay good); only one that does not
+ * verify (truncated, planted) is replaced. */
 function findOrFill(
   dir: string,
   find: (d: number) => CachedLibrary | undefined,
-  fill: (d: number) => void,
+  fill: (d: number, replace: boolean) => void,
 ): CachedLibrary {
   let d = openTrustedDir(dir, false);
   try {
@@ -111,7 +113,10 @@ function findOrFill(
     if (good) return good;
     mayWrite(dir);
     d ??= openTrustedDir(dir, true)!;
-    fill(d);
+    fill(d, false);
+    const kept = find(d);
+    if (kept) return kept;
+    fill(d, true);
     const made = find(d);
     if (made) return made;
     throw new NativeError(

@@ -8,6 +8,7 @@
 import { errnoName, NativeError } from "../lib/errors.ts";
 import {
   closeFd,
+  E,
   fchmod,
   fstat,
   getuid,
@@ -97,15 +98,18 @@ export function openLibrary(
 
 /**
  * Puts `data` in `dir` as `name`: a new file of our own (`O_EXCL`, never an
- * existing one), given `mode` whatever the umask, and renamed over `name`
+ * existing one), given `mode` whatever the umask, and renamed to `name`
  * once complete, so that no one ever sees a partial file and a file in the
  * way (a link, someone else's) is replaced rather than written through.
+ * Unless `replace`, a `name` already there stays (the first of concurrent
+ * writers wins, and the fds others opened on it stay good).
  *
  * @param dir the verified directory's fd
  * @param where the directory's path, for messages
  * @param name the file's name
  * @param data its content
  * @param mode its permission bits
+ * @param replace replace a `name` already there @default {true}
  * @throws {NativeError} NATIVE_LOAD when it cannot be written
  */
 export function install(
@@ -114,6 +118,7 @@ export function install(
   name: string,
   data: Uint8Array | string,
   mode: number,
+  replace = true,
 ): void {
   const bytes = typeof data === "string"
     ? new TextEncoder().encode(data)
@@ -126,8 +131,9 @@ export function install(
     rc = fchmod(fd, mode);
     if (rc === 0) rc = writeAll(fd, bytes);
     closeFd(fd); // no writer may stay open: the library is executed later
-    if (rc === 0) rc = renameAt(dir, tmp, name);
+    if (rc === 0) rc = renameAt(dir, tmp, name, replace);
     if (rc < 0) unlinkAt(dir, tmp);
+    if (rc === -E.EEXIST && !replace) rc = 0; // another writer's is there
   }
   if (rc < 0) {
     throw new NativeError(

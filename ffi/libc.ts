@@ -65,9 +65,9 @@ const symbols = {
   },
   /** int mkdirat(int dirfd, const char *path, mode_t mode) */
   mkdirat: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  /** int renameat(int olddirfd, const char *old, int newdirfd, const char *new) */
-  renameat: {
-    parameters: ["i32", "buffer", "i32", "buffer"],
+  /** int renameat2(int olddirfd, const char *old, int newdirfd, const char *new, unsigned int flags) */
+  renameat2: {
+    parameters: ["i32", "buffer", "i32", "buffer", "u32"],
     result: "i32",
   },
   /** int unlinkat(int dirfd, const char *path, int flags) */
@@ -207,16 +207,26 @@ export function mkdirAt(dir: number, name: string, mode: number): number {
   return check(lib().mkdirat(dir, cstr(name), mode));
 }
 
+/** renameat2() flag: fail with EEXIST rather than replace the target. */
+const RENAME_NOREPLACE = 1;
+
 /**
- * Renames `from` to `to`, both in the directory `dir`, replacing `to`.
+ * Renames `from` to `to`, both in the directory `dir`.
  *
  * @param dir a directory fd
  * @param from the old name
  * @param to the new name
+ * @param replace replace an existing `to`; else fail with EEXIST @default {true}
  * @returns 0, or `-errno`
  */
-export function renameAt(dir: number, from: string, to: string): number {
-  return check(lib().renameat(dir, cstr(from), dir, cstr(to)));
+export function renameAt(
+  dir: number,
+  from: string,
+  to: string,
+  replace = true,
+): number {
+  const flags = replace ? 0 : RENAME_NOREPLACE;
+  return check(lib().renameat2(dir, cstr(from), dir, cstr(to), flags));
 }
 
 /**
