@@ -282,6 +282,7 @@ int32_t uns_start_helper(int32_t ctx, const char *str, uint32_t len,
 int32_t uns_open_self(void);
 int32_t uns_pidfd_open(int32_t pid);
 int32_t uns_proc_id(int32_t pid, int64_t *out);
+int32_t uns_which(const char *path, const char *name);
 
 #pragma GCC visibility pop
 

@@ -252,3 +252,37 @@ int32_t uns_proc_id(int32_t pid, int64_t *out)
 	out[1] = (int64_t)st.st_ino;
 	return 0;
 }
+
+/**
+ * uns_which() - find NAME on PATH as execvp() would: the first absolute
+ * entry holding it as an executable regular file.
+ * @path: the PATH value
+ * @name: the program
+ *
+ * Return: the entry's index among all of PATH's entries, or -ENOENT. Why a
+ * program is missing is the caller's to find out, on that rare path.
+ */
+int32_t uns_which(const char *path, const char *name)
+{
+	char file[PATH_MAX];
+	size_t nlen = strlen(name);
+	int32_t index = 0;
+
+	for (const char *p = path;; index++) {
+		const char *end = strchrnul(p, ':');
+		size_t dlen = (size_t)(end - p);
+		struct stat st;
+
+		if (dlen > 0 && p[0] == '/' && dlen + nlen + 2 <= sizeof file) {
+			memcpy(file, p, dlen);
+			file[dlen] = '/';
+			memcpy(file + dlen + 1, name, nlen + 1);
+			if (stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+			    (st.st_mode & 0111))
+				return index;
+		}
+		if (*end == '\0')
+			return -ENOENT;
+		p = end + 1;
+	}
+}

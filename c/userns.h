@@ -180,7 +180,8 @@ enum uns_call {
 				* c argc, r out) */
 	UNS_CALL_OPEN_SELF,    /* uns_open_self() */
 	UNS_CALL_PIDFD_OPEN,   /* uns_pidfd_open(a pid) */
-	UNS_CALL_PROC_ID       /* uns_proc_id(a pid, p out) */
+	UNS_CALL_PROC_ID,      /* uns_proc_id(a pid, p out) */
+	UNS_CALL_WHICH         /* uns_which(p path, q name) */
 };
 
 /* The library's exports: three symbols, as each one costs the runtime's

@@ -178,6 +178,7 @@ export const Call = {
   OPEN_SELF: 16,
   PIDFD_OPEN: 17,
   PROC_ID: 18,
+  WHICH: 19,
 } as const;
 
 /** errno numbers the TypeScript side tests for. */

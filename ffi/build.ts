@@ -6,6 +6,7 @@
  * @module
  */
 import { NativeError } from "../lib/errors.ts";
+import { sources, stampOf } from "../lib/cli/bundle.ts";
 import { libraryProblem } from "./elf.ts";
 
 /**
@@ -220,6 +221,44 @@ export function readSources(cDir: string): Record<string, string> {
   );
 }
 
+/**
+ * Bundles the CLI (`lib/cli/main.ts`) into `build/cli.js` with
+ * `deno bundle`, stamped with its sources as they were before (see
+ * `lib/cli/bundle.ts`). A failure (no esbuild offline, say) removes any old
+ * bundle and says so: the CLI then runs its sources.
+ *
+ * @param root the checkout
+ * @returns whether the bundle was made
+ */
+export function bundleCli(root: URL): boolean {
+  const js = new URL("build/cli.js", root),
+    json = new URL("build/cli.json", root);
+  const stamp = stampOf(root, sources(root));
+  for (const f of [json, js]) removeQuietly(f.pathname);
+  const out = new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--minify",
+      "--output",
+      js.pathname,
+      new URL("lib/cli/main.ts", root).pathname,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).outputSync();
+  if (!out.success) {
+    const why = new TextDecoder().decode(out.stderr).trim().split("\n")[0];
+    console.error(
+      `userns: warning: cannot bundle the CLI (${why}); it will run from its sources`,
+    );
+    removeQuietly(js.pathname);
+    return false;
+  }
+  Deno.writeTextFileSync(json, JSON.stringify(stamp));
+  return true;
+}
+
 if (import.meta.main) {
   const root = new URL("..", import.meta.url).pathname;
   const sources = readSources(`${root}c`);
@@ -228,5 +267,6 @@ if (import.meta.main) {
   } else {
     Deno.mkdirSync(`${root}build`, { recursive: true });
     buildLibrary(sources, `${root}build/libuserns.so`);
+    bundleCli(new URL("..", import.meta.url));
   }
 }

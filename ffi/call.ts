@@ -66,6 +66,8 @@ export const native = {
   ): number => call(Call.START_HELPER, ctx, len, argc, str, off, out),
   openSelf: (): number => call(Call.OPEN_SELF),
   pidfdOpen: (pid: number): number => call(Call.PIDFD_OPEN, pid),
+  which: (path: Uint8Array, name: Uint8Array): number =>
+    call(Call.WHICH, 0, 0, 0, path, name),
   procId: (pid: number, out: BigInt64Array): number =>
     call(Call.PROC_ID, pid, 0, 0, out),
 };

@@ -163,10 +163,13 @@ function open({ path, origin }: LocatedLibrary): NativeSymbols {
   return lib.symbols;
 }
 
+/** Whether PATH is a file; a refused read permission is said, not taken
+ * for "no file". */
 function isFile(path: string): boolean {
   try {
     return Deno.statSync(path).isFile;
-  } catch {
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) throw e;
     return false;
   }
 }

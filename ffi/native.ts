@@ -569,6 +569,22 @@ function execError(path: string, errno: number): Error {
   });
 }
 
+/**
+ * Finds a program on PATH as execvp() would, natively: one call, where a
+ * search by stat() throws for every entry that lacks it.
+ *
+ * @param path a PATH value
+ * @param name the program
+ * @returns its absolute path, or undefined
+ */
+export function which(path: string, name: string): string | undefined {
+  const i = native.which(
+    encoder.encode(path + "\0"),
+    encoder.encode(name + "\0"),
+  );
+  return i < 0 ? undefined : `${path.split(":")[i]}/${name}`;
+}
+
 /** What tells a process from a later one with the same pid. */
 export interface ProcessId {
   /** Its start time, in clock ticks after boot. */

@@ -63,6 +63,12 @@ class Reactor {
     const rc = native.ctxOpen(out);
     if (rc < 0) throw startError(errnoName(-rc));
     this.ctx = out[0]!;
+    // The main isolate lives as long as the process: only a Worker's
+    // context needs to be told when it is torn down.
+    if (!("WorkerGlobalScope" in globalThis)) {
+      this.#alive = undefined;
+      return;
+    }
     try {
       this.#alive = Deno.openSync(`/proc/self/fd/${out[1]}`);
     } catch (e) {

@@ -12,13 +12,14 @@ import {
   IdMapError,
   UsernsError,
 } from "./errors.ts";
-import { findOnPath, whyNotOnPath } from "./pathsearch.ts";
+import { whyNotOnPath } from "./pathsearch.ts";
 import { formatIdMap, type IdMapping, type IdMapPlan } from "./idmap.ts";
 import {
   type HelperChild,
   helperOutcome,
   killChild,
   startHelper as start,
+  which,
   writeFileOnce,
 } from "../ffi/native.ts";
 import { getReactor } from "../ffi/reactor.ts";
@@ -59,7 +60,7 @@ export function findHelpers(path: string): HelperPaths {
   }
   const found: HelperPaths = {};
   for (const name of ["newuidmap", "newgidmap"] as const) {
-    const file = findOnPath(name, path);
+    const file = which(path, name);
     if (file) found[name] = file;
     else {
       found.missing = {

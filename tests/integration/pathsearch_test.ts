@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { findHelpers, INSTALL_HELPERS } from "../../lib/mapwrite.ts";
 import { findOnPath, whyNotOnPath } from "../../lib/pathsearch.ts";
+import { which } from "../../ffi/native.ts";
 import type { DoctorCheck } from "../../lib/doctor.ts";
 import { PRIVILEGED } from "./_env.ts";
 import { cliAsUser, UNPRIVILEGED_REASON, USER_UID } from "./_asuser.ts";
@@ -112,4 +113,32 @@ Deno.test({
         `make ${dir}/bin searchable (ls -ld ${dir}/bin; chmod a+x ${dir}/bin)`,
     });
   }),
+});
+
+Deno.test("which() finds what findOnPath() finds, natively", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.mkdirSync(`${dir}/asdir/prog`, { recursive: true });
+    Deno.mkdirSync(`${dir}/noexec`);
+    Deno.writeTextFileSync(`${dir}/noexec/prog`, "");
+    Deno.mkdirSync(`${dir}/exec`);
+    Deno.writeTextFileSync(`${dir}/exec/prog`, "#!/bin/sh\n");
+    Deno.chmodSync(`${dir}/exec/prog`, 0o755);
+    const paths = [
+      `${dir}/exec`,
+      `:${dir}/asdir:relative:${dir}/noexec:${dir}/exec`,
+      `${dir}/missing::${dir}/exec:/usr/bin`,
+      `${dir}/noexec`,
+      "",
+    ];
+    for (const path of paths) {
+      assert.equal(which(path, "prog"), findOnPath("prog", path), path);
+    }
+    assert.equal(
+      which("/usr/sbin:/usr/bin:/sbin:/bin", "sh"),
+      findOnPath("sh", "/usr/sbin:/usr/bin:/sbin:/bin"),
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

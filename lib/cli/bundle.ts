@@ -1,0 +1,73 @@
+/**
+ * The CLI bundled into one file (`build/cli.js`, made by `deno task
+ * build`): loading it costs about what an empty `deno run` costs, where the
+ * ~60 modules of the sources cost some 10 ms more. It is used only while it
+ * is fresh: `build/cli.json` records the size and modification time of
+ * every source it was made from, and a single change sends the CLI back to
+ * its sources. This module imports nothing, so the check is all it costs.
+ *
+ * @module
+ */
+
+/** The bundle's stamp: each source's path (relative), size and mtime. */
+export type Stamp = [path: string, size: number, mtime: number][];
+
+/** The directories whose `.ts` files (and deno.json) the bundle comes from. */
+export const SOURCE_DIRS: readonly string[] = ["lib", "ffi"];
+
+/**
+ * The files the bundle depends on, relative to `root`.
+ *
+ * @param root the checkout (its URL ends with a slash)
+ * @returns their paths
+ */
+export function sources(root: URL): string[] {
+  const out = ["deno.json"];
+  const walk = (dir: string) => {
+    for (const e of Deno.readDirSync(new URL(dir, root))) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory) walk(path);
+      else if (e.name.endsWith(".ts")) out.push(path);
+    }
+  };
+  SOURCE_DIRS.forEach(walk);
+  return out.sort();
+}
+
+/**
+ * The stamp of the sources as they are now.
+ *
+ * @param root the checkout
+ * @param files the files, from {@link sources}
+ * @returns their stamp
+ */
+export function stampOf(root: URL, files: string[]): Stamp {
+  return files.map((path) => {
+    const st = Deno.statSync(new URL(path, root));
+    return [path, st.size, st.mtime?.getTime() ?? 0];
+  });
+}
+
+/**
+ * The bundle's URL when it exists and every source it was made from is as
+ * it was then; undefined otherwise (or when it cannot be checked, say
+ * without read permission): then the sources run.
+ *
+ * @param root the checkout
+ * @returns the URL to import, or undefined
+ */
+export function freshBundle(root: URL): string | undefined {
+  try {
+    if (Deno.env.get("USERNS_NO_BUNDLE")) return undefined;
+    const stamp: Stamp = JSON.parse(
+      Deno.readTextFileSync(new URL("build/cli.json", root)),
+    );
+    for (const [path, size, mtime] of stamp) {
+      const st = Deno.statSync(new URL(path, root));
+      if (st.size !== size || st.mtime?.getTime() !== mtime) return undefined;
+    }
+    return new URL("build/cli.js", root).href;
+  } catch {
+    return undefined;
+  }
+}
