@@ -176,7 +176,8 @@ export function sweep(dir: string): PodRecord[] {
 }
 
 /**
- * The record of a live pod.
+ * The record of a live pod; the records of dead ones are removed on the
+ * way.
  *
  * @param name the pod
  * @returns its record
@@ -185,9 +186,11 @@ export function sweep(dir: string): PodRecord[] {
 export function findPod(name: string): PodRecord {
   checkName(name);
   const dir = stateDir(false);
+  // Any pod command forgets the dead pods, as SPEC asks.
+  const live = dir ? sweep(dir) : [];
+  const found = live.find((r) => r.name === name);
+  if (found) return found;
   const rec = dir ? read(dir, name) : undefined;
-  if (rec && !("starting" in rec) && isAlive(rec)) return rec;
-  if (dir) sweep(dir);
   const starting = rec && "starting" in rec && claimAlive(rec);
   throw new UsernsError(
     "POD_NOT_FOUND",

@@ -8,7 +8,11 @@ import { ROOT, text } from "./_env.ts";
 const root = new URL(`file://${ROOT}`);
 
 Deno.test("deno task build made a fresh bundle of the CLI", () => {
-  assert.equal(freshBundle(root), new URL("build/cli.js", root).href);
+  assert.equal(
+    freshBundle(root),
+    new URL("build/cli.js", root).href,
+    "no fresh build/cli.js: run deno task build (deno task test does) after changing a source",
+  );
 });
 
 /** A copy of the checkout (sources, deno.json, build/) with times kept. */
