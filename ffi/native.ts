@@ -204,8 +204,9 @@ function libraryFd(): number {
 
 /**
  * Loads the library, starts this isolate's context and opens the library's
- * own file: the state every spawn needs, made once per isolate (its fds are
- * kept for good, as the runtime keeps its own).
+ * own file: the state every spawn needs, made once per isolate (the
+ * context's fds go with the isolate; the library's file is opened once per
+ * process and kept for good, as the runtime keeps its own).
  */
 export function startNative(): void {
   getReactor();
