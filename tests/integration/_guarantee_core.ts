@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { UsernsCommand } from "../../lib/mod.ts";
 import { delay, leavesNothing, within } from "./_process.ts";
-import { exists, report, tempDir } from "./_holdings.ts";
+import { exists, report, stat, tempDir } from "./_holdings.ts";
 
 const CI = !!Deno.env.get("CI");
 
@@ -39,19 +39,13 @@ function coreLine(text: string): string {
 }
 
 /**
- * The core limit of a paused child once it sleeps in the read() of its sync
- * socket, past its first steps (a child just cloned may not have run yet).
+ * The core limit of a paused child once it sleeps, in the read() of its
+ * sync socket: past its first steps (a child just cloned may not have run
+ * yet).
  */
 async function pausedLimit(pid: number): Promise<string> {
-  const wchan = () => {
-    try {
-      return Deno.readTextFileSync(`/proc/${pid}/wchan`);
-    } catch {
-      return "gone";
-    }
-  };
-  for (let i = 0; wchan() !== "unix_stream_read_generic"; i++) {
-    if (i > 200) throw new Error(`${pid} never waited on its socket`);
+  for (let i = 0; stat(pid)?.[0] !== "S"; i++) {
+    if (i > 200) throw new Error(`${pid} never slept waiting for release`);
     await delay(5);
   }
   return coreLine(Deno.readTextFileSync(`/proc/${pid}/limits`));
