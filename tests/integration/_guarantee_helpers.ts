@@ -11,6 +11,7 @@ import {
   reaped,
   report,
   script,
+  stat,
   tempDir,
 } from "./_holdings.ts";
 
@@ -71,6 +72,27 @@ const PROMPT = 100;
 export async function hungHelperScenario(): Promise<void> {
   assert.notEqual(Deno.uid(), 0, "root runs no helper");
   const { dir, helper } = hungHelper();
+  try {
+    await cases(dir, helper);
+  } finally {
+    // A case that failed must not leave its newuidmap sleeping 1000 s.
+    for (const pid of helpersIn(dir)) {
+      if (Number(stat(pid)?.[1]) === Deno.pid) Deno.kill(pid, "SIGKILL");
+    }
+  }
+}
+
+/** The pids the hung newuidmaps recorded in `dir`. */
+function helpersIn(dir: string): number[] {
+  return [...Deno.readDirSync(dir)].flatMap((e) =>
+    e.name.startsWith("helper.") ? [Number(read(`${dir}/${e.name}`))] : []
+  );
+}
+
+async function cases(
+  dir: string,
+  helper: (pid: number) => number,
+): Promise<void> {
   const ran = `${dir}/ran`;
   const cmd = (o: Record<string, unknown> = {}) =>
     new UsernsCommand("sh", { args: ["-c", `touch ${ran}`], ...o });
@@ -153,10 +175,7 @@ export async function hungHelperScenario(): Promise<void> {
       /^newuidmap for pid \d+ did not finish within 300 ms; /,
     );
     assert.ok(ms >= TIMEOUT - 5 && ms < TIMEOUT + PROMPT, `after ${ms} ms`);
-    const pids = [...Deno.readDirSync(dir)].flatMap((e) =>
-      e.name.startsWith("helper.") ? [Number(read(`${dir}/${e.name}`))] : []
-    );
-    assert.deepEqual(await reaped(pids), [], "every helper");
+    assert.deepEqual(await reaped(helpersIn(dir)), [], "every helper");
   });
   assert.ok(!exists(ran), "the command never ran");
 }
