@@ -7,6 +7,7 @@
 #include "internal.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -192,16 +193,28 @@ int32_t uns_write_file(const char *path, const void *buf,
 }
 
 /* Opens this library's own file (close-on-exec), for execveat() of its
- * programs. Return: the fd, or -errno. */
+ * programs: once per process, the same fd for every isolate, which keeps it
+ * for good; an fd per isolate would be left behind by every Worker that
+ * ends. A failure (EMFILE) is tried again by the next call.
+ * Return: the fd, or -errno. */
 int32_t uns_open_self(void)
 {
+	static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
+	static int self = -1;
 	Dl_info info;
-	int fd;
+	int fd = -ENOENT;
 
-	if (!dladdr((void *)uns_open_self, &info) || !info.dli_fname)
-		return -ENOENT;
-	fd = raise_fd(open(info.dli_fname, O_RDONLY | O_CLOEXEC));
-	return fd < 0 ? -errno : fd;
+	pthread_mutex_lock(&once);
+	if (self < 0 && dladdr((void *)uns_open_self, &info) &&
+	    info.dli_fname) {
+		fd = raise_fd(open(info.dli_fname, O_RDONLY | O_CLOEXEC));
+		self = fd < 0 ? -1 : fd;
+		fd = fd < 0 ? -errno : fd;
+	}
+	if (self >= 0)
+		fd = self;
+	pthread_mutex_unlock(&once);
+	return fd;
 }
 
 /* The 22nd field of /proc/PID/stat, its start time in clock ticks. */

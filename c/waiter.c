@@ -86,10 +86,12 @@ static struct context *context(int32_t id)
 }
 
 /* Arms W: makes room in its context's queue for the event it may queue,
- * so that queueing never fails. */
+ * so that queueing never fails. The room is counted past the events still
+ * queued: those the isolate has not taken yet keep their slots, so the
+ * queue holds len + watching events at most. */
 static int arm(struct context *c, struct watch *w)
 {
-	uint32_t need = (c->watching + 1) * UNS_EV_SLOTS;
+	uint32_t need = (c->len + c->watching + 1) * UNS_EV_SLOTS;
 	int32_t *q;
 
 	if (w->armed)

@@ -3,7 +3,8 @@
  * return value: each becomes a result or a thrown typed error.
  *
  * The request's strings and slots are packed into buffers reused from one
- * spawn to the next: `uns_spawn()` copies them before it returns.
+ * spawn to the next: `uns_spawn()` copies them before it returns. One that a
+ * huge request grew past 1 MiB is let go after it.
  *
  * @module
  */
@@ -151,6 +152,15 @@ export interface ChildFailure {
 const encoder = new TextEncoder();
 let strings = new Uint8Array(4096);
 let slots = new Int32Array(256);
+/** Packing buffers larger than this are let go after the call that grew
+ * them: one huge request must not keep its size for good (the regions of
+ * c/region.c are unmapped likewise). */
+const KEEP_BYTES = 1 << 20;
+
+function shrink(): void {
+  if (strings.byteLength > KEEP_BYTES) strings = new Uint8Array(4096);
+  if (slots.byteLength > KEEP_BYTES) slots = new Int32Array(256);
+}
 const out = new Int32Array(Out.COUNT);
 let selfFd: number | undefined;
 
@@ -197,8 +207,9 @@ function libraryFd(): number {
 
 /**
  * Loads the library, starts this isolate's context and opens the library's
- * own file: the state every spawn needs, made once per isolate (its fds are
- * kept for good, as the runtime keeps its own).
+ * own file: the state every spawn needs, made once per isolate (the
+ * context's fds go with the isolate; the library's file is opened once per
+ * process and kept for good, as the runtime keeps its own).
  */
 export function startNative(): void {
   getReactor();
@@ -220,6 +231,13 @@ function fill(req: SpawnRequest): number {
   const limitAt = mountAt + mounts.length * MOUNT_SLOTS;
   const n = limitAt + limits.length * RLIMIT_SLOTS;
   if (slots.length < n) slots = new Int32Array(n * 2);
+  // Room for argv and envp at once: a huge request is one allocation, not
+  // a series of doublings left behind in the heap.
+  let bytes = 4096;
+  for (const list of [req.argv, req.env]) {
+    for (const s of list) bytes += s.length * 3 + 1;
+  }
+  if (strings.length < bytes) strings = new Uint8Array(bytes);
   slots.fill(0, 0, Opt.COUNT);
   let at = packInto(
     [req.file, req.path, req.cwd, req.root, req.hostname],
@@ -304,8 +322,13 @@ function split(v: number, slot: number): void {
 export function spawnPaused(req: SpawnRequest): PausedChild {
   startNative();
   const reactor = getReactor();
-  const n = fill(req);
-  const rc = native.spawn(reactor.ctx, slots, n, strings, out);
+  let rc: number;
+  try {
+    const n = fill(req);
+    rc = native.spawn(reactor.ctx, slots, n, strings, out);
+  } finally {
+    shrink(); // uns_spawn() has copied the request
+  }
   if (rc === -Errno.ENOENT && req.precheck) throw notFoundError(req.file);
 
   if (rc < 0) throw cloneError(-rc, req.cloneFlags);
@@ -503,17 +526,22 @@ export interface HelperChild {
  * @throws {SpawnError} SETUP when fds or processes run out
  */
 export function startHelper(argv: string[]): HelperChild {
-  const end = packInto(argv, 0, 0);
-  const off = slots.slice(0, argv.length);
   const hout = new Int32Array(HelperOut.COUNT);
-  const rc = native.startHelper(
-    getReactor().ctx,
-    strings,
-    end,
-    off,
-    argv.length,
-    hout,
-  );
+  let rc: number;
+  try {
+    const end = packInto(argv, 0, 0);
+    const off = slots.slice(0, argv.length);
+    rc = native.startHelper(
+      getReactor().ctx,
+      strings,
+      end,
+      off,
+      argv.length,
+      hout,
+    );
+  } finally {
+    shrink();
+  }
   if (rc < 0) {
     const errno = errnoName(-rc);
     throw new SpawnError("SETUP", `cannot start ${argv[0]}: ${errno}`, {

@@ -270,8 +270,9 @@ export class UsernsChild implements AsyncDisposable {
   /**
    * Sends a signal to the command (through its pidfd: never a reused pid).
    * Before the command starts, a signal that would end it also stops the
-   * set-up (`ready` and `status` then reject with ABORTED); any other
-   * waits and takes effect as the command starts.
+   * set-up, helpers included: `ready` rejects with ABORTED and `status`
+   * reports the signal the child died of, as for any killed command; any
+   * other signal waits and takes effect as the command starts.
    *
    * @param signal the signal @default {"SIGTERM"}
    * @throws {TypeError} when the command has already ended
@@ -390,7 +391,12 @@ export class UsernsChild implements AsyncDisposable {
           prepared.helpers,
           options.helperTimeout ?? HELPER_TIMEOUT_MS,
           signal,
-        );
+        ).catch((e) => {
+          // Stopped: said as at the other stages, without kill()'s token
+          // as the cause.
+          checkAborted(signal);
+          throw e;
+        });
       }
       checkAborted(signal);
       await runHook(options.beforeExec, n.pid);

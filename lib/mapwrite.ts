@@ -13,6 +13,7 @@ import {
   UsernsError,
 } from "./errors.ts";
 import { whyNotOnPath } from "./pathsearch.ts";
+import { abortedError, helperTimeoutError } from "./spawn_errors.ts";
 import { formatIdMap, type IdMapping, type IdMapPlan } from "./idmap.ts";
 import {
   type HelperChild,
@@ -102,8 +103,12 @@ export interface MapWrite {
   done(): boolean;
   /** Called once {@link done} turns true. */
   onDone?: () => void;
-  /** Kills the helpers still running (timeout, abort). */
-  stop(): void;
+  /**
+   * Kills the helpers still running (timeout, abort).
+   *
+   * @returns the names of those it killed, as `newuidmap`
+   */
+  stop(): string[];
 }
 
 /**
@@ -130,11 +135,12 @@ export function startIdMaps(
   const write: MapWrite = {
     running,
     done: () => running.every((r) => r.code !== undefined),
-    stop: () => {
-      for (const r of running) {
-        if (r.code === undefined) killChild(r.child.pidfd, 9);
-      }
-    },
+    stop: () =>
+      running.flatMap((r) => {
+        if (r.code !== undefined) return [];
+        killChild(r.child.pidfd, 9);
+        return [r.child.path.slice(r.child.path.lastIndexOf("/") + 1)];
+      }),
   };
   try {
     if (plan.setgroups === "deny") writeProc(pid, "setgroups", "deny\n");
@@ -224,9 +230,10 @@ export async function writeIdMaps(
   }
   if (write.done()) return finishIdMaps(write);
   let why: "timeout" | "abort" | undefined;
+  const late: string[] = [];
   const stop = (reason: "timeout" | "abort") => {
     why ??= reason;
-    write.stop();
+    late.push(...write.stop());
   };
   const timer = setTimeout(() => stop("timeout"), timeoutMs);
   const onAbort = () => stop("abort");
@@ -244,37 +251,11 @@ export async function writeIdMaps(
     } catch {
       // killed: their status says nothing more
     }
-    throw stopped(why, write, timeoutMs, signal);
+    throw why === "abort"
+      ? abortedError(signal?.reason)
+      : helperTimeoutError(late.join(" and "), pid, timeoutMs);
   }
   finishIdMaps(write);
-}
-
-function stopped(
-  why: "timeout" | "abort",
-  write: MapWrite,
-  timeoutMs: number,
-  signal?: AbortSignal,
-): Error {
-  if (why === "abort") {
-    return new UsernsError(
-      "ABORTED",
-      "aborted before the command started",
-      {
-        cause: signal?.reason,
-      },
-    );
-  }
-  const names = write.running.map((r) =>
-    r.child.path.slice(r.child.path.lastIndexOf("/") + 1)
-  );
-  return new HelperError(
-    "HELPER_TIMEOUT",
-    `${names.join(" and ")} did not finish within ${timeoutMs} ms`,
-    {
-      hint:
-        "a slow NSS lookup (sssd, LDAP) can stall it; check the name service, or raise helperTimeout",
-    },
-  );
 }
 
 const allowed = new Map<string, boolean>();

@@ -6,7 +6,7 @@
  */
 import { UsernsError } from "./errors.ts";
 import { failureError } from "./failure.ts";
-import { HelperError } from "./errors.ts";
+import { helperTimeoutError } from "./spawn_errors.ts";
 import {
   finishIdMaps,
   type MapWrite,
@@ -52,21 +52,14 @@ function writeMapsSync(prepared: Prepared, pid: number, timeoutMs: number) {
     throw e;
   }
   if (!pumpUntil(write.done, Date.now() + timeoutMs)) {
-    write.stop();
+    const late = write.stop();
     pumpUntil(write.done);
     try {
       finishIdMaps(write);
     } catch {
       // killed: their status says nothing more
     }
-    throw new HelperError(
-      "HELPER_TIMEOUT",
-      `the ID map helpers did not finish within ${timeoutMs} ms`,
-      {
-        hint:
-          "a slow NSS lookup (sssd, LDAP) can stall them; raise helperTimeout",
-      },
-    );
+    throw helperTimeoutError(late.join(" and "), pid, timeoutMs);
   }
   finishIdMaps(write);
 }
