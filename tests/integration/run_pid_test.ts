@@ -187,7 +187,8 @@ nsTest(
     await t.step("a command that exits leaves nothing running", async () => {
       // A sleep that only this step starts, to find it by its arguments.
       const arg = `29.${Deno.pid}`;
-      const script = `sleep ${arg} & exit 3`;
+      // The pause lets it execute sleep before the command exits.
+      const script = `sleep ${arg} & sleep 0.1; exit 3`;
       // Not piped: output() would wait for the sleep to close the pipe.
       const quiet = { stdout: "null", stderr: "null" } as const;
       const out = await new UsernsCommand("sh", {
