@@ -19,7 +19,12 @@ import {
   type UsernsCommandOptions,
 } from "./options.ts";
 import { signalName, signalNumber, terminates } from "./signals.ts";
-import { readableFromFd, readToEnd, writableToFd } from "./stream.ts";
+import {
+  type Hold,
+  readableFromFd,
+  readToEnd,
+  writableToFd,
+} from "./stream.ts";
 import { runSync } from "./sync.ts";
 import {
   abort,
@@ -204,6 +209,21 @@ export class UsernsChild implements AsyncDisposable {
   #released = false;
   #killedEarly = false;
   #refd = true;
+  /** Reads and writes of its pipes waiting now. */
+  #waits = 0;
+  /** Whether this child holds one of the reactor's refs now. */
+  #held = true;
+  /** Keeps the event loop alive while a pipe waits, as a ref'd child. */
+  readonly #hold: Hold = {
+    begin: () => {
+      this.#waits++;
+      this.#sync();
+    },
+    end: () => {
+      this.#waits--;
+      this.#sync();
+    },
+  };
 
   /**
    * Use {@link UsernsCommand.spawn}.
@@ -222,7 +242,7 @@ export class UsernsChild implements AsyncDisposable {
     this.#exit = new Promise((resolve) =>
       reactor.on(n.pidfd, (code, signal) => {
         this.#ended = true;
-        this.unref();
+        this.#sync();
         resolve([code, signal]);
       })
     );
@@ -254,17 +274,26 @@ export class UsernsChild implements AsyncDisposable {
 
   /** The command's stdin; throws unless it was "piped". */
   get stdin(): WritableStream<Uint8Array> {
-    return this.#streams[0] ??= writableToFd(this.#take(0, "stdin"));
+    return this.#streams[0] ??= writableToFd(
+      this.#take(0, "stdin"),
+      this.#hold,
+    );
   }
 
   /** The command's stdout; throws unless it was "piped". */
   get stdout(): ReadableStream<Uint8Array> {
-    return this.#streams[1] ??= readableFromFd(this.#take(1, "stdout"));
+    return this.#streams[1] ??= readableFromFd(
+      this.#take(1, "stdout"),
+      this.#hold,
+    );
   }
 
   /** The command's stderr; throws unless it was "piped". */
   get stderr(): ReadableStream<Uint8Array> {
-    return this.#streams[2] ??= readableFromFd(this.#take(2, "stderr"));
+    return this.#streams[2] ??= readableFromFd(
+      this.#take(2, "stderr"),
+      this.#hold,
+    );
   }
 
   /**
@@ -291,20 +320,32 @@ export class UsernsChild implements AsyncDisposable {
     killChild(this.#native.pidfd, n); // ESRCH: it ended a moment ago
   }
 
-  /** Keeps the event loop alive until the command ends (the default). */
+  /** Keeps the event loop alive until the command ends and its piped
+   * output has been read (the default). */
   ref(): void {
-    if (!this.#refd && !this.#ended) {
-      this.#refd = true;
-      getReactor().ref();
-    }
+    this.#refd = true;
+    this.#sync();
   }
 
-  /** Lets the program exit while the command still runs. */
+  /** Lets the program exit while the command still runs, or while a
+   * process it left holds its pipes. */
   unref(): void {
-    if (this.#refd) {
-      this.#refd = false;
-      getReactor().unref();
-    }
+    this.#refd = false;
+    this.#sync();
+  }
+
+  /**
+   * Takes or gives back this child's ref of the reactor: held while it is
+   * ref'd and runs, or a read or write of its pipes waits (a background
+   * process of the command can hold them open after it ended, and
+   * `Deno.Command` keeps its ref'd pipes' reads alive too).
+   */
+  #sync(): void {
+    const want = this.#refd && (!this.#ended || this.#waits > 0);
+    if (want === this.#held) return;
+    this.#held = want;
+    if (want) getReactor().ref();
+    else getReactor().unref();
   }
 
   /**
@@ -355,7 +396,7 @@ export class UsernsChild implements AsyncDisposable {
     const fd = this.#fds[i]!;
     if (fd < 0) return undefined;
     this.#fds[i] = -1;
-    return readToEnd(fd);
+    return readToEnd(fd, this.#hold);
   }
 
   /** Before release: stop the set-up. After: the signal, as Deno.Command. */

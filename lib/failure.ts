@@ -26,7 +26,7 @@ const STEP_HINTS: Record<string, string> = {
 function mountError(f: ChildFailure, prepared: Prepared): SpawnError {
   const errno = errnoName(f.errno);
   const op = prepared.request.mounts?.[f.index];
-  const label = op?.label ?? `mount operation ${f.index}`;
+  const label = op?.label ?? `run mount operation ${f.index}`;
   const root = prepared.request.root;
   if (f.step === "mount-source") {
     return new SpawnError("SETUP", `cannot ${label}: the source: ${errno}`, {
@@ -70,7 +70,15 @@ export function failureError(f: ChildFailure, prepared: Prepared): Error {
     return new SpawnError(
       "SETUP",
       `cannot make ${prepared.request.root} the root: ${errno}`,
-      { errno, step: f.step, hint: "check that it is a directory" },
+      {
+        errno,
+        step: f.step,
+        hint: errno === "ENOENT"
+          ? "it does not exist"
+          : errno === "ENOTDIR"
+          ? "it is not a directory"
+          : "check that it is a directory you may mount",
+      },
     );
   }
   if (f.step === "rlimit") {

@@ -96,7 +96,7 @@ function tmpfs(target: string, data: string, label: string): LabeledOp {
 }
 
 function dev(target: string): LabeledOp[] {
-  const label = `dev on ${target}`;
+  const label = `set up a /dev on ${target}`;
   const ops: LabeledOp[] = [tmpfs(target, "mode=0755", label)];
   for (const name of DEVICES) {
     ops.push({
@@ -104,7 +104,7 @@ function dev(target: string): LabeledOp[] {
       a: `/dev/${name}`,
       target: join(target, name),
       flags: MountFlag.MKFILE,
-      label: `${label} (/dev/${name})`,
+      label: `${label} (bind /dev/${name})`,
     });
   }
   ops.push({
@@ -157,19 +157,21 @@ export function mountOps(
         target: m.target,
         flags: (m.readonly ? MountFlag.RDONLY : 0) |
           (dir ? MountFlag.MKDIR : MountFlag.MKFILE),
-        label: `${
-          m.readonly ? "read-only bind" : "bind"
-        } ${m.source} on ${m.target}`,
+        label: `bind-mount ${m.source}${
+          m.readonly ? " read-only" : ""
+        } on ${m.target}`,
       });
     } else if (m.type === "tmpfs") {
       const size = m.size === undefined ? "" : `,size=${m.size}`;
-      ops.push(tmpfs(m.target, `mode=0755${size}`, `tmpfs on ${m.target}`));
+      ops.push(
+        tmpfs(m.target, `mode=0755${size}`, `mount a tmpfs on ${m.target}`),
+      );
     } else if (m.type === "dev") {
       ops.push(...dev(m.target));
     } else {
-      ops.push(proc(m.target, true, `proc on ${m.target}`));
+      ops.push(proc(m.target, true, `mount a proc on ${m.target}`));
     }
   }
-  if (mountProc) ops.push(proc("/proc", false, "proc on /proc (mountProc)"));
+  if (mountProc) ops.push(proc("/proc", false, "mount a proc on /proc"));
   return ops;
 }

@@ -21,22 +21,59 @@ function readError(n: number): SpawnError {
   });
 }
 
-/** Resolves when `fd` is readable (or at EOF). */
-function readable(fd: number): Promise<void> {
-  return new Promise((resolve) =>
-    getReactor().arm(fd, Event.READ, () => resolve())
-  );
+/**
+ * What keeps the event loop alive while a read or a write waits for its
+ * pipe, as `Deno.Command`'s ref'd pipes do: the child's own hold, counted
+ * while the child is ref'd, after it ended too (a background process of
+ * the command may hold the pipe open long after).
+ */
+export interface Hold {
+  /** A wait began. */
+  begin(): void;
+  /** It ended: the pipe became ready, or the fd was closed meanwhile. */
+  end(): void;
+}
+
+/**
+ * Waits for the readiness of one fd, held by `hold` while it waits.
+ *
+ * @param fd the pipe fd
+ * @param hold what keeps the event loop alive meanwhile, if anything
+ * @returns `wait(kind)`, and `cancel()` for a close during a wait (whose
+ * promise then never settles)
+ */
+function waiter(fd: number, hold?: Hold) {
+  let waiting = false;
+  const settle = () => {
+    if (waiting) waiting = false, hold?.end();
+  };
+  return {
+    wait(kind: typeof Event.READ | typeof Event.WRITE): Promise<void> {
+      return new Promise((resolve) => {
+        waiting = true;
+        hold?.begin();
+        getReactor().arm(fd, kind, () => {
+          settle();
+          resolve();
+        });
+      });
+    },
+    cancel: settle,
+  };
 }
 
 /**
  * Reads `fd` to its end and closes it.
  *
  * @param fd a pipe's read end (non-blocking), owned by this call
- * @param wait how to wait until it is readable (the reactor's, or a
- * synchronous pump)
+ * @param hold keeps the event loop alive while it waits
  * @returns all its bytes
  */
-export async function readToEnd(fd: number): Promise<Uint8Array> {
+export async function readToEnd(
+  fd: number,
+  hold?: Hold,
+): Promise<Uint8Array> {
+  const ready = waiter(fd, hold);
   const parts: Uint8Array[] = [];
   let size = 0;
   try {
@@ -44,7 +81,7 @@ export async function readToEnd(fd: number): Promise<Uint8Array> {
       const n = readNow(fd, scratch);
       if (n === 0) break;
       if (n === -Errno.EAGAIN) {
-        await readable(fd);
+        await ready.wait(Event.READ);
         continue;
       }
       if (n < 0) throw readError(n);
@@ -70,12 +107,17 @@ export function join(parts: Uint8Array[], size: number): Uint8Array {
  * A stream of the bytes read from `fd`; the fd is closed at EOF or cancel.
  *
  * @param fd a pipe's read end (non-blocking), owned by the stream from now on
+ * @param hold keeps the event loop alive while it waits
  * @returns the stream
  */
-export function readableFromFd(fd: number): ReadableStream<Uint8Array> {
+export function readableFromFd(
+  fd: number,
+  hold?: Hold,
+): ReadableStream<Uint8Array> {
+  const ready = waiter(fd, hold);
   let open = true;
   const close = () => {
-    if (open) open = false, getReactor().off(fd), closeFd(fd);
+    if (open) open = false, getReactor().off(fd), ready.cancel(), closeFd(fd);
   };
   const source: UnderlyingByteSource = {
     type: "bytes",
@@ -83,7 +125,7 @@ export function readableFromFd(fd: number): ReadableStream<Uint8Array> {
       for (;;) {
         const n = readNow(fd, scratch);
         if (n === -Errno.EAGAIN) {
-          await readable(fd);
+          await ready.wait(Event.READ);
           if (!open) return;
           continue;
         }
@@ -111,21 +153,24 @@ export function readableFromFd(fd: number): ReadableStream<Uint8Array> {
  * `Deno.errors.BrokenPipe` error of this library.
  *
  * @param fd a pipe's write end (non-blocking), owned by the stream from now on
+ * @param hold keeps the event loop alive while it waits
  * @returns the stream
  */
-export function writableToFd(fd: number): WritableStream<Uint8Array> {
+export function writableToFd(
+  fd: number,
+  hold?: Hold,
+): WritableStream<Uint8Array> {
+  const ready = waiter(fd, hold);
   let open = true;
   const close = () => {
-    if (open) open = false, getReactor().off(fd), closeFd(fd);
+    if (open) open = false, getReactor().off(fd), ready.cancel(), closeFd(fd);
   };
   return new WritableStream<Uint8Array>({
     async write(chunk) {
       for (let at = 0; at < chunk.length;) {
         const n = writeNow(fd, chunk.subarray(at));
         if (n === -Errno.EAGAIN) {
-          await new Promise<void>((resolve) =>
-            getReactor().arm(fd, Event.WRITE, () => resolve())
-          );
+          await ready.wait(Event.WRITE);
         } else if (n === -Errno.EPIPE) {
           throw brokenPipeError();
         } else if (n < 0) {

@@ -7,6 +7,7 @@
 import { type UsernsChild, UsernsCommand } from "../command.ts";
 import { UsernsPod } from "../pod.ts";
 import type { UsernsCommandOptions } from "../options.ts";
+import { UsernsError } from "../errors.ts";
 import { HELP, helpText, type OptionSpecs, parse, usageError } from "./args.ts";
 import {
   COMMAND_OPTIONS,
@@ -59,18 +60,71 @@ function commandOf(operands: string[]): [string, string[]] {
   return [shell || "/bin/sh", []];
 }
 
-/** Writes `pid` to `file` (a new file, renamed into place). */
-function writePidFile(file: string, pid: number): void {
-  const tmp = `${file}.${Deno.pid}.tmp`;
-  Deno.writeTextFileSync(tmp, `${pid}\n`);
-  Deno.renameSync(tmp, file);
-}
-
 function removeQuietly(file: string): void {
   try {
     Deno.removeSync(file);
   } catch {
     // never written, or removed already
+  }
+}
+
+/** The one-line error for a pid file that cannot be written. */
+function pidFileError(file: string, e: unknown): UsernsError {
+  const why = (e as { code?: string }).code ?? (e as Error).name;
+  return new UsernsError(
+    "INVALID_ARGUMENT",
+    `cannot write the pid file ${file}: ${why}`,
+    {
+      hint: "check that its directory exists and that you may write there",
+      cause: e,
+    },
+  );
+}
+
+/**
+ * A pid file: its temporary file is made before the command runs, so that
+ * a path that cannot be written fails before anything runs; it gets the
+ * pid and is renamed into place once the command runs.
+ */
+class PidFile {
+  readonly #tmp: string;
+  #file: Deno.FsFile | undefined;
+
+  /**
+   * @param path where the pid is to be
+   * @throws {UsernsError} INVALID_ARGUMENT when it cannot be written
+   */
+  constructor(readonly path: string) {
+    this.#tmp = `${path}.${Deno.pid}.tmp`;
+    try {
+      this.#file = Deno.openSync(this.#tmp, {
+        write: true,
+        create: true,
+        truncate: true,
+      });
+    } catch (e) {
+      throw pidFileError(path, e);
+    }
+  }
+
+  /** Writes the pid and renames the file into place. */
+  commit(pid: number): void {
+    try {
+      this.#file!.writeSync(new TextEncoder().encode(`${pid}\n`));
+      this.#file!.close();
+      this.#file = undefined;
+      Deno.renameSync(this.#tmp, this.path);
+    } catch (e) {
+      throw pidFileError(this.path, e);
+    }
+  }
+
+  /** Removes the file, written or not. */
+  remove(): void {
+    this.#file?.close();
+    this.#file = undefined;
+    removeQuietly(this.#tmp);
+    removeQuietly(this.path);
   }
 }
 
@@ -88,7 +142,14 @@ export async function runAndWait(
   pidFile?: string,
 ): Promise<number> {
   const [file, args] = commandOf(operands);
-  const child: UsernsChild = make(file, args).spawn();
+  const pid = pidFile === undefined ? undefined : new PidFile(pidFile);
+  let child: UsernsChild;
+  try {
+    child = make(file, args).spawn();
+  } catch (e) {
+    pid?.remove();
+    throw e;
+  }
   const forward = new Map(FORWARDED.map((sig) => [sig, () => {
     try {
       child.kill(sig);
@@ -98,14 +159,21 @@ export async function runAndWait(
   }]));
   for (const [sig, fn] of forward) Deno.addSignalListener(sig, fn);
   try {
-    if (pidFile !== undefined) {
+    if (pid !== undefined) {
       await child.ready;
-      writePidFile(pidFile, child.pid);
+      try {
+        pid.commit(child.pid);
+      } catch (e) {
+        // Nothing may wait for a pid that never comes: the command goes.
+        child.kill("SIGKILL");
+        await child.status;
+        throw e;
+      }
     }
     return (await child.status).code;
   } finally {
     for (const [sig, fn] of forward) Deno.removeSignalListener(sig, fn);
-    if (pidFile !== undefined) removeQuietly(pidFile);
+    pid?.remove();
   }
 }
 
