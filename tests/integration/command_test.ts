@@ -9,7 +9,6 @@ import {
   planIdMaps,
   rangesFor,
   readSubIdFileSync,
-  type SpawnError,
   UsernsCommand,
   UsernsError,
 } from "../../lib/mod.ts";

@@ -6,7 +6,6 @@ import {
   SpawnError,
   type UsernsChild,
   UsernsCommand,
-  type UsernsError,
 } from "../../lib/mod.ts";
 import { children, fdsSettle, nsTest, openFds, PRIVILEGED } from "./_env.ts";
 
