@@ -273,8 +273,10 @@ export class UsernsChild implements AsyncDisposable {
    * set-up (`ready` and `status` then reject with ABORTED); any other
    * waits and takes effect as the command starts.
    *
-   * @param signal the signal @default {"SIGTERM"}
-   * @throws {TypeError} when the command has already ended
+   * @param signal a signal name, or a number from 0 to 31, as
+   * `Deno.ChildProcess.kill()` takes @default {"SIGTERM"}
+   * @throws {TypeError} when the command has already ended, or for a
+   * signal `Deno.ChildProcess.kill()` refuses
    */
   kill(signal: Deno.Signal | number = "SIGTERM"): void {
     if (this.#ended) {

@@ -303,6 +303,21 @@ function scenarios(dir: string): Scenario[] {
       },
       expect: failed(143, "SIGTERM"),
     },
+    {
+      name: 'kill() of a signal Deno refuses: "TERM", 40, 1.5, "SIGEMT"',
+      run: async (C) => {
+        const { child, done } = await running(C);
+        const seen = [];
+        for (const s of ["TERM", 40, 1.5, "SIGEMT"]) {
+          seen.push(await settle(() => child.kill(s as Deno.Signal)));
+        }
+        child.kill("SIGKILL");
+        await child.status;
+        await done();
+        return seen;
+      },
+      expect: Array(4).fill({ throws: "TypeError" }),
+    },
     // ---- the event loop ------------------------------------------------------
     {
       name: "ref(): a running child keeps the program alive",
