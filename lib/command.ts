@@ -10,7 +10,12 @@ import {
   checkSpawnTypes,
   type SpawnMethod,
 } from "./check_spawn.ts";
-import { permissionError, SpawnError, UsernsError } from "./errors.ts";
+import {
+  permissionError,
+  SpawnError,
+  UsernsError,
+  UsernsTypeError,
+} from "./errors.ts";
 import { failureError } from "./failure.ts";
 import { writeIdMaps } from "./mapwrite.ts";
 import {
@@ -174,6 +179,8 @@ export class UsernsCommand {
 
 /** Set-up was stopped by kill() or the AbortSignal. */
 const STOPPED = Symbol("stopped");
+/** In place of a piped fd that output() has read: its stream is locked. */
+const COLLECTED = -2;
 
 /** A command running in its namespace, as `Deno.ChildProcess`. */
 export class UsernsChild implements AsyncDisposable {
@@ -259,12 +266,12 @@ export class UsernsChild implements AsyncDisposable {
 
   /** The command's stdout; throws unless it was "piped". */
   get stdout(): ReadableStream<Uint8Array> {
-    return this.#streams[1] ??= readableFromFd(this.#take(1, "stdout"));
+    return this.#streams[1] ??= this.#readable(1, "stdout");
   }
 
   /** The command's stderr; throws unless it was "piped". */
   get stderr(): ReadableStream<Uint8Array> {
-    return this.#streams[2] ??= readableFromFd(this.#take(2, "stderr"));
+    return this.#streams[2] ??= this.#readable(2, "stderr");
   }
 
   /**
@@ -275,12 +282,15 @@ export class UsernsChild implements AsyncDisposable {
    *
    * @param signal a signal name, or a number from 0 to 31, as
    * `Deno.ChildProcess.kill()` takes @default {"SIGTERM"}
-   * @throws {TypeError} when the command has already ended, or for a
+   * @throws {UsernsTypeError} when the command has already ended, or for a
    * signal `Deno.ChildProcess.kill()` refuses
    */
   kill(signal: Deno.Signal | number = "SIGTERM"): void {
     if (this.#ended) {
-      throw new TypeError("Child process has already terminated");
+      throw new UsernsTypeError(
+        "INVALID_ARGUMENT",
+        "Child process has already terminated",
+      );
     }
     const n = signalNumber(signal);
     // Before release the signal waits in the child; one that ends it also
@@ -312,12 +322,16 @@ export class UsernsChild implements AsyncDisposable {
    * Waits for the command to end and collects its piped output.
    *
    * @returns status and output
-   * @throws {TypeError} when a piped output stream is already locked
+   * @throws {UsernsTypeError} when a piped output stream is locked, or was
+   * read by an earlier call (Deno's stream stays locked then)
    */
   async output(): Promise<UsernsOutput> {
     for (const [i, name] of [[1, "stdout"], [2, "stderr"]] as const) {
-      if (this.#streams[i]?.locked) {
-        throw new TypeError(`Can't collect output because ${name} is locked`);
+      if (this.#streams[i]?.locked || this.#fds[i] === COLLECTED) {
+        throw new UsernsTypeError(
+          "INVALID_ARGUMENT",
+          `Cannot collect output: '${name}' is locked`,
+        );
       }
     }
     const [status, stdout, stderr] = await Promise.all([
@@ -343,11 +357,18 @@ export class UsernsChild implements AsyncDisposable {
   /** Hands a piped fd over to its stream or reader. */
   #take(i: 0 | 1 | 2, name: string): number {
     const fd = this.#fds[i]!;
-    if (fd < 0) {
-      throw new TypeError(`Cannot get '${name}': '${name}' is not piped`);
-    }
+    if (fd < 0) throw notPiped(name);
     this.#fds[i] = -1;
     return fd;
+  }
+
+  /** The stream of a piped output; once output() has read it, a locked
+   * stream with nothing left, as Deno's is then. */
+  #readable(i: 1 | 2, name: string): ReadableStream<Uint8Array> {
+    if (this.#fds[i] !== COLLECTED) return readableFromFd(this.#take(i, name));
+    const done = new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+    done.getReader();
+    return done;
   }
 
   #collect(i: 1 | 2): Promise<Uint8Array> | undefined {
@@ -355,7 +376,7 @@ export class UsernsChild implements AsyncDisposable {
     if (stream) return new Response(stream).bytes();
     const fd = this.#fds[i]!;
     if (fd < 0) return undefined;
-    this.#fds[i] = -1;
+    this.#fds[i] = COLLECTED;
     return readToEnd(fd);
   }
 
@@ -442,9 +463,7 @@ export function outputOf(
   stderr: Uint8Array | undefined,
 ): UsernsOutput {
   const piped = (name: string, data?: Uint8Array) => {
-    if (!data) {
-      throw new TypeError(`Cannot get '${name}': '${name}' is not piped`);
-    }
+    if (!data) throw notPiped(name);
     return data;
   };
   return {
@@ -456,6 +475,13 @@ export function outputOf(
       return piped("stderr", stderr);
     },
   };
+}
+
+function notPiped(name: string): UsernsTypeError {
+  return new UsernsTypeError(
+    "INVALID_ARGUMENT",
+    `Cannot get '${name}': '${name}' is not piped`,
+  );
 }
 
 function checkAborted(signal: AbortSignal): void {

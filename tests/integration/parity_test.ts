@@ -197,6 +197,17 @@ function scenarios(dir: string): Scenario[] {
       expect: ["success", "code", "signal", "stdout", "stderr"],
     },
     {
+      name: "output(): stdout null, reading .stdout throws",
+      run: async (C) => {
+        const o = await new C("sh", {
+          args: ["-c", "echo x; echo y >&2"],
+          stdout: "null",
+        }).output();
+        return { stdout: await settle(() => o.stdout), stderr: text(o.stderr) };
+      },
+      expect: { stdout: { throws: "TypeError" }, stderr: "y\n" },
+    },
+    {
       name: "output(): stdin is /dev/null",
       run: (C) => sh(C, "readlink /proc/self/fd/0"),
       expect: { ...OK, stdout: "/dev/null\n", stderr: "" },
@@ -240,6 +251,14 @@ function scenarios(dir: string): Scenario[] {
       expect: { ...failed(2), stdout: "a\n", stderr: "b\n" },
     },
     {
+      name: "spawn(): child.output() of inherited stdout, reading it throws",
+      run: async (C) => {
+        const o = await new C("true").spawn().output();
+        return { ...status(o), stdout: await settle(() => o.stdout) };
+      },
+      expect: { ...OK, stdout: { throws: "TypeError" } },
+    },
+    {
       name: "spawn(): child.status",
       run: async (C) =>
         status(
@@ -247,6 +266,34 @@ function scenarios(dir: string): Scenario[] {
             .status,
         ),
       expect: failed(4),
+    },
+    {
+      name: "spawn(): child.output() twice: the second rejects",
+      run: async (C) => {
+        const child = new C("echo", { args: ["x"], stdout: "piped" }).spawn();
+        const first = text((await child.output()).stdout);
+        return { first, second: await settle(() => child.output()) };
+      },
+      expect: { first: "x\n", second: { rejects: "TypeError" } },
+    },
+    {
+      name: "spawn(): .stdout after child.output() is a locked stream",
+      run: async (C) => {
+        const child = new C("echo", { args: ["x"], stdout: "piped" }).spawn();
+        await child.output();
+        return child.stdout.locked;
+      },
+      expect: true,
+    },
+    {
+      name: "spawn(): .stdin of a child whose stdin is not piped throws",
+      run: async (C) => {
+        const child = new C("true").spawn();
+        const seen = await settle(() => child.stdin);
+        await child.status;
+        return seen;
+      },
+      expect: { throws: "TypeError" },
     },
     {
       name: "spawn(): stdin is inherited by default",
@@ -259,6 +306,23 @@ function scenarios(dir: string): Scenario[] {
         return out === Deno.readLinkSync("/proc/self/fd/0");
       },
       expect: true,
+    },
+    {
+      // (Under `deno test`, Deno.Command's inherited stdout is a pipe the
+      // test runner reads: which fd the child writes to is not compared.)
+      name: 'output(): stdout "inherit", reading .stdout throws',
+      run: async (C) => {
+        const o = await new C("sh", {
+          args: ["-c", "echo err >&2"],
+          stdout: "inherit",
+        }).output();
+        return {
+          ...status(o),
+          stdout: await settle(() => o.stdout),
+          stderr: text(o.stderr),
+        };
+      },
+      expect: { ...OK, stdout: { throws: "TypeError" }, stderr: "err\n" },
     },
     // ---- kill() ------------------------------------------------------------
     {
@@ -302,6 +366,24 @@ function scenarios(dir: string): Scenario[] {
         return s;
       },
       expect: failed(143, "SIGTERM"),
+    },
+    {
+      name: "kill() after the child ended: TypeError",
+      run: async (C) => {
+        const child = new C("true").spawn();
+        await child.status;
+        let message;
+        try {
+          child.kill();
+        } catch (e) {
+          message = (e as Error).message;
+        }
+        return { seen: await settle(() => child.kill()), message };
+      },
+      expect: {
+        seen: { throws: "TypeError" },
+        message: "Child process has already terminated",
+      },
     },
     {
       name: 'kill() of a signal Deno refuses: "TERM", 40, 1.5, "SIGEMT"',
