@@ -193,7 +193,12 @@ export class UsernsChild implements AsyncDisposable {
    * when set-up or execve failed, or was stopped.
    */
   readonly ready: Promise<void>;
-  /** Resolves when the command ends; rejects when it never ran. */
+  /**
+   * Resolves when the command ends; rejects when its set-up failed. A
+   * command stopped by `kill()` or the AbortSignal before it ran reports
+   * the signal (`{ code: 143, signal: "SIGTERM" }`), as `Deno.Command`'s
+   * status does.
+   */
   readonly status: Promise<UsernsStatus>;
   /** Which of stdin, stdout, stderr are piped. */
   readonly piped: { stdin: boolean; stdout: boolean; stderr: boolean };
@@ -249,7 +254,7 @@ export class UsernsChild implements AsyncDisposable {
       this.#fail();
       throw e;
     }
-    const onAbort = () => this.#stop(options.signal?.reason, "SIGTERM");
+    const onAbort = () => this.#stop(options.signal?.reason);
     options.signal?.addEventListener("abort", onAbort, { once: true });
     this.ready = this.#start(prepared, options);
     this.status = this.#finish(options.signal, onAbort);
@@ -277,8 +282,9 @@ export class UsernsChild implements AsyncDisposable {
   /**
    * Sends a signal to the command (through its pidfd: never a reused pid).
    * Before the command starts, a signal that would end it also stops the
-   * set-up (`ready` and `status` then reject with ABORTED); any other
-   * waits and takes effect as the command starts.
+   * set-up: `ready` rejects with ABORTED, and `status` reports the signal
+   * as `Deno.Command`'s does (the child dies of it, never running); any
+   * other signal waits and takes effect as the command starts.
    *
    * @param signal a signal name, or a number from 0 to 31, as
    * `Deno.ChildProcess.kill()` takes @default {"SIGTERM"}
@@ -292,12 +298,17 @@ export class UsernsChild implements AsyncDisposable {
         "Child process has already terminated",
       );
     }
-    const n = signalNumber(signal);
+    this.#signal(signalNumber(signal), STOPPED);
+  }
+
+  /** Sends signal `n`; before release, one that ends the child also stops
+   * the set-up, with `reason` as the cause of ABORTED. */
+  #signal(n: number, reason: unknown): void {
     // Before release the signal waits in the child; one that ends it also
     // stops the set-up, and the child then dies of it, never running.
     if (!this.#released && terminates(n)) {
       this.#killedEarly = true;
-      this.#setup.abort(STOPPED);
+      this.#setup.abort(reason);
     }
     killChild(this.#native.pidfd, n); // ESRCH: it ended a moment ago
   }
@@ -380,11 +391,11 @@ export class UsernsChild implements AsyncDisposable {
     return readToEnd(fd);
   }
 
-  /** Before release: stop the set-up. After: the signal, as Deno.Command. */
-  #stop(reason: unknown, signal: Deno.Signal): void {
+  /** The AbortSignal: SIGTERM, as Deno.Command sends it, before release
+   * too (then with the signal's reason as the cause of ABORTED). */
+  #stop(reason: unknown): void {
     if (this.#ended) return;
-    if (!this.#released) this.#setup.abort(reason ?? STOPPED);
-    else killChild(this.#native.pidfd, signalNumber(signal));
+    this.#signal(signalNumber("SIGTERM"), reason ?? STOPPED);
   }
 
   /** Set-up failed: the child exits unmapped; fds no stream took close. */

@@ -430,6 +430,17 @@ function scenarios(dir: string): Scenario[] {
       expect: { ended: true, status: failed(143, "SIGTERM") },
     },
     {
+      name: "AbortSignal aborted right after spawn()",
+      run: async (C) => {
+        const ac = new AbortController();
+        const child = new C("sleep", { args: ["30"], signal: ac.signal })
+          .spawn();
+        ac.abort();
+        return status(await child.status);
+      },
+      expect: failed(143, "SIGTERM"),
+    },
+    {
       name: "AbortSignal aborted once running",
       run: async (C) => {
         const ac = new AbortController();
