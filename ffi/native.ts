@@ -8,7 +8,7 @@
  * @module
  */
 import { errnoName, HelperError, SpawnError } from "../lib/errors.ts";
-import { notFoundError } from "../lib/spawn_errors.ts";
+import { execError as commandError } from "../lib/spawn_errors.ts";
 import {
   Errno,
   Event,
@@ -97,7 +97,9 @@ export interface SpawnRequest {
   loopback?: boolean;
   /** Execute this library itself as `argv[0]` (userns-pause). */
   execSelf?: boolean;
-  /** Fail with NotFound before cloning when `file` does not exist here. */
+  /** Fail before cloning, as `Deno.Command` fails in `spawn()`, when
+   * `file` certainly cannot be executed: NotFound when it does not exist
+   * here, PermissionDenied when it is a directory or has no execute bit. */
   precheck?: boolean;
   /** Working directory. */
   cwd?: string;
@@ -295,16 +297,18 @@ function split(v: number, slot: number): void {
  *
  * @param req what the child is to do
  * @returns the paused child and the parent's fds
- * @throws {SpawnError} NAMESPACE when clone() fails, with an errno hint;
- * EXEC_NOT_FOUND (errno ENOENT) when `precheck` finds no such command
+ * @throws {SpawnError} NAMESPACE when clone() fails, with an errno hint
+ * @throws {UsernsNotFound} EXEC_NOT_FOUND (errno ENOENT) when `precheck`
+ * finds no such command
+ * @throws {UsernsPermissionDenied} EXEC_DENIED (errno EACCES) when
+ * `precheck` finds only a directory or a file without any execute bit
  */
 export function spawnPaused(req: SpawnRequest): PausedChild {
   startNative();
   const reactor = getReactor();
   const n = fill(req);
   const rc = loadNative().uns_spawn(reactor.ctx, slots, n, strings, out);
-  if (rc === -Errno.ENOENT && req.precheck) throw notFoundError(req.file);
-
+  if (rc < 0 && out[Out.PRECHECK]) throw commandError(req.file, -rc);
   if (rc < 0) throw cloneError(-rc, req.cloneFlags);
   return {
     pid: out[Out.PID]!,

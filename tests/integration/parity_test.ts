@@ -563,6 +563,11 @@ function scenarios(dir: string): Scenario[] {
       expect: { ...OK, stdout: "script /\n", stderr: "" },
     },
     {
+      name: "a relative command is found from cwd",
+      run: (C) => new C("./script", { cwd: dir }).output().then(output),
+      expect: { ...OK, stdout: `script ${dir}\n`, stderr: "" },
+    },
+    {
       name: "a script without #! is run by /bin/sh",
       run: (C) => new C(`${dir}/plain`, { args: ["A"] }).output().then(output),
       expect: { ...failed(7), stdout: `plain ${dir}/plain A\n`, stderr: "" },
@@ -580,6 +585,30 @@ function scenarios(dir: string): Scenario[] {
         spawn: { throws: "NotFound" },
         output: "NotFound",
         sync: { throws: "NotFound" },
+      },
+    },
+    {
+      name: "a file without execute permission: PermissionDenied",
+      run: async (C) => ({
+        spawn: await settle(() => new C(`${dir}/noexec`).spawn()),
+        output: await settle(() => new C(`${dir}/noexec`).output()),
+      }),
+      spec: rejectsForThrows,
+      expect: {
+        spawn: { throws: "PermissionDenied" },
+        output: "PermissionDenied",
+      },
+    },
+    {
+      name: "a directory as the command: PermissionDenied",
+      run: async (C) => ({
+        spawn: await settle(() => new C(dir).spawn()),
+        output: await settle(() => new C(dir).output()),
+      }),
+      spec: rejectsForThrows,
+      expect: {
+        spawn: { throws: "PermissionDenied" },
+        output: "PermissionDenied",
       },
     },
     {
