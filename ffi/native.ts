@@ -63,8 +63,8 @@ export interface SpawnRequest {
   file: string;
   /** argv, including argv[0]. */
   argv: string[];
-  /** The environment, as `NAME=VALUE`. */
-  env: string[];
+  /** The environment: each variable's value by its name. */
+  env: Readonly<Record<string, string>>;
   /** PATH to search when `file` has no slash. */
   path?: string;
   /** CLONE_NEW* flags: for clone(), or to unshare after joining. */
@@ -155,6 +155,54 @@ let slots = new Int32Array(256);
 const out = new Int32Array(Out.COUNT);
 let selfFd: number | undefined;
 
+/** Makes room in `strings` for `units` UTF-16 units from `at` (3 bytes
+ * each at most) and a NUL. */
+function reserve(at: number, units: number): void {
+  const need = at + units * 3 + 1;
+  if (strings.length >= need) return;
+  const grown = new Uint8Array(Math.max(strings.length * 2, need));
+  grown.set(strings.subarray(0, at));
+  strings = grown;
+}
+
+function nulError(s: string): TypeError {
+  return new TypeError(`string contains a NUL byte: ${JSON.stringify(s)}`);
+}
+
+/**
+ * Writes `s` as UTF-8 at `at`, room reserved; returns the new end. ASCII is
+ * copied unit by unit: `encodeInto()` needs a view that starts at `at`, a
+ * new object for every string, and a spawn packs one per variable of the
+ * environment.
+ */
+function put(s: string, at: number): number {
+  const buf = strings;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0) throw nulError(s);
+    if (c >= 0x80) {
+      if (s.includes("\0", i)) throw nulError(s);
+      return at + encoder.encodeInto(s.slice(i), buf.subarray(at)).written!;
+    }
+    buf[at++] = c;
+  }
+  return at;
+}
+
+/** Packs `s` NUL-terminated at `at`, its offset to `slots[slot]` (-1 for
+ * undefined); returns the new end. */
+function packOne(s: string | undefined, at: number, slot: number): number {
+  if (s === undefined) {
+    slots[slot] = -1;
+    return at;
+  }
+  reserve(at, s.length);
+  slots[slot] = at;
+  at = put(s, at);
+  strings[at++] = 0;
+  return at;
+}
+
 /** Packs strings NUL-terminated into `strings` from `at`; each offset goes
  * to `slots[slot + i]` (-1 for undefined). Returns the new end. */
 function packInto(
@@ -162,24 +210,30 @@ function packInto(
   at: number,
   slot: number,
 ): number {
-  for (let i = 0; i < list.length; i++) {
-    const s = list[i];
-    if (s === undefined) {
-      slots[slot + i] = -1;
-      continue;
-    }
-    if (s.includes("\0")) {
-      throw new TypeError(`string contains a NUL byte: ${JSON.stringify(s)}`);
-    }
-    if (strings.length - at < s.length * 3 + 1) {
-      const grown = new Uint8Array(
-        Math.max(strings.length * 2, at + s.length * 3 + 1),
-      );
-      grown.set(strings.subarray(0, at));
-      strings = grown;
-    }
-    slots[slot + i] = at;
-    at += encoder.encodeInto(s, strings.subarray(at)).written!;
+  for (let i = 0; i < list.length; i++) at = packOne(list[i], at, slot + i);
+  return at;
+}
+
+/** The number of variables of an environment. */
+function envCount(env: Readonly<Record<string, string>>): number {
+  let n = 0;
+  for (const _ in env) n++;
+  return n;
+}
+
+/** Packs each variable as `NAME=VALUE`, with no string made for it. */
+function packEnv(
+  env: Readonly<Record<string, string>>,
+  at: number,
+  slot: number,
+): number {
+  for (const name in env) {
+    const value = env[name]!;
+    reserve(at, name.length + 1 + value.length);
+    slots[slot++] = at;
+    at = put(name, at);
+    strings[at++] = 61; // "="
+    at = put(value, at);
     strings[at++] = 0;
   }
   return at;
@@ -214,24 +268,21 @@ function fill(req: SpawnRequest): number {
   if (mounts.length > MAX_MOUNTS) {
     throw new RangeError(`at most ${MAX_MOUNTS} mount operations`);
   }
+  const envc = envCount(req.env);
   const argvAt = Opt.COUNT, envAt = argvAt + req.argv.length;
-  const mountAt = envAt + req.env.length;
+  const mountAt = envAt + envc;
   const limitAt = mountAt + mounts.length * MOUNT_SLOTS;
   const n = limitAt + limits.length * RLIMIT_SLOTS;
   if (slots.length < n) slots = new Int32Array(n * 2);
   slots.fill(0, 0, Opt.COUNT);
-  let at = packInto(
-    [req.file, req.path, req.cwd, req.root, req.hostname],
-    0,
-    Opt.FILE,
-  );
-  at = packInto(
-    Array.from({ length: MAX_JOIN }, (_, i) => join[i]),
-    at,
-    Opt.JOIN0,
-  );
+  let at = packOne(req.file, 0, Opt.FILE);
+  at = packOne(req.path, at, Opt.PATH);
+  at = packOne(req.cwd, at, Opt.CWD);
+  at = packOne(req.root, at, Opt.ROOT);
+  at = packOne(req.hostname, at, Opt.HOSTNAME);
+  for (let i = 0; i < MAX_JOIN; i++) at = packOne(join[i], at, Opt.JOIN0 + i);
   at = packInto(req.argv, at, argvAt);
-  at = packInto(req.env, at, envAt);
+  at = packEnv(req.env, at, envAt);
   for (let i = 0; i < mounts.length; i++) {
     const m = mounts[i]!, base = mountAt + i * MOUNT_SLOTS;
     slots[base + MountSlot.KIND] = m.kind === "bind"
@@ -274,7 +325,7 @@ function fill(req: SpawnRequest): number {
   s[Opt.PRECHECK] = req.precheck ? 1 : 0;
   s[Opt.STR_LEN] = at;
   s[Opt.ARGC] = req.argv.length;
-  s[Opt.ENVC] = req.env.length;
+  s[Opt.ENVC] = envc;
   s[Opt.NMOUNT] = mounts.length;
   s[Opt.NRLIMIT] = limits.length;
   return n;
