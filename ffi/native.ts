@@ -556,15 +556,14 @@ export interface HelperChild {
  * @returns the started helper
  * @throws {SpawnError} SETUP when fds or processes run out
  */
-export function startHelper(argv: string[]): HelperChild {
+export function startHelper(argv: readonly string[]): HelperChild {
+  // The request buffers are free again: uns_spawn() copied what it needed.
   const end = packInto(argv, 0, 0);
-  const off = slots.slice(0, argv.length);
-  const hout = new Int32Array(HelperOut.COUNT);
   const rc = loadNative().uns_start_helper(
     getReactor().ctx,
     strings,
     end,
-    off,
+    slots,
     argv.length,
     hout,
   );
@@ -587,6 +586,11 @@ export function startHelper(argv: string[]): HelperChild {
 /** How much of a helper's stderr is kept. */
 export const HELPER_STDERR = 4096;
 
+const hout = new Int32Array(HelperOut.COUNT);
+const execErrno = new Int32Array(1);
+const helperStderr = new Uint8Array(HELPER_STDERR);
+const NOTHING = new Uint8Array(0);
+
 /**
  * Once a helper has ended: whether it was executed, and the start of its
  * stderr. Closes its fds.
@@ -598,14 +602,12 @@ export const HELPER_STDERR = 4096;
  */
 export function helperOutcome(h: HelperChild): Uint8Array {
   const native = loadNative();
-  const errno = new Int32Array(1);
-  const stderr = new Uint8Array(HELPER_STDERR);
-  const n = native.uns_read(h.execFd, errno, 4);
-  const kept = native.uns_read(h.errFd, stderr, HELPER_STDERR);
+  const n = native.uns_read(h.execFd, execErrno, 4);
+  const kept = native.uns_read(h.errFd, helperStderr, HELPER_STDERR);
   closeFd(h.execFd);
   closeFd(h.errFd);
-  if (n === 4) throw execError(h.path, errno[0]!);
-  return stderr.subarray(0, Math.max(kept, 0));
+  if (n === 4) throw execError(h.path, execErrno[0]!);
+  return kept > 0 ? helperStderr.slice(0, kept) : NOTHING;
 }
 
 /** Why a helper could not be executed: not there, or no resources. */

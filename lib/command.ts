@@ -17,7 +17,7 @@ import {
   UsernsTypeError,
 } from "./errors.ts";
 import { failureError } from "./failure.ts";
-import { writeIdMaps } from "./mapwrite.ts";
+import { type AbortSource, writeIdMaps } from "./mapwrite.ts";
 import {
   prepare,
   type Prepared,
@@ -182,6 +182,33 @@ const STOPPED = Symbol("stopped");
 /** In place of a piped fd that output() has read: its stream is locked. */
 const COLLECTED = -2;
 
+/**
+ * What stops a child's set-up (kill() or the AbortSignal before release):
+ * an abort source with room for the one listener it ever has, the map
+ * write's. An AbortController, made for every spawn, costs more.
+ */
+class SetupStop implements AbortSource {
+  aborted = false;
+  reason: unknown = undefined;
+  #listener: (() => void) | undefined;
+
+  addEventListener(_type: "abort", listener: () => void): void {
+    this.#listener = listener;
+  }
+
+  removeEventListener(_type: "abort", listener: () => void): void {
+    if (this.#listener === listener) this.#listener = undefined;
+  }
+
+  /** Stops the set-up; once only, as AbortController.abort(). */
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.#listener?.();
+  }
+}
+
 /** A command running in its namespace, as `Deno.ChildProcess`. */
 export class UsernsChild implements AsyncDisposable {
   /** The command's pid in the caller's pid namespace (its init's, when it
@@ -204,7 +231,7 @@ export class UsernsChild implements AsyncDisposable {
   readonly piped: { stdin: boolean; stdout: boolean; stderr: boolean };
   readonly #native: PausedChild;
   readonly #exit: Promise<[number, number]>;
-  readonly #setup = new AbortController();
+  readonly #setup = new SetupStop();
   readonly #fds: number[];
   #errFd: number;
   #streams: [
@@ -337,20 +364,14 @@ export class UsernsChild implements AsyncDisposable {
    * read by an earlier call (Deno's stream stays locked then)
    */
   async output(): Promise<UsernsOutput> {
-    for (const [i, name] of [[1, "stdout"], [2, "stderr"]] as const) {
-      if (this.#streams[i]?.locked || this.#fds[i] === COLLECTED) {
-        throw new UsernsTypeError(
-          "INVALID_ARGUMENT",
-          `Cannot collect output: '${name}' is locked`,
-        );
-      }
-    }
-    const [status, stdout, stderr] = await Promise.all([
-      this.status,
-      this.#collect(1),
-      this.#collect(2),
-    ]);
-    return outputOf(status, stdout, stderr);
+    this.#collectable(1, "stdout");
+    this.#collectable(2, "stderr");
+    // Neither read rejects (an error is its result), so either may be
+    // awaited after the status: no unhandled rejection, no Promise.all.
+    const stdout = this.#collect(1);
+    const stderr = this.#collect(2);
+    const status = await this.status;
+    return outputOf(status, settled(await stdout), settled(await stderr));
   }
 
   /** Kills the command (SIGTERM) unless it has ended, and waits for it. */
@@ -363,6 +384,16 @@ export class UsernsChild implements AsyncDisposable {
       }
     }
     await this.status.catch(() => {});
+  }
+
+  /** Throws unless output() may read output `i`. */
+  #collectable(i: 1 | 2, name: string): void {
+    if (this.#streams[i]?.locked || this.#fds[i] === COLLECTED) {
+      throw new UsernsTypeError(
+        "INVALID_ARGUMENT",
+        `Cannot collect output: '${name}' is locked`,
+      );
+    }
   }
 
   /** Hands a piped fd over to its stream or reader. */
@@ -382,9 +413,10 @@ export class UsernsChild implements AsyncDisposable {
     return done;
   }
 
-  #collect(i: 1 | 2): Promise<Uint8Array> | undefined {
+  /** Reads output `i` to its end: its bytes, or the error that stopped it. */
+  #collect(i: 1 | 2): Promise<Uint8Array | Error> | undefined {
     const stream = this.#streams[i];
-    if (stream) return new Response(stream).bytes();
+    if (stream) return new Response(stream).bytes().catch((e) => e);
     const fd = this.#fds[i]!;
     if (fd < 0) return undefined;
     this.#fds[i] = COLLECTED;
@@ -415,7 +447,7 @@ export class UsernsChild implements AsyncDisposable {
     options: UsernsCommandOptions,
   ): Promise<void> {
     const n = this.#native;
-    const signal = this.#setup.signal;
+    const signal = this.#setup;
     try {
       if (prepared.plan) {
         await writeIdMaps(
@@ -427,7 +459,7 @@ export class UsernsChild implements AsyncDisposable {
         );
       }
       checkAborted(signal);
-      await runHook(options.beforeExec, n.pid);
+      if (options.beforeExec) await runHook(options.beforeExec, n.pid);
       checkAborted(signal);
       this.#released = true;
       // EPIPE: the child already died (say, SIGKILL); its status tells.
@@ -495,7 +527,13 @@ function notPiped(name: string): UsernsTypeError {
   );
 }
 
-function checkAborted(signal: AbortSignal): void {
+/** A read's bytes, or its error thrown. */
+function settled(read: Uint8Array | Error | undefined): Uint8Array | undefined {
+  if (read instanceof Error) throw read;
+  return read;
+}
+
+function checkAborted(signal: AbortSource): void {
   if (!signal.aborted) return;
   const reason = signal.reason === STOPPED ? undefined : signal.reason;
   throw new UsernsError("ABORTED", "aborted before the command started", {

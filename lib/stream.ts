@@ -29,14 +29,13 @@ function readable(fd: number): Promise<void> {
 }
 
 /**
- * Reads `fd` to its end and closes it.
+ * Reads `fd` to its end and closes it. A read error is the result, not a
+ * rejection, so that a caller may await something else first.
  *
  * @param fd a pipe's read end (non-blocking), owned by this call
- * @param wait how to wait until it is readable (the reactor's, or a
- * synchronous pump)
- * @returns all its bytes
+ * @returns all its bytes, or the error that stopped the reading
  */
-export async function readToEnd(fd: number): Promise<Uint8Array> {
+export async function readToEnd(fd: number): Promise<Uint8Array | SpawnError> {
   const parts: Uint8Array[] = [];
   let size = 0;
   try {
@@ -47,7 +46,7 @@ export async function readToEnd(fd: number): Promise<Uint8Array> {
         await readable(fd);
         continue;
       }
-      if (n < 0) throw readError(n);
+      if (n < 0) return readError(n);
       parts.push(scratch.slice(0, n));
       size += n;
     }
