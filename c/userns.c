@@ -27,6 +27,8 @@
  */
 #include "internal.h"
 
+#include <sys/stat.h>
+
 /* ---- the parent ---------------------------------------------------------- */
 
 static const char *const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
@@ -194,13 +196,43 @@ static struct spawn *place(struct arena *a, const int32_t *opt0, uint32_t nopt,
 	return s;
 }
 
-/* Whether some candidate exists in the caller's view. */
-static int found(const struct spawn *s)
+/**
+ * precheck() - what execve() of the candidates will certainly answer, seen
+ * from the caller's view, so that spawn() can throw it at once, as
+ * Deno.Command's spawn() does.
+ * @s: the spawn, for its candidates and working directory
+ *
+ * Relative candidates are looked up from the command's working directory:
+ * the child executes them after chdir(). A directory, or a file without any
+ * execute bit, is refused by execve() whoever asks, root inside included;
+ * a file that may be executable is left to the child to try, and so is a
+ * path this process cannot look at, unless it comes from a PATH search,
+ * which skips it (as Deno's search and the child's own do).
+ *
+ * Return: 0 when some candidate may be executed or it cannot be told from
+ * here, ENOENT when none exists, EACCES when every one that exists is
+ * refused.
+ */
+static int precheck(const struct spawn *s)
 {
-	for (uint32_t i = 0; i < s->ncand; i++)
-		if (access(s->cand[i], F_OK) == 0)
-			return 1;
-	return 0;
+	int dir = AT_FDCWD, denied = 0, rc = ENOENT;
+	struct stat st;
+
+	if (s->cwd &&
+	    (dir = open(s->cwd, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return 0; /* the child's chdir() reports it */
+	for (uint32_t i = 0; i < s->ncand && rc; i++) {
+		if (fstatat(dir, s->cand[i], &st, 0) < 0) {
+			if (errno != ENOENT && errno != ENOTDIR && !s->search)
+				rc = 0; /* cannot tell from here */
+		} else if (S_ISREG(st.st_mode) && (st.st_mode & 0111))
+			rc = 0;
+		else
+			denied = 1;
+	}
+	if (dir >= 0)
+		(void)close(dir);
+	return rc && denied ? EACCES : rc;
 }
 
 /* Whether the child may share our memory: asked for (the caller knows the
@@ -297,8 +329,9 @@ UNS_EXPORT int32_t uns_abi_version(void)
  * @str: NUL-terminated strings
  * @out: enum uns_out slots, filled on success
  *
- * Return: 0, or -errno with nothing left open and no child (-ENOENT before
- * any clone when UNS_OPT_PRECHECK finds no such command).
+ * Return: 0, or -errno with nothing left open and no child (-ENOENT or
+ * -EACCES before any clone when UNS_OPT_PRECHECK refuses the command, which
+ * UNS_OUT_PRECHECK then repeats).
  */
 int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 			     const char *str, int32_t *out)
@@ -313,6 +346,7 @@ int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 	size_t need;
 	long pid = -1;
 
+	out[UNS_OUT_PRECHECK] = 0;
 	if (rc < 0)
 		return rc;
 	path = opt[UNS_OPT_PATH] < 0 ? DEFAULT_PATH : str + opt[UNS_OPT_PATH];
@@ -321,16 +355,17 @@ int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 		r = claim(need, &rc);
 	if (!r && (rc = grow(&one, need)) == 0)
 		r = &one; /* fork mode: the child gets a copy */
+	for (int i = 0; i < UNS_OUT_PRECHECK; i++)
+		out[i] = -1;
 	if (rc == 0) {
 		a.at = r->base + GUARD + STACK;
 		a.end = r->base + r->size;
 		s = place(&a, opt, nopt, str, path);
-		rc = !s ? -ENOMEM
-		     : opt[UNS_OPT_PRECHECK] && !found(s) ? -ENOENT
-							  : 0;
+		rc = !s ? -ENOMEM : 0;
+		if (s && opt[UNS_OPT_PRECHECK] &&
+		    (out[UNS_OUT_PRECHECK] = precheck(s)) != 0)
+			rc = -out[UNS_OUT_PRECHECK];
 	}
-	for (int i = 0; i < UNS_OUT_COUNT; i++)
-		out[i] = -1;
 	if (rc == 0 && (rc = make_socketpair(sync)) == 0 &&
 	    (rc = make_pipe(err)) == 0)
 		rc = make_stdio(opt, stdio, out, &null);
@@ -363,7 +398,7 @@ int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 	if (rc < 0) {
 		close_fds((int[]){ sync[1], err[0] }, 2);
 		close_fds(out + UNS_OUT_STDIN, 3);
-		for (int i = 0; i < UNS_OUT_COUNT; i++)
+		for (int i = 0; i < UNS_OUT_PRECHECK; i++)
 			out[i] = -1;
 		return rc;
 	}

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define UNS_ABI_VERSION 4
+#define UNS_ABI_VERSION 5
 #define UNS_EXPORT __attribute__((visibility("default")))
 
 #define UNS_MAX_JOIN 8
@@ -48,8 +48,9 @@ enum uns_opt {
 	UNS_OPT_SELF_FD,      /* this library's file, to execveat(), or -1 */
 	UNS_OPT_EXEC_SELF,    /* 1: execute the library itself (argv[0] says
 			       * which program: userns-pause) */
-	UNS_OPT_PRECHECK,     /* 1: fail with -ENOENT before cloning when the
-			       * command does not exist in the caller's view */
+	UNS_OPT_PRECHECK,     /* 1: fail before cloning when the command
+			       * certainly cannot be executed, seen from the
+			       * caller's view (UNS_OUT_PRECHECK says why) */
 	UNS_OPT_STR_LEN,      /* bytes in the string buffer, last one NUL */
 	UNS_OPT_FILE,         /* command name or path */
 	UNS_OPT_PATH,         /* PATH to search when FILE has no slash */
@@ -100,6 +101,8 @@ enum uns_out {
 	UNS_OUT_STDOUT,
 	UNS_OUT_STDERR,
 	UNS_OUT_SHARED, /* 1: the child shares our memory until it executes */
+	UNS_OUT_PRECHECK, /* ENOENT or EACCES when UNS_OPT_PRECHECK refused the
+			   * command (uns_spawn() then returns its -errno), else 0 */
 	UNS_OUT_COUNT
 };
 

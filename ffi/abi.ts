@@ -7,7 +7,7 @@
  */
 
 /** The ABI version the native library must report. */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** Namespace slots joined by `enter` and pods. */
 export const MAX_JOIN = 8;
@@ -94,7 +94,8 @@ export const Out = {
   STDOUT: 5,
   STDERR: 6,
   SHARED: 7,
-  COUNT: 8,
+  PRECHECK: 8,
+  COUNT: 9,
 } as const;
 
 /** Slots of uns_start_helper()'s out array (enum uns_helper_out). */

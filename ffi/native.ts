@@ -9,7 +9,7 @@
  * @module
  */
 import { errnoName, HelperError, SpawnError } from "../lib/errors.ts";
-import { notFoundError } from "../lib/spawn_errors.ts";
+import { execError as commandError } from "../lib/spawn_errors.ts";
 import {
   Errno,
   Event,
@@ -65,8 +65,8 @@ export interface SpawnRequest {
   file: string;
   /** argv, including argv[0]. */
   argv: string[];
-  /** The environment, as `NAME=VALUE`. */
-  env: string[];
+  /** The environment: each variable's value by its name. */
+  env: Readonly<Record<string, string>>;
   /** PATH to search when `file` has no slash. */
   path?: string;
   /** CLONE_NEW* flags: for clone(), or to unshare after joining. */
@@ -99,7 +99,9 @@ export interface SpawnRequest {
   loopback?: boolean;
   /** Execute this library itself as `argv[0]` (userns-pause). */
   execSelf?: boolean;
-  /** Fail with NotFound before cloning when `file` does not exist here. */
+  /** Fail before cloning, as `Deno.Command` fails in `spawn()`, when
+   * `file` certainly cannot be executed: NotFound when it does not exist
+   * here, PermissionDenied when it is a directory or has no execute bit. */
   precheck?: boolean;
   /** Working directory. */
   cwd?: string;
@@ -164,6 +166,54 @@ function shrink(): void {
 const out = new Int32Array(Out.COUNT);
 let selfFd: number | undefined;
 
+/** Makes room in `strings` for `units` UTF-16 units from `at` (3 bytes
+ * each at most) and a NUL. */
+function reserve(at: number, units: number): void {
+  const need = at + units * 3 + 1;
+  if (strings.length >= need) return;
+  const grown = new Uint8Array(Math.max(strings.length * 2, need));
+  grown.set(strings.subarray(0, at));
+  strings = grown;
+}
+
+function nulError(s: string): TypeError {
+  return new TypeError(`string contains a NUL byte: ${JSON.stringify(s)}`);
+}
+
+/**
+ * Writes `s` as UTF-8 at `at`, room reserved; returns the new end. ASCII is
+ * copied unit by unit: `encodeInto()` needs a view that starts at `at`, a
+ * new object for every string, and a spawn packs one per variable of the
+ * environment.
+ */
+function put(s: string, at: number): number {
+  const buf = strings;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0) throw nulError(s);
+    if (c >= 0x80) {
+      if (s.includes("\0", i)) throw nulError(s);
+      return at + encoder.encodeInto(s.slice(i), buf.subarray(at)).written!;
+    }
+    buf[at++] = c;
+  }
+  return at;
+}
+
+/** Packs `s` NUL-terminated at `at`, its offset to `slots[slot]` (-1 for
+ * undefined); returns the new end. */
+function packOne(s: string | undefined, at: number, slot: number): number {
+  if (s === undefined) {
+    slots[slot] = -1;
+    return at;
+  }
+  reserve(at, s.length);
+  slots[slot] = at;
+  at = put(s, at);
+  strings[at++] = 0;
+  return at;
+}
+
 /** Packs strings NUL-terminated into `strings` from `at`; each offset goes
  * to `slots[slot + i]` (-1 for undefined). Returns the new end. */
 function packInto(
@@ -171,24 +221,30 @@ function packInto(
   at: number,
   slot: number,
 ): number {
-  for (let i = 0; i < list.length; i++) {
-    const s = list[i];
-    if (s === undefined) {
-      slots[slot + i] = -1;
-      continue;
-    }
-    if (s.includes("\0")) {
-      throw new TypeError(`string contains a NUL byte: ${JSON.stringify(s)}`);
-    }
-    if (strings.length - at < s.length * 3 + 1) {
-      const grown = new Uint8Array(
-        Math.max(strings.length * 2, at + s.length * 3 + 1),
-      );
-      grown.set(strings.subarray(0, at));
-      strings = grown;
-    }
-    slots[slot + i] = at;
-    at += encoder.encodeInto(s, strings.subarray(at)).written!;
+  for (let i = 0; i < list.length; i++) at = packOne(list[i], at, slot + i);
+  return at;
+}
+
+/** The number of variables of an environment. */
+function envCount(env: Readonly<Record<string, string>>): number {
+  let n = 0;
+  for (const _ in env) n++;
+  return n;
+}
+
+/** Packs each variable as `NAME=VALUE`, with no string made for it. */
+function packEnv(
+  env: Readonly<Record<string, string>>,
+  at: number,
+  slot: number,
+): number {
+  for (const name in env) {
+    const value = env[name]!;
+    reserve(at, name.length + 1 + value.length);
+    slots[slot++] = at;
+    at = put(name, at);
+    strings[at++] = 61; // "="
+    at = put(value, at);
     strings[at++] = 0;
   }
   return at;
@@ -226,31 +282,29 @@ function fill(req: SpawnRequest): number {
   if (mounts.length > MAX_MOUNTS) {
     throw new RangeError(`at most ${MAX_MOUNTS} mount operations`);
   }
+  const envc = envCount(req.env);
   const argvAt = Opt.COUNT, envAt = argvAt + req.argv.length;
-  const mountAt = envAt + req.env.length;
+  const mountAt = envAt + envc;
   const limitAt = mountAt + mounts.length * MOUNT_SLOTS;
   const n = limitAt + limits.length * RLIMIT_SLOTS;
   if (slots.length < n) slots = new Int32Array(n * 2);
   // Room for argv and envp at once: a huge request is one allocation, not
   // a series of doublings left behind in the heap.
   let bytes = 4096;
-  for (const list of [req.argv, req.env]) {
-    for (const s of list) bytes += s.length * 3 + 1;
+  for (const s of req.argv) bytes += s.length * 3 + 1;
+  for (const name in req.env) {
+    bytes += (name.length + 1 + req.env[name]!.length) * 3 + 1;
   }
   if (strings.length < bytes) strings = new Uint8Array(bytes);
   slots.fill(0, 0, Opt.COUNT);
-  let at = packInto(
-    [req.file, req.path, req.cwd, req.root, req.hostname],
-    0,
-    Opt.FILE,
-  );
-  at = packInto(
-    Array.from({ length: MAX_JOIN }, (_, i) => join[i]),
-    at,
-    Opt.JOIN0,
-  );
+  let at = packOne(req.file, 0, Opt.FILE);
+  at = packOne(req.path, at, Opt.PATH);
+  at = packOne(req.cwd, at, Opt.CWD);
+  at = packOne(req.root, at, Opt.ROOT);
+  at = packOne(req.hostname, at, Opt.HOSTNAME);
+  for (let i = 0; i < MAX_JOIN; i++) at = packOne(join[i], at, Opt.JOIN0 + i);
   at = packInto(req.argv, at, argvAt);
-  at = packInto(req.env, at, envAt);
+  at = packEnv(req.env, at, envAt);
   for (let i = 0; i < mounts.length; i++) {
     const m = mounts[i]!, base = mountAt + i * MOUNT_SLOTS;
     slots[base + MountSlot.KIND] = m.kind === "bind"
@@ -293,7 +347,7 @@ function fill(req: SpawnRequest): number {
   s[Opt.PRECHECK] = req.precheck ? 1 : 0;
   s[Opt.STR_LEN] = at;
   s[Opt.ARGC] = req.argv.length;
-  s[Opt.ENVC] = req.env.length;
+  s[Opt.ENVC] = envc;
   s[Opt.NMOUNT] = mounts.length;
   s[Opt.NRLIMIT] = limits.length;
   return n;
@@ -316,8 +370,11 @@ function split(v: number, slot: number): void {
  *
  * @param req what the child is to do
  * @returns the paused child and the parent's fds
- * @throws {SpawnError} NAMESPACE when clone() fails, with an errno hint;
- * EXEC_NOT_FOUND (errno ENOENT) when `precheck` finds no such command
+ * @throws {SpawnError} NAMESPACE when clone() fails, with an errno hint
+ * @throws {UsernsNotFound} EXEC_NOT_FOUND (errno ENOENT) when `precheck`
+ * finds no such command
+ * @throws {UsernsPermissionDenied} EXEC_DENIED (errno EACCES) when
+ * `precheck` finds only a directory or a file without any execute bit
  */
 export function spawnPaused(req: SpawnRequest): PausedChild {
   startNative();
@@ -329,8 +386,7 @@ export function spawnPaused(req: SpawnRequest): PausedChild {
   } finally {
     shrink(); // uns_spawn() has copied the request
   }
-  if (rc === -Errno.ENOENT && req.precheck) throw notFoundError(req.file);
-
+  if (rc < 0 && out[Out.PRECHECK]) throw commandError(req.file, -rc);
   if (rc < 0) throw cloneError(-rc, req.cloneFlags);
   return {
     pid: out[Out.PID]!,
@@ -525,17 +581,16 @@ export interface HelperChild {
  * @returns the started helper
  * @throws {SpawnError} SETUP when fds or processes run out
  */
-export function startHelper(argv: string[]): HelperChild {
-  const hout = new Int32Array(HelperOut.COUNT);
+export function startHelper(argv: readonly string[]): HelperChild {
   let rc: number;
   try {
+    // packInto() writes each string's offset to slots[i]: the argv offsets.
     const end = packInto(argv, 0, 0);
-    const off = slots.slice(0, argv.length);
     rc = native.startHelper(
       getReactor().ctx,
       strings,
       end,
-      off,
+      slots,
       argv.length,
       hout,
     );
@@ -561,6 +616,11 @@ export function startHelper(argv: string[]): HelperChild {
 /** How much of a helper's stderr is kept. */
 export const HELPER_STDERR = 4096;
 
+const hout = new Int32Array(HelperOut.COUNT);
+const execErrno = new Int32Array(1);
+const helperStderr = new Uint8Array(HELPER_STDERR);
+const NOTHING = new Uint8Array(0);
+
 /**
  * Once a helper has ended: whether it was executed, and the start of its
  * stderr. Closes its fds.
@@ -571,14 +631,12 @@ export const HELPER_STDERR = 4096;
  * {@link SpawnError} SETUP for want of resources
  */
 export function helperOutcome(h: HelperChild): Uint8Array {
-  const errno = new Int32Array(1);
-  const stderr = new Uint8Array(HELPER_STDERR);
-  const n = native.read(h.execFd, errno, 4);
-  const kept = native.read(h.errFd, stderr, HELPER_STDERR);
+  const n = native.read(h.execFd, execErrno, 4);
+  const kept = native.read(h.errFd, helperStderr, HELPER_STDERR);
   closeFd(h.execFd);
   closeFd(h.errFd);
-  if (n === 4) throw execError(h.path, errno[0]!);
-  return stderr.subarray(0, Math.max(kept, 0));
+  if (n === 4) throw execError(h.path, execErrno[0]!);
+  return kept > 0 ? helperStderr.slice(0, kept) : NOTHING;
 }
 
 /** Why a helper could not be executed: not there, or no resources. */

@@ -3,9 +3,13 @@
  * `UsernsCommand`: call {@link checkSpawnOptions} first thing in `spawn()`,
  * `output()` and `outputSync()`, before anything is cloned.
  *
- * Where `Deno.Command` throws, this throws the same class at the same
- * moment (synchronously from the method, `output()` included). Where
- * `Deno.Command` accepts a value of the wrong type and quietly coerces it
+ * Where `Deno.Command` throws, this throws the same class, from the same
+ * method: synchronously from `spawn()` and `outputSync()`; `output()`
+ * rejects with it, as SPEC has it do for a command not found, and does so
+ * for every failure (Deno's throws some synchronously). The type checks
+ * themselves run earlier, in `UsernsCommand`'s constructor
+ * ({@link checkSpawnTypes}), as SPEC asks. Where `Deno.Command` accepts a
+ * value of the wrong type and quietly coerces it
  * (`args: "ab"` runs with the arguments `a` and `b`, `clearEnv: "no"`
  * clears the environment, `stdout: null` means the default), this throws a
  * `TypeError`: nothing is silently defaulted. `uid`, `gid`,

@@ -10,9 +10,14 @@ import {
   checkSpawnTypes,
   type SpawnMethod,
 } from "./check_spawn.ts";
-import { permissionError, SpawnError, UsernsError } from "./errors.ts";
+import {
+  permissionError,
+  SpawnError,
+  UsernsError,
+  UsernsTypeError,
+} from "./errors.ts";
 import { failureError } from "./failure.ts";
-import { writeIdMaps } from "./mapwrite.ts";
+import { type AbortSource, writeIdMaps } from "./mapwrite.ts";
 import {
   prepare,
   type Prepared,
@@ -179,6 +184,35 @@ export class UsernsCommand {
 
 /** Set-up was stopped by kill() or the AbortSignal. */
 const STOPPED = Symbol("stopped");
+/** In place of a piped fd that output() has read: its stream is locked. */
+const COLLECTED = -2;
+
+/**
+ * What stops a child's set-up (kill() or the AbortSignal before release):
+ * an abort source with room for the one listener it ever has, the map
+ * write's. An AbortController, made for every spawn, costs more.
+ */
+class SetupStop implements AbortSource {
+  aborted = false;
+  reason: unknown = undefined;
+  #listener: (() => void) | undefined;
+
+  addEventListener(_type: "abort", listener: () => void): void {
+    this.#listener = listener;
+  }
+
+  removeEventListener(_type: "abort", listener: () => void): void {
+    if (this.#listener === listener) this.#listener = undefined;
+  }
+
+  /** Stops the set-up; once only, as AbortController.abort(). */
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.#listener?.();
+  }
+}
 
 /** A command running in its namespace, as `Deno.ChildProcess`. */
 export class UsernsChild implements AsyncDisposable {
@@ -191,13 +225,18 @@ export class UsernsChild implements AsyncDisposable {
    * when set-up or execve failed, or was stopped.
    */
   readonly ready: Promise<void>;
-  /** Resolves when the command ends; rejects when it never ran. */
+  /**
+   * Resolves when the command ends; rejects when its set-up failed. A
+   * command stopped by `kill()` or the AbortSignal before it ran reports
+   * the signal (`{ code: 143, signal: "SIGTERM" }`), as `Deno.Command`'s
+   * status does.
+   */
   readonly status: Promise<UsernsStatus>;
   /** Which of stdin, stdout, stderr are piped. */
   readonly piped: { stdin: boolean; stdout: boolean; stderr: boolean };
   readonly #native: PausedChild;
   readonly #exit: Promise<[number, number]>;
-  readonly #setup = new AbortController();
+  readonly #setup = new SetupStop();
   readonly #fds: number[];
   #errFd: number;
   #streams: [
@@ -262,7 +301,7 @@ export class UsernsChild implements AsyncDisposable {
       this.#fail();
       throw e;
     }
-    const onAbort = () => this.#stop(options.signal?.reason, "SIGTERM");
+    const onAbort = () => this.#stop(options.signal?.reason);
     options.signal?.addEventListener("abort", onAbort, { once: true });
     this.ready = this.#start(prepared, options);
     this.status = this.#finish(options.signal, onAbort);
@@ -282,40 +321,44 @@ export class UsernsChild implements AsyncDisposable {
 
   /** The command's stdout; throws unless it was "piped". */
   get stdout(): ReadableStream<Uint8Array> {
-    return this.#streams[1] ??= readableFromFd(
-      this.#take(1, "stdout"),
-      this.#hold,
-    );
+    return this.#streams[1] ??= this.#readable(1, "stdout");
   }
 
   /** The command's stderr; throws unless it was "piped". */
   get stderr(): ReadableStream<Uint8Array> {
-    return this.#streams[2] ??= readableFromFd(
-      this.#take(2, "stderr"),
-      this.#hold,
-    );
+    return this.#streams[2] ??= this.#readable(2, "stderr");
   }
 
   /**
    * Sends a signal to the command (through its pidfd: never a reused pid).
    * Before the command starts, a signal that would end it also stops the
-   * set-up, helpers included: `ready` rejects with ABORTED and `status`
-   * reports the signal the child died of, as for any killed command; any
+   * set-up: `ready` rejects with ABORTED, and `status` reports the signal
+   * as `Deno.Command`'s does (the child dies of it, never running); any
    * other signal waits and takes effect as the command starts.
    *
-   * @param signal the signal @default {"SIGTERM"}
-   * @throws {TypeError} when the command has already ended
+   * @param signal a signal name, or a number from 0 to 31, as
+   * `Deno.ChildProcess.kill()` takes @default {"SIGTERM"}
+   * @throws {UsernsTypeError} when the command has already ended, or for a
+   * signal `Deno.ChildProcess.kill()` refuses
    */
   kill(signal: Deno.Signal | number = "SIGTERM"): void {
     if (this.#ended) {
-      throw new TypeError("Child process has already terminated");
+      throw new UsernsTypeError(
+        "INVALID_ARGUMENT",
+        "Child process has already terminated",
+      );
     }
-    const n = signalNumber(signal);
+    this.#signal(signalNumber(signal), STOPPED);
+  }
+
+  /** Sends signal `n`; before release, one that ends the child also stops
+   * the set-up, with `reason` as the cause of ABORTED. */
+  #signal(n: number, reason: unknown): void {
     // Before release the signal waits in the child; one that ends it also
     // stops the set-up, and the child then dies of it, never running.
     if (!this.#released && terminates(n)) {
       this.#killedEarly = true;
-      this.#setup.abort(STOPPED);
+      this.#setup.abort(reason);
     }
     killChild(this.#native.pidfd, n); // ESRCH: it ended a moment ago
   }
@@ -352,20 +395,18 @@ export class UsernsChild implements AsyncDisposable {
    * Waits for the command to end and collects its piped output.
    *
    * @returns status and output
-   * @throws {TypeError} when a piped output stream is already locked
+   * @throws {UsernsTypeError} when a piped output stream is locked, or was
+   * read by an earlier call (Deno's stream stays locked then)
    */
   async output(): Promise<UsernsOutput> {
-    for (const [i, name] of [[1, "stdout"], [2, "stderr"]] as const) {
-      if (this.#streams[i]?.locked) {
-        throw new TypeError(`Can't collect output because ${name} is locked`);
-      }
-    }
-    const [status, stdout, stderr] = await Promise.all([
-      this.status,
-      this.#collect(1),
-      this.#collect(2),
-    ]);
-    return outputOf(status, stdout, stderr);
+    this.#collectable(1, "stdout");
+    this.#collectable(2, "stderr");
+    // Neither read rejects (an error is its result), so either may be
+    // awaited after the status: no unhandled rejection, no Promise.all.
+    const stdout = this.#collect(1);
+    const stderr = this.#collect(2);
+    const status = await this.status;
+    return outputOf(status, settled(await stdout), settled(await stderr));
   }
 
   /** Kills the command (SIGTERM) unless it has ended, and waits for it. */
@@ -380,30 +421,50 @@ export class UsernsChild implements AsyncDisposable {
     await this.status.catch(() => {});
   }
 
+  /** Throws unless output() may read output `i`. */
+  #collectable(i: 1 | 2, name: string): void {
+    if (this.#streams[i]?.locked || this.#fds[i] === COLLECTED) {
+      throw new UsernsTypeError(
+        "INVALID_ARGUMENT",
+        `Cannot collect output: '${name}' is locked`,
+      );
+    }
+  }
+
   /** Hands a piped fd over to its stream or reader. */
   #take(i: 0 | 1 | 2, name: string): number {
     const fd = this.#fds[i]!;
-    if (fd < 0) {
-      throw new TypeError(`Cannot get '${name}': '${name}' is not piped`);
-    }
+    if (fd < 0) throw notPiped(name);
     this.#fds[i] = -1;
     return fd;
   }
 
-  #collect(i: 1 | 2): Promise<Uint8Array> | undefined {
+  /** The stream of a piped output; once output() has read it, a locked
+   * stream with nothing left, as Deno's is then. */
+  #readable(i: 1 | 2, name: string): ReadableStream<Uint8Array> {
+    if (this.#fds[i] !== COLLECTED) {
+      return readableFromFd(this.#take(i, name), this.#hold);
+    }
+    const done = new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+    done.getReader();
+    return done;
+  }
+
+  /** Reads output `i` to its end: its bytes, or the error that stopped it. */
+  #collect(i: 1 | 2): Promise<Uint8Array | Error> | undefined {
     const stream = this.#streams[i];
-    if (stream) return new Response(stream).bytes();
+    if (stream) return new Response(stream).bytes().catch((e) => e);
     const fd = this.#fds[i]!;
     if (fd < 0) return undefined;
-    this.#fds[i] = -1;
+    this.#fds[i] = COLLECTED;
     return readToEnd(fd, this.#hold);
   }
 
-  /** Before release: stop the set-up. After: the signal, as Deno.Command. */
-  #stop(reason: unknown, signal: Deno.Signal): void {
+  /** The AbortSignal: SIGTERM, as Deno.Command sends it, before release
+   * too (then with the signal's reason as the cause of ABORTED). */
+  #stop(reason: unknown): void {
     if (this.#ended) return;
-    if (!this.#released) this.#setup.abort(reason ?? STOPPED);
-    else killChild(this.#native.pidfd, signalNumber(signal));
+    this.#signal(signalNumber("SIGTERM"), reason ?? STOPPED);
   }
 
   /** Set-up failed: the child exits unmapped; fds no stream took close. */
@@ -423,7 +484,7 @@ export class UsernsChild implements AsyncDisposable {
     options: UsernsCommandOptions,
   ): Promise<void> {
     const n = this.#native;
-    const signal = this.#setup.signal;
+    const signal = this.#setup;
     try {
       if (prepared.plan) {
         await writeIdMaps(
@@ -440,7 +501,7 @@ export class UsernsChild implements AsyncDisposable {
         });
       }
       checkAborted(signal);
-      await runHook(options.beforeExec, n.pid);
+      if (options.beforeExec) await runHook(options.beforeExec, n.pid);
       checkAborted(signal);
       this.#released = true;
       // EPIPE: the child already died (say, SIGKILL); its status tells.
@@ -487,9 +548,7 @@ export function outputOf(
   stderr: Uint8Array | undefined,
 ): UsernsOutput {
   const piped = (name: string, data?: Uint8Array) => {
-    if (!data) {
-      throw new TypeError(`Cannot get '${name}': '${name}' is not piped`);
-    }
+    if (!data) throw notPiped(name);
     return data;
   };
   return {
@@ -503,7 +562,20 @@ export function outputOf(
   };
 }
 
-function checkAborted(signal: AbortSignal): void {
+function notPiped(name: string): UsernsTypeError {
+  return new UsernsTypeError(
+    "INVALID_ARGUMENT",
+    `Cannot get '${name}': '${name}' is not piped`,
+  );
+}
+
+/** A read's bytes, or its error thrown. */
+function settled(read: Uint8Array | Error | undefined): Uint8Array | undefined {
+  if (read instanceof Error) throw read;
+  return read;
+}
+
+function checkAborted(signal: AbortSource): void {
   if (!signal.aborted) return;
   const reason = signal.reason === STOPPED ? undefined : signal.reason;
   throw new UsernsError("ABORTED", "aborted before the command started", {

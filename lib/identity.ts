@@ -77,6 +77,16 @@ export function currentIdentity(passwd = "/etc/passwd"): Identity {
       return { uid, gid, passwdError: readFailure(passwd, e) };
     }
   }
-  const entry = findPasswdEntry(text, uid);
+  // Every spawn asks: the entry found in the same text for the same uid is
+  // kept (the cache hands back the same string while the file is unchanged).
+  if (lastEntry?.text !== text || lastEntry.uid !== uid) {
+    lastEntry = { text, uid, entry: findPasswdEntry(text, uid) };
+  }
+  const entry = lastEntry.entry;
   return { uid, gid, name: entry?.name, passwdGid: entry?.gid };
 }
+
+/** The last passwd entry looked up: the text, the uid, what was found. */
+let lastEntry:
+  | { text: string; uid: number; entry: ReturnType<typeof findPasswdEntry> }
+  | undefined;

@@ -192,6 +192,22 @@ export function finishIdMaps(write: MapWrite): void {
 }
 
 /**
+ * What can stop a map write: an `AbortSignal`, or anything with the same
+ * four members (`UsernsChild` passes its own one-listener kind, cheaper to
+ * make for every spawn than an `AbortController`).
+ */
+export interface AbortSource {
+  /** Whether it has been aborted. */
+  readonly aborted: boolean;
+  /** Why, once aborted. */
+  readonly reason: unknown;
+  /** Calls `listener` once it is aborted. */
+  addEventListener(type: "abort", listener: () => void): void;
+  /** Forgets `listener`. */
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
+/**
  * Writes both maps of a paused child and waits for the helpers, off the
  * event loop. A helper that has not ended within `timeoutMs`, or an abort
  * of `signal`, kills every helper; both are always reaped before this
@@ -211,7 +227,7 @@ export async function writeIdMaps(
   plan: IdMapPlan,
   helpers: HelperPaths,
   timeoutMs: number,
-  signal?: AbortSignal,
+  signal?: AbortSource,
 ): Promise<void> {
   let write: MapWrite;
   try {
@@ -235,14 +251,23 @@ export async function writeIdMaps(
     why ??= reason;
     late.push(...write.stop());
   };
-  const timer = setTimeout(() => stop("timeout"), timeoutMs);
+  const deadline: Deadline = {
+    at: Date.now() + timeoutMs,
+    expire: () => stop("timeout"),
+  };
   const onAbort = () => stop("abort");
+  // The helpers' exits keep the event loop alive while they run, whether
+  // the child they map is ref'd or not (a pod's holder is nobody's child).
+  const reactor = getReactor();
+  reactor.ref();
+  watchDeadline(deadline);
   signal?.addEventListener("abort", onAbort);
   if (signal?.aborted) stop("abort");
   try {
     await new Promise<void>((resolve) => write.onDone = resolve);
   } finally {
-    clearTimeout(timer);
+    reactor.unref();
+    deadlines.delete(deadline);
     signal?.removeEventListener("abort", onAbort);
   }
   if (why) {
@@ -258,6 +283,49 @@ export async function writeIdMaps(
   finishIdMaps(write);
 }
 
+/** A write's deadline, and what to do once it has passed. */
+interface Deadline {
+  /** When, in ms since the epoch. */
+  at: number;
+  /** Kills its helpers. */
+  expire: () => void;
+}
+
+/**
+ * The deadlines of the writes waiting for their helpers, watched by one
+ * timer for all: a timer of its own for every spawn cost more than the
+ * rest of its wait. The timer is unref'd: writeIdMaps() refs the reactor,
+ * whose events are the helpers' exits, while they run.
+ */
+const deadlines = new Set<Deadline>();
+let timer: ReturnType<typeof setTimeout> | undefined;
+let timerAt = Infinity;
+
+function watchDeadline(d: Deadline): void {
+  deadlines.add(d);
+  if (d.at < timerAt) armTimer(d.at);
+}
+
+function armTimer(at: number): void {
+  if (timer !== undefined) clearTimeout(timer);
+  timerAt = at;
+  const t = setTimeout(expireDeadlines, Math.max(0, at - Date.now()));
+  Deno.unrefTimer(t);
+  timer = t;
+}
+
+function expireDeadlines(): void {
+  timer = undefined;
+  timerAt = Infinity;
+  const now = Date.now();
+  let next = Infinity;
+  for (const d of deadlines) {
+    if (d.at > now) next = Math.min(next, d.at);
+    else deadlines.delete(d), d.expire();
+  }
+  if (next < Infinity) armTimer(next);
+}
+
 const allowed = new Map<string, boolean>();
 
 /** Starts a helper, if `--allow-run` covers it: FFI could, but should not. */
@@ -271,12 +339,18 @@ function startHelper(
       hint: "run deno with --allow-run=newuidmap,newgidmap",
     });
   }
-  const argv = [helper, String(pid)];
-  for (const m of map) {
-    argv.push(String(m.inner), String(m.outer), String(m.count));
+  let lines = helperLines.get(map);
+  if (!lines) {
+    lines = map.flatMap((m) => [m.inner, m.outer, m.count].map(String));
+    // A frozen map is one of a plan prepare() keeps and hands to every
+    // spawn; a caller's own array may change between spawns.
+    if (Object.isFrozen(map)) helperLines.set(map, lines);
   }
-  return start(argv);
+  return start([helper, String(pid), ...lines]);
 }
+
+/** The helpers' arguments for the maps of kept plans, while they live. */
+const helperLines = new WeakMap<readonly IdMapping[], string[]>();
 
 function mayRun(helper: string): boolean {
   let ok = allowed.get(helper);

@@ -124,15 +124,81 @@ function invalid(what: string): UsernsError {
   return new UsernsError("INVALID_ARGUMENT", what);
 }
 
-/** The ID map plan for these options, from /etc/sub{u,g}id and PATH. */
+/**
+ * What a plan was made from, besides explicit maps (a plan made with those
+ * is not kept: the caller may change the arrays between spawns).
+ */
+type PlanKey = [
+  SubIdFile,
+  SubIdFile,
+  HelperPaths,
+  number,
+  number,
+  string | undefined,
+  Identity["passwdError"],
+  UsernsCommandOptions["map"],
+  boolean | undefined,
+  number | undefined,
+  number | undefined,
+  UsernsCommandOptions["setgroups"],
+];
+
+/** The last plan made, and from what. */
+let lastPlan: { key: PlanKey; plan: IdMapPlan } | undefined;
+
+function sameKey(a: PlanKey, b: PlanKey): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The ID map plan for these options, from /etc/sub{u,g}id and PATH. The
+ * planner is pure: spawns with the same options, files (the cache hands
+ * back the same parsed file while it is unchanged), helpers and identity
+ * get the same plan, made once and frozen.
+ */
 function planFor(
   o: UsernsCommandOptions,
   id: Identity,
   helpers: HelperPaths,
 ): IdMapPlan {
-  const user = { name: id.name, uid: id.uid };
   const subuid = cached<SubIdFile>("/etc/subuid", readSubIdFileSync);
   const subgid = cached<SubIdFile>("/etc/subgid", readSubIdFileSync);
+  const explicit = o.uidMap !== undefined || o.gidMap !== undefined;
+  const key: PlanKey = [
+    subuid,
+    subgid,
+    helpers,
+    id.uid,
+    id.gid,
+    id.name,
+    id.passwdError,
+    o.map,
+    o.strict,
+    o.user,
+    o.group,
+    o.setgroups,
+  ];
+  if (!explicit && lastPlan && sameKey(lastPlan.key, key)) {
+    return lastPlan.plan;
+  }
+  const plan = planOf(o, id, helpers, subuid, subgid);
+  if (!explicit) {
+    Object.freeze(plan.uid);
+    Object.freeze(plan.gid);
+    lastPlan = { key, plan: Object.freeze(plan) };
+  }
+  return plan;
+}
+
+function planOf(
+  o: UsernsCommandOptions,
+  id: Identity,
+  helpers: HelperPaths,
+  subuid: SubIdFile,
+  subgid: SubIdFile,
+): IdMapPlan {
+  const user = { name: id.name, uid: id.uid };
   return planIdMaps({
     mode: o.map ?? "auto",
     uidMap: o.uidMap,
@@ -236,7 +302,11 @@ export function namespaceRequest(
 }
 
 /**
- * The command's environment as `NAME=VALUE`, and the PATH to search.
+ * The command's environment, and the PATH to search: the caller's
+ * environment (none with `clearEnv`), then `env`, then the
+ * `_CONTAINERS_*` variables SPEC sets. Built on the object
+ * `Deno.env.toObject()` returns, fresh for each call, and packed as it is:
+ * no `NAME=VALUE` string is made here.
  *
  * @param o the options
  * @param id the caller, for the `_CONTAINERS_ROOTLESS_*` variables
@@ -245,15 +315,15 @@ export function namespaceRequest(
 export function environment(
   o: UsernsCommandOptions,
   id: Identity,
-): [string[], string | undefined] {
+): [Record<string, string>, string | undefined] {
   const env: Record<string, string> = o.clearEnv ? {} : Deno.env.toObject();
-  Object.assign(env, o.env ?? {}, {
-    _CONTAINERS_USERNS_CONFIGURED: "done",
-    _CONTAINERS_ROOTLESS_UID: String(id.uid),
-    _CONTAINERS_ROOTLESS_GID: String(id.gid),
-  });
-  const path = o.env?.PATH ?? Deno.env.get("PATH");
-  return [Object.entries(env).map(([k, v]) => `${k}=${v}`), path];
+  if (o.env) Object.assign(env, o.env);
+  env._CONTAINERS_USERNS_CONFIGURED = "done";
+  env._CONTAINERS_ROOTLESS_UID = String(id.uid);
+  env._CONTAINERS_ROOTLESS_GID = String(id.gid);
+  // Without clearEnv, env.PATH is the caller's unless env gave one.
+  const path = o.clearEnv ? o.env?.PATH ?? Deno.env.get("PATH") : env.PATH;
+  return [env, path];
 }
 
 /**

@@ -3,6 +3,8 @@
  *
  * @module
  */
+import { UsernsTypeError } from "./builtin_errors.ts";
+import { describe } from "./_check_values.ts";
 
 const NUMBERS: Record<string, number> = {
   SIGHUP: 1,
@@ -37,24 +39,43 @@ const NUMBERS: Record<string, number> = {
   SIGPOLL: 29,
   SIGPWR: 30,
   SIGSYS: 31,
+  SIGUNUSED: 31,
 };
 
 /**
- * Turns a signal name or number into its number.
+ * Turns a signal into its number, accepting exactly what
+ * `Deno.ChildProcess.kill()` accepts on Linux: a `Deno.Signal` name of
+ * this platform (`"SIGTERM"`; `SIGPOLL` and `SIGUNUSED` are the aliases of
+ * `SIGIO` and `SIGSYS`), or an integer from 0 to 31. `"TERM"`, a real-time
+ * signal number and a name of another platform (`SIGEMT`, `SIGINFO`) are
+ * refused, as Deno refuses them.
  *
- * @param signal `"SIGTERM"`, `"TERM"` or `15`
+ * @example Usage
+ * ```ts
+ * import { signalNumber } from "./signals.ts";
+ * console.assert(signalNumber("SIGTERM") === 15 && signalNumber(9) === 9);
+ * try {
+ *   signalNumber("TERM");
+ * } catch (e) {
+ *   console.assert(e instanceof TypeError);
+ * }
+ * ```
+ *
+ * @param signal `"SIGTERM"` or `15`
  * @returns the number
- * @throws {TypeError} for an unknown signal
+ * @throws {UsernsTypeError} for anything else (code `INVALID_ARGUMENT`)
  */
-export function signalNumber(signal: Deno.Signal | string | number): number {
+export function signalNumber(signal: unknown): number {
   if (typeof signal === "number") {
-    if (Number.isInteger(signal) && signal >= 0 && signal < 65) return signal;
-  } else {
-    const name = signal.startsWith("SIG") ? signal : `SIG${signal}`;
-    const n = NUMBERS[name];
-    if (n !== undefined) return n;
+    if (Number.isInteger(signal) && signal >= 0 && signal < 32) return signal;
+  } else if (typeof signal === "string" && Object.hasOwn(NUMBERS, signal)) {
+    return NUMBERS[signal]!;
   }
-  throw new TypeError(`unknown signal: ${JSON.stringify(signal)}`);
+  throw new UsernsTypeError(
+    "INVALID_ARGUMENT",
+    `invalid signal: ${describe(signal)}`,
+    { hint: 'give a signal name such as "SIGTERM", or a number from 0 to 31' },
+  );
 }
 
 /**

@@ -63,16 +63,17 @@ function waiter(fd: number, hold?: Hold) {
 }
 
 /**
- * Reads `fd` to its end and closes it.
+ * Reads `fd` to its end and closes it. A read error is the result, not a
+ * rejection, so that a caller may await something else first.
  *
  * @param fd a pipe's read end (non-blocking), owned by this call
  * @param hold keeps the event loop alive while it waits
- * @returns all its bytes
+ * @returns all its bytes, or the error that stopped the reading
  */
 export async function readToEnd(
   fd: number,
   hold?: Hold,
-): Promise<Uint8Array> {
+): Promise<Uint8Array | SpawnError> {
   const ready = waiter(fd, hold);
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -84,7 +85,7 @@ export async function readToEnd(
         await ready.wait(Event.READ);
         continue;
       }
-      if (n < 0) throw readError(n);
+      if (n < 0) return readError(n);
       parts.push(scratch.slice(0, n));
       size += n;
     }

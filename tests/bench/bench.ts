@@ -3,6 +3,8 @@
 // markdown table, every figure from this one run on this machine. Medians;
 // the runs of compared commands alternate, so that a noisy moment hits all.
 // Run it as the unprivileged user that matters (the peers need one too).
+// `deno task bench underLoad throughputFresh` runs only the groups named
+// (see GROUPS); BENCH_ROUNDS sets the rounds of the fresh-process groups.
 import { UsernsCommand } from "../../lib/mod.ts";
 import { prepare } from "../../lib/options.ts";
 import { writeIdMaps } from "../../lib/mapwrite.ts";
@@ -22,6 +24,8 @@ const exited = (pidfd: number) =>
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const SPAWNS = 300; // per compared command, sequential
+/** Rounds of the workloads run each in a fresh process (BENCH_ROUNDS). */
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
 const UNSHARE = [
   "unshare",
   "--user",
@@ -60,6 +64,7 @@ function median(xs: number[]): number {
 const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 const kib = (b: number) => `${b >= 0 ? "+" : ""}${(b / 1024).toFixed(0)} KiB`;
+const kibs = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -321,6 +326,113 @@ async function memory(): Promise<void> {
   );
 }
 
+/** What tests/bench/_load.ts reports of one workload. */
+interface Load {
+  /** Peak RSS (VmHWM) after the spawns, bytes. */
+  hwm: number;
+  /** The most threads seen. */
+  threads: number;
+  /** Spawns per second. */
+  rate: number;
+  /** V8 heap bytes allocated per spawn, when asked for. */
+  alloc?: number;
+}
+
+/** A workload of _load.ts, in a fresh process: `n` spawns of true by
+ * UsernsCommand or Deno.Command+unshare, `inFlight` at a time. */
+async function fresh(
+  kind: "userns" | "unshare",
+  n: number,
+  inFlight: number,
+  allocN?: number,
+): Promise<Load> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--expose-gc",
+      `${ROOT}tests/bench/_load.ts`,
+      kind,
+      `${n}`,
+      `${inFlight}`,
+      ...(allocN ? [`${allocN}`] : []),
+    ],
+    stdin: "null",
+  }).output();
+  if (out.code !== 0) throw new Error(`_load.ts ${kind}: ${text(out.stderr)}`);
+  return JSON.parse(text(out.stdout));
+}
+
+/** Each of `runs` once per round, in a new random order every round. */
+async function rounds<T>(n: number, runs: (() => Promise<T>)[]) {
+  const results: T[][] = runs.map(() => []);
+  for (let r = 0; r < n; r++) {
+    const order = runs.map((_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    for (const i of order) results[i]!.push(await runs[i]!());
+  }
+  return results;
+}
+
+/** The median of `f` over `loads`. */
+const med = (loads: Load[], f: (l: Load) => number) => median(loads.map(f));
+
+/** Peak RSS, threads and V8 allocation under load: UsernsCommand against
+ * Deno.Command+unshare doing the same namespace work, each workload in a
+ * fresh process, the order shuffled every round. */
+async function underLoad(): Promise<void> {
+  const total = 4000, inFlight = 32, allocN = 1000;
+  group = `library under load: ${total} spawns of true, ${inFlight} in ` +
+    `flight, a fresh process each, ${ROUNDS} shuffled rounds`;
+  const [mine, theirs] = await rounds(ROUNDS, [
+    () => fresh("userns", total, inFlight, allocN),
+    () => fresh("unshare", total, inFlight, allocN),
+  ]) as [Load[], Load[]];
+  const peer = "Deno.Command+unshare";
+  const hwm = (l: Load) => l.hwm;
+  const rss = paired(mine.map(hwm), theirs.map(hwm));
+  row("peak RSS (VmHWM)", mib(med(mine, hwm)), {
+    vs: `${peer} ${mib(med(theirs, hwm))}`,
+    ratio: `${rss.toFixed(2)}x`,
+    target: `<= 1.2x: ${verdict(rss <= 1.2)} (median of per-round ratios)`,
+  });
+  const threads = (l: Load) => l.threads;
+  const more = median(mine.map((l, i) => l.threads - theirs[i]!.threads));
+  row("threads, the most seen (every 5 ms)", `${med(mine, threads)}`, {
+    vs: `${peer} ${med(theirs, threads)}`,
+    ratio: `${more >= 0 ? "+" : ""}${more}`,
+    target: `<= +4: ${verdict(more <= 4)} (median of per-round differences)`,
+  });
+  const alloc = (l: Load) => l.alloc ?? NaN;
+  const bytes = med(mine, alloc);
+  row(`V8 heap allocated per spawn, over ${allocN} more`, kibs(bytes), {
+    vs: `${peer} ${kibs(med(theirs, alloc))}`,
+    ratio: ratio(bytes, med(theirs, alloc)),
+    target: `<= 40 KiB: ${verdict(bytes <= 40 * 1024)} (V8's ` +
+      "total_allocated_bytes)",
+  });
+}
+
+/** Spawns per second with 16 in flight, each workload in a fresh process. */
+async function throughputFresh(): Promise<void> {
+  const n = 1000, width = 16;
+  group = `throughput, ${n} spawns of true, ${width} in flight, a fresh ` +
+    `process each, ${ROUNDS} shuffled rounds`;
+  const [mine, theirs] = await rounds(ROUNDS, [
+    () => fresh("userns", n, width),
+    () => fresh("unshare", n, width),
+  ]) as [Load[], Load[]];
+  const rate = (l: Load) => l.rate;
+  row("userns spawns/s", med(mine, rate).toFixed(0), {
+    vs: `Deno.Command+unshare ${med(theirs, rate).toFixed(0)}/s`,
+    ratio: `${paired(mine.map(rate), theirs.map(rate)).toFixed(2)}x`,
+    target: "higher is better (median of per-round ratios)",
+  });
+}
+
 function machine(): string {
   const cpu = Deno.readTextFileSync("/proc/cpuinfo");
   const model = /^model name\s*:\s*(.*)$/m.exec(cpu)?.[1] ?? "unknown CPU";
@@ -333,10 +445,22 @@ function machine(): string {
 const t0 = performance.now();
 console.log(`# userns bench, ${new Date().toISOString()}`);
 console.log(`machine: ${machine()}\n`);
-await library();
-await cliMemory(await cli());
-await throughput();
-await memory();
+/**
+ * The row groups, in the order they run and print, one function each; a
+ * new group is a function that sets `group` and calls `row()`, added here.
+ * `deno task bench NAME...` runs only the groups named.
+ */
+const GROUPS: Record<string, () => Promise<void>> = {
+  library,
+  cli: async () => await cliMemory(await cli()),
+  throughput,
+  memory,
+  underLoad,
+  throughputFresh,
+};
+for (const [name, run] of Object.entries(GROUPS)) {
+  if (Deno.args.length === 0 || Deno.args.includes(name)) await run();
+}
 console.log("| group | what | median | vs | ratio | target |");
 console.log("|---|---|---|---|---|---|");
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);

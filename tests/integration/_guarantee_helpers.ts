@@ -138,9 +138,14 @@ async function cases(
       const aborted = /^aborted before the command started$/;
       typed(ready.error, UsernsError, "ABORTED", aborted);
       if (how === "abort") {
-        // An abort is the caller's: both reject, with the reason kept.
-        assert.equal(status.error, ready.error);
+        // An abort is the caller's: ready rejects with the reason kept,
+        // and the child dies of SIGTERM, as Deno.Command's abort kills.
         assert.equal((ready.error as Error).cause, reason);
+        assert.deepEqual(status.value, {
+          success: false,
+          code: 143,
+          signal: "SIGTERM",
+        });
       } else {
         // kill(): the set-up stops (no reason but the kill), and the child
         // dies of the signal, which its status reports as for any killed

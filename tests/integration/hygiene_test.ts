@@ -74,14 +74,15 @@ nsTest("failure paths leave no fd, process or zombie", async (t) => {
   );
   await t.step("aborted during set-up", () => {
     const ac = new AbortController();
-    return leavesNothing(
-      "ABORTED",
-      () =>
-        new UsernsCommand("true", {
-          signal: ac.signal,
-          beforeExec: () => ac.abort(),
-        }).output(),
-    );
+    return leavesNothing("ABORTED", async () => {
+      const child = new UsernsCommand("true", {
+        signal: ac.signal,
+        beforeExec: () => ac.abort(),
+      }).spawn();
+      // The status says SIGTERM, as Deno.Command's; ready, why.
+      assert.equal((await child.status).signal, "SIGTERM");
+      return child.ready;
+    });
   });
   await t.step(
     "already aborted",
