@@ -207,8 +207,10 @@ export function joinRequest(
     ...ns,
     ...processRequest(o),
     // Joining a pid namespace takes effect for children only: the child
-    // forks the command and stays as its userns-init.
-    init: join.some((p) => p.endsWith("/pid")) || !!ns?.init,
+    // forks the command and stays as its userns-init. A new pid namespace
+    // on top gets its PID 1 from the child (c/child.c, enter_new_pid());
+    // `init` then says whether that PID 1 is an init or the command.
+    init: fresh?.has("pid") ? !!ns?.init : join.some((p) => p.endsWith("/pid")),
     cwd: workingDirectory(file, o, o.root !== undefined, false),
     hostname: o.hostname,
   };
