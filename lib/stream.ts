@@ -21,11 +21,26 @@ function readError(n: number): SpawnError {
   });
 }
 
-/** Resolves when `fd` is readable (or at EOF). */
+/** Resolves when `fd` is readable (or at EOF), or at once when it cannot
+ * be watched: the next read then says why. */
 function readable(fd: number): Promise<void> {
-  return new Promise((resolve) =>
-    getReactor().arm(fd, Event.READ, () => resolve())
-  );
+  return new Promise((resolve) => {
+    if (getReactor().arm(fd, Event.READ, () => resolve()) !== 0) resolve();
+  });
+}
+
+/** {@link readable}, keeping the event loop alive meanwhile, as a pending
+ * read of `Deno.Command`'s output does: a pipe can reach EOF after the child
+ * has ended (a background process still holds it), when the child no longer
+ * keeps the loop alive. Not for a stream, which a cancel may drop. */
+async function readableRef(fd: number): Promise<void> {
+  const reactor = getReactor();
+  reactor.ref();
+  try {
+    await readable(fd);
+  } finally {
+    reactor.unref();
+  }
 }
 
 /**
@@ -44,7 +59,7 @@ export async function readToEnd(fd: number): Promise<Uint8Array> {
       const n = readNow(fd, scratch);
       if (n === 0) break;
       if (n === -Errno.EAGAIN) {
-        await readable(fd);
+        await readableRef(fd);
         continue;
       }
       if (n < 0) throw readError(n);
