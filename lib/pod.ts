@@ -262,7 +262,11 @@ async function startHolder(
     cwd: undefined,
   };
   const n = spawnPaused(prepared.request);
-  getReactor().on(n.pidfd, () => {}); // reaped when it ends, here or not
+  const reactor = getReactor();
+  reactor.on(n.pidfd, () => {}); // reaped when it ends, here or not
+  // Its answers come through the reactor: keep the event loop alive for
+  // them, as a child does until it ends (the holder never does).
+  reactor.ref();
   let committed = false;
   try {
     if (prepared.plan?.warning) {
@@ -290,6 +294,7 @@ async function startHolder(
   } finally {
     if (!committed) abort(n.syncFd);
     closeFd(n.errFd);
+    reactor.unref();
   }
 }
 
