@@ -25,6 +25,7 @@ import {
   findPod,
   forgetPod,
   isAlive,
+  notRunning,
   type PodRecord,
   stateDir,
   sweep,
@@ -218,7 +219,7 @@ export class UsernsPod implements AsyncDisposable {
     const rec = this.#record;
     signalProcess(rec.pid, 9, () => isAlive(rec));
     for (let i = 0; i < 500 && isAlive(rec); i++) await delay(10);
-    forgetPod(rec.name);
+    forgetPod(rec);
     const hasPid = rec.namespaces.includes("pid");
     for (let i = 0; hasPid && i < 200 && remaining(rec) > 0; i++) {
       await delay(10);
@@ -361,6 +362,8 @@ class PodCommand extends UsernsCommand {
     stdioDefault: StdioMode,
   ): Prepared {
     const pod = this.#pod;
+    // Its holder's pid could be another process's by now: never join that.
+    if (!isAlive(pod)) throw notRunning(pod);
     for (const key of ["map", "uidMap", "gidMap", "setgroups"] as const) {
       if (o[key] !== undefined) {
         throw new UsernsError(
