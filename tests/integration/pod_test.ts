@@ -7,6 +7,7 @@ import { parseIdMap, UsernsError, UsernsPod } from "../../lib/mod.ts";
 import { cli, nsTest, text } from "./_env.ts";
 import { alive, gone } from "./_process.ts";
 import { cmdline, inUserns, PodPlace, usernsOf } from "./_pod.ts";
+import { shuffledRounds } from "../bench/pods.ts";
 
 /** `ps -o FIELD= -p PID`, trimmed. */
 async function ps(field: string, pid: number): Promise<string> {
@@ -462,6 +463,34 @@ nsTest(
             assert.ok(await gone(pid, 100), "stopped by asyncDispose");
             assert.deepEqual(UsernsPod.list(), []);
           },
+        );
+      });
+      place.assertStopped();
+    } finally {
+      await place.close();
+    }
+  },
+);
+
+nsTest(
+  "a spawn into a pod costs about a plain spawn: no helper runs",
+  async () => {
+    // Measured on a loaded 2-core machine: 1.28-1.41x Deno.Command("true")
+    // (tests/bench/pods.ts); the map helpers alone would make it 4x or
+    // more. The bound leaves room for noise, not for a helper.
+    const place = await PodPlace.create();
+    try {
+      await place.use(async () => {
+        await using pod = await UsernsPod.start({ name: place.name("speed") });
+        const [inPod, plain] = await shuffledRounds(100, [
+          () => pod.command("true").output(),
+          () => new Deno.Command("true").output(),
+        ]) as [number[], number[]];
+        const ratios = inPod.map((x, i) => x / plain[i]!).sort((a, b) => a - b);
+        const median = ratios[ratios.length >> 1]!;
+        assert.ok(
+          median <= 2,
+          `pod spawn / Deno.Command: ${median.toFixed(2)}x`,
         );
       });
       place.assertStopped();
