@@ -10,6 +10,7 @@ import { nsTest } from "./_env.ts";
 import { buildBusyboxImage, PODMAN_RUN } from "./_image.ts";
 import { containerReason, type Output } from "./_rootless.ts";
 import { Sandbox } from "./_sandbox.ts";
+import { holders, killAll } from "./_pod.ts";
 
 /** `podman run -d` as it works here (see PODMAN_RUN), without `--rm`. */
 const PODMAN_RUN_D = [...PODMAN_RUN.filter((a) => a !== "--rm"), "-d"];
@@ -149,6 +150,8 @@ nsTest(
         },
       );
     } finally {
+      // A step that failed leaves its pod: its holder, then the storage.
+      killAll(holders(`pm${Deno.pid}`));
       const problems = await sb.close();
       if (problems.length) console.error(problems.join("\n"));
     }
