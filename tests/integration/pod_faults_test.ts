@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { UsernsError, UsernsPod } from "../../lib/mod.ts";
 import { cli, MAIN, nsTest, ROOT, text } from "./_env.ts";
-import { alive, gone } from "./_process.ts";
+import { alive, fdTargets, fdTargetsSettle, gone } from "./_process.ts";
 import {
   type CliOutput,
   cmdline,
@@ -231,6 +231,7 @@ nsTest(
     const allRefuse = async (re: RegExp) => {
       refused(await place.cli(["start", name]), re);
       refused(await place.cli(["ls"]), re);
+      const fds = fdTargets();
       await place.use(async () => {
         typed(await UsernsPod.start({ name }).catch((e) => e), "POD_STATE", re);
         assert.throws(
@@ -238,6 +239,7 @@ nsTest(
           (e: UsernsError) => e.code === "POD_STATE",
         );
       });
+      assert.deepEqual(await fdTargetsSettle(fds), fds, "no fd left open");
       assert.deepEqual(place.holders(), []);
     };
     try {
@@ -471,6 +473,28 @@ nsTest(
     }
   },
 );
+
+nsTest("a name that exists: POD_EXISTS, and nothing else started", async () => {
+  const place = await PodPlace.create();
+  try {
+    await place.use(async () => {
+      const name = place.name("taken");
+      await using pod = await UsernsPod.start({ name });
+      const fds = fdTargets();
+      typed(
+        await UsernsPod.start({ name }).catch((e) => e),
+        "POD_EXISTS",
+        new RegExp(`pod "${name}" exists \\(holder pid ${pod.pid}\\)`),
+      );
+      assert.deepEqual(await fdTargetsSettle(fds), fds, "no fd left open");
+      assert.deepEqual(holders(name), [pod.pid]);
+      assert.deepEqual(place.files(), [`${name}.json`]);
+    });
+    place.assertStopped();
+  } finally {
+    await place.close();
+  }
+});
 
 nsTest("two starts of one name racing: exactly one wins", async () => {
   const place = await PodPlace.create();
