@@ -96,7 +96,12 @@ export function stateDir(create: boolean): string | undefined {
     }
     if (!create) return undefined;
     try {
-      Deno.mkdirSync(dir, { mode: 0o700 });
+      try {
+        Deno.mkdirSync(dir, { mode: 0o700 });
+      } catch (e) {
+        // Made meanwhile (another start): checked below like any other.
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      }
       st = Deno.lstatSync(dir);
     } catch (e) {
       throw stateError(
