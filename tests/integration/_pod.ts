@@ -1,6 +1,8 @@
 // What the pod tests share: a private XDG_RUNTIME_DIR per test, unique pod
 // names, the CLI run with that directory, and a clean-up that kills every
 // holder a test started, whatever happened to the test.
+import assert from "node:assert/strict";
+import { UsernsError } from "../../lib/mod.ts";
 import { cli } from "./_env.ts";
 import { alive, delay } from "./_process.ts";
 
@@ -217,4 +219,33 @@ export class PodPlace {
     for (let i = 0; i < 100 && this.holders().length; i++) await delay(10);
     await Deno.remove(this.runtime, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * Asserts a CLI refusal: exit 125, nothing on stdout, one line on stderr
+ * starting with `userns: ` and matching `re`.
+ *
+ * @param out what the CLI did
+ * @param re what the line must say
+ */
+export function refused(out: CliOutput, re: RegExp): void {
+  assert.equal(out.code, 125, `${out.stdout}${out.stderr}`);
+  assert.equal(out.stdout, "");
+  assert.match(out.stderr, /^userns: [^\n]*\n$/, `one line: ${out.stderr}`);
+  assert.match(out.stderr, re);
+}
+
+/**
+ * Asserts a library refusal: a UsernsError with `code` and a one-line
+ * message matching `re`.
+ *
+ * @param e what was thrown
+ * @param code its expected code
+ * @param re what the message must say
+ */
+export function podError(e: unknown, code: string, re: RegExp): void {
+  assert.ok(e instanceof UsernsError, `want a UsernsError, got ${e}`);
+  assert.equal(e.code, code, e.message);
+  assert.doesNotMatch(e.message, /\n/);
+  assert.match(e.message, re);
 }
