@@ -9,6 +9,10 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#ifndef NS_GET_NSTYPE
+#define NS_GET_NSTYPE _IO(0xb7, 0x3) /* <linux/nsfs.h> */
+#endif
+
 /* The kernel's struct rlimit64. */
 struct klimit {
 	uint64_t cur, max;
@@ -70,11 +74,14 @@ static void wait_for_go(const struct spawn *s)
 }
 
 /* Joins the namespaces of a running process (enter, pods), then unshares
- * the new ones asked for on top of them. */
-static void join_namespaces(const struct spawn *s)
+ * the new ones asked for on top of them. Return: 1 when a pid namespace was
+ * joined and a new one is asked for on top: the kernel makes a pid
+ * namespace only inside the caller's active one (else EINVAL), which the
+ * join does not change, so enter_new_pid() unshares it from a child. */
+static int join_namespaces(const struct spawn *s)
 {
-	long fd[UNS_MAX_JOIN];
-	int n = 0;
+	long flags = s->opt[UNS_OPT_CLONE_FLAGS], fd[UNS_MAX_JOIN];
+	int n = 0, pid = 0;
 
 	/* Open all first: joining the mount namespace changes what /proc is. */
 	for (; n < UNS_MAX_JOIN && s->join[n]; n++)
@@ -83,6 +90,7 @@ static void join_namespaces(const struct spawn *s)
 				  O_RDONLY | O_CLOEXEC),
 		      UNS_STEP_SETNS);
 	for (int i = 0; i < n; i++) {
+		pid |= sys(SYS_ioctl, fd[i], NS_GET_NSTYPE) == CLONE_NEWPID;
 		CHECK(s, sys(SYS_setns, fd[i], 0), UNS_STEP_SETNS);
 		CHECK(s, sys(SYS_close, fd[i]), UNS_STEP_SETNS);
 		/* Shared mode joins only a user namespace the caller created,
@@ -93,9 +101,49 @@ static void join_namespaces(const struct spawn *s)
 			fail_at(s, UNS_STEP_SETNS, EPERM, i);
 		}
 	}
-	if (n > 0 && s->opt[UNS_OPT_CLONE_FLAGS])
-		CHECK(s, sys(SYS_unshare, s->opt[UNS_OPT_CLONE_FLAGS]),
-		      UNS_STEP_UNSHARE);
+	pid = pid && (flags & CLONE_NEWPID);
+	if (pid)
+		flags &= ~(long)CLONE_NEWPID;
+	if (n > 0 && flags)
+		CHECK(s, sys(SYS_unshare, flags), UNS_STEP_UNSHARE);
+	return pid;
+}
+
+/* Forks: the parent stays as the child's userns-init (and never returns),
+ * the child returns, its parent-death signal armed again. */
+static void fork_init(const struct spawn *s)
+{
+	long pid;
+
+	/* Named before the command can look (comm, ps). */
+	CHECK(s, sys(SYS_prctl, PR_SET_NAME, "userns-init"), UNS_STEP_FORK);
+	pid = raw_clone(SIGCHLD, NULL);
+	CHECK(s, pid, UNS_STEP_FORK);
+	if (pid > 0)
+		become_init(s, pid);
+	CHECK(s, sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL), UNS_STEP_PDEATHSIG);
+}
+
+/**
+ * enter_new_pid() - move into the new pid namespace asked for on top of
+ * joined ones, before anything is set up in it.
+ * @s: the spawn
+ * @nest: a pid namespace was joined too (see join_namespaces())
+ *
+ * unshare(CLONE_NEWPID) puts only the caller's children in the new
+ * namespace; the first becomes its PID 1. So the child forks that PID 1 and
+ * stays as a relay init that passes signals on and the status back; PID 1
+ * then mounts (a /proc of the new namespace is mountable only from inside)
+ * and runs the command's own init, or the command. After joining a pid
+ * namespace, a first fork gets inside it to unshare the new one there.
+ */
+static void enter_new_pid(const struct spawn *s, int nest)
+{
+	if (nest) {
+		fork_init(s);
+		CHECK(s, sys(SYS_unshare, CLONE_NEWPID), UNS_STEP_UNSHARE);
+	}
+	fork_init(s);
 }
 
 /* Writes V in decimal so that it ends just before END: the first char. */
@@ -328,6 +376,7 @@ _Noreturn void child(const struct spawn *s)
 {
 	const int32_t *opt = s->opt;
 	struct klimit zero = { 0, 0 }, core;
+	int nest;
 
 	CHECK(s, sys(SYS_prlimit64, 0, RLIMIT_CORE, NULL, &core),
 	      UNS_STEP_RLIMIT);
@@ -338,24 +387,15 @@ _Noreturn void child(const struct spawn *s)
 	set_up_fds(s);
 	CHECK(s, sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL), UNS_STEP_PDEATHSIG);
 	wait_for_go(s);
-	join_namespaces(s);
+	nest = join_namespaces(s);
+	if (s->join[0] && (opt[UNS_OPT_CLONE_FLAGS] & CLONE_NEWPID))
+		enter_new_pid(s, nest);
 	set_up_namespace(s);
 	switch_ids(s);
 	if (opt[UNS_OPT_EXEC_SELF])
 		exec_self(s);
-	if (opt[UNS_OPT_INIT]) {
-		long cmd;
-
-		/* Named before the command can look (comm, ps). */
-		CHECK(s, sys(SYS_prctl, PR_SET_NAME, "userns-init"), UNS_STEP_FORK);
-		cmd = raw_clone(SIGCHLD, NULL);
-
-		CHECK(s, cmd, UNS_STEP_FORK);
-		if (cmd > 0)
-			become_init(s, cmd);
-		CHECK(s, sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL),
-		      UNS_STEP_PDEATHSIG);
-	}
+	if (opt[UNS_OPT_INIT])
+		fork_init(s);
 	set_up_process(s, &core);
 	CHECK(s, unblock_all(), UNS_STEP_EXEC);
 	CHECK(s, sys(SYS_prlimit64, 0, RLIMIT_CORE, &core, NULL),

@@ -217,7 +217,10 @@ int32_t uns_open_self(void)
 	return fd;
 }
 
-/* The 22nd field of /proc/PID/stat, its start time in clock ticks. */
+/* The 22nd field of /proc/PID/stat, its start time in clock ticks; -ESRCH
+ * for a process that has ended and waits to be reaped (a zombie): where
+ * PID 1 reaps late or never, as in many containers, it would otherwise
+ * pass for alive. */
 static int start_time(int32_t pid, int64_t *out)
 {
 	char path[48], buf[1024], *p;
@@ -236,6 +239,8 @@ static int start_time(int32_t pid, int64_t *out)
 	 * last ')', then count fields. */
 	if (!(p = strrchr(buf, ')')))
 		return -EIO;
+	if (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
+		return -ESRCH;
 	for (p++; *p && field < 22; p++)
 		field += *p == ' ' && p[1] != ' ';
 	*out = strtoll(p, NULL, 10);
@@ -249,7 +254,8 @@ static int start_time(int32_t pid, int64_t *out)
  * @out: [0] its start time (clock ticks after boot), [1] the inode of its
  *       user namespace
  *
- * Return: 0, or -errno (-ENOENT: no such process).
+ * Return: 0, or -errno (-ENOENT: no such process; -ESRCH: it has ended,
+ * not yet reaped).
  */
 int32_t uns_proc_id(int32_t pid, int64_t *out)
 {

@@ -238,11 +238,15 @@ static int precheck(const struct spawn *s)
 /* Whether the child may share our memory: asked for (the caller knows the
  * inside ids map to its own, and any user namespace joined is one it
  * created), possible here, and nothing that needs fork mode: oom_score_adj
- * is shared, an init and a time namespace need a process of their own,
+ * is shared, an init (also the one a new pid namespace on top of joined
+ * ones needs) and a time namespace need a process of their own,
  * userns-pause stays. */
 static int may_share(const int32_t *opt)
 {
-	return UNS_CAN_SHARE_VM && opt[UNS_OPT_SHARED_VM] &&
+	int nested_pid = opt[UNS_OPT_JOIN0] >= 0 &&
+			 (opt[UNS_OPT_CLONE_FLAGS] & CLONE_NEWPID);
+
+	return UNS_CAN_SHARE_VM && opt[UNS_OPT_SHARED_VM] && !nested_pid &&
 	       !opt[UNS_OPT_INIT] && !opt[UNS_OPT_OOM_SET] &&
 	       !opt[UNS_OPT_TIME] && !opt[UNS_OPT_EXEC_SELF] &&
 	       getuid() == geteuid() && getgid() == getegid();

@@ -684,8 +684,8 @@ export interface ProcessId {
  * (no Deno permission covers another process's /proc here).
  *
  * @param pid the process
- * @returns its identity, or undefined when there is no such process (or it
- * cannot be seen)
+ * @returns its identity, or undefined when there is no such process, it
+ * has ended (a zombie not yet reaped), or it cannot be seen
  */
 export function processId(pid: number): ProcessId | undefined {
   const out = new BigInt64Array(2);

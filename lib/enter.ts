@@ -8,7 +8,6 @@
  */
 import { UsernsCommand } from "./command.ts";
 import { UsernsError } from "./errors.ts";
-import { currentIdentity } from "./identity.ts";
 import { pathFromUrl } from "./file_url.ts";
 import {
   checkOptions,
@@ -191,7 +190,12 @@ export function joinRequest(
   fresh?: Set<Namespace>,
 ): Prepared["request"] {
   const file = pathFromUrl(command, "command");
-  const [env, path] = environment(o, currentIdentity());
+  // Only the ids: no need to look the caller up in /etc/passwd (about a
+  // tenth of a pod spawn's own time).
+  const [env, path] = environment(o, {
+    uid: Deno.uid() ?? 0,
+    gid: Deno.gid() ?? 0,
+  });
   const ns = fresh ? namespaceRequest(o, fresh) : undefined;
   return {
     file,
@@ -207,8 +211,10 @@ export function joinRequest(
     ...ns,
     ...processRequest(o),
     // Joining a pid namespace takes effect for children only: the child
-    // forks the command and stays as its userns-init.
-    init: join.some((p) => p.endsWith("/pid")) || !!ns?.init,
+    // forks the command and stays as its userns-init. A new pid namespace
+    // on top gets its PID 1 from the child (c/child.c, enter_new_pid());
+    // `init` then says whether that PID 1 is an init or the command.
+    init: fresh?.has("pid") ? !!ns?.init : join.some((p) => p.endsWith("/pid")),
     cwd: workingDirectory(file, o, o.root !== undefined, false),
     hostname: o.hostname,
   };

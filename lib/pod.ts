@@ -25,6 +25,7 @@ import {
   findPod,
   forgetPod,
   isAlive,
+  notRunning,
   type PodRecord,
   stateDir,
   sweep,
@@ -216,14 +217,20 @@ export class UsernsPod implements AsyncDisposable {
    */
   async stop(): Promise<PodStopped> {
     const rec = this.#record;
-    signalProcess(rec.pid, 9, () => isAlive(rec));
-    for (let i = 0; i < 500 && isAlive(rec); i++) await delay(10);
-    forgetPod(rec.name);
-    const hasPid = rec.namespaces.includes("pid");
-    for (let i = 0; hasPid && i < 200 && remaining(rec) > 0; i++) {
-      await delay(10);
+    const pin = pinUserns(rec);
+    try {
+      signalProcess(rec.pid, 9, () => isAlive(rec));
+      for (let i = 0; i < 500 && isAlive(rec); i++) await delay(10);
+      forgetPod(rec);
+      if (!pin) return { remaining: 0 }; // it had ended already
+      const hasPid = rec.namespaces.includes("pid");
+      for (let i = 0; hasPid && i < 200 && remaining(rec) > 0; i++) {
+        await delay(10);
+      }
+      return { remaining: remaining(rec) };
+    } finally {
+      if (pin !== true) pin?.close();
     }
-    return { remaining: remaining(rec) };
   }
 
   /** Stops the pod. */
@@ -233,6 +240,26 @@ export class UsernsPod implements AsyncDisposable {
 }
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Holds the pod's user namespace open while its processes are counted by
+ * its inode: once the last process of a namespace is gone, the kernel may
+ * give its inode number to a new one, whose processes would be counted.
+ * Undefined when the holder has ended (nothing to count for sure); true
+ * when it runs but Deno may not open its /proc files (counted unpinned).
+ */
+function pinUserns(rec: PodRecord): Deno.FsFile | true | undefined {
+  if (!isAlive(rec)) return undefined;
+  let pin: Deno.FsFile;
+  try {
+    pin = Deno.openSync(`/proc/${rec.pid}/ns/user`);
+  } catch {
+    return isAlive(rec) ? true : undefined;
+  }
+  if (isAlive(rec)) return pin; // the holder's namespace, then
+  pin.close();
+  return undefined;
+}
 
 function remaining(rec: PodRecord): number {
   return processesByUserns().get(rec.userns)?.length ?? 0;
@@ -262,7 +289,11 @@ async function startHolder(
     cwd: undefined,
   };
   const n = spawnPaused(prepared.request);
-  getReactor().on(n.pidfd, () => {}); // reaped when it ends, here or not
+  const reactor = getReactor();
+  reactor.on(n.pidfd, () => {}); // reaped when it ends, here or not
+  // Its answers come through the reactor: keep the event loop alive for
+  // them, as a child does until it ends (the holder never does).
+  reactor.ref();
   let committed = false;
   try {
     if (prepared.plan?.warning) {
@@ -290,6 +321,7 @@ async function startHolder(
   } finally {
     if (!committed) abort(n.syncFd);
     closeFd(n.errFd);
+    reactor.unref();
   }
 }
 
@@ -356,6 +388,8 @@ class PodCommand extends UsernsCommand {
     stdioDefault: StdioMode,
   ): Prepared {
     const pod = this.#pod;
+    // Its holder's pid could be another process's by now: never join that.
+    if (!isAlive(pod)) throw notRunning(pod);
     for (const key of ["map", "uidMap", "gidMap", "setgroups"] as const) {
       if (o[key] !== undefined) {
         throw new UsernsError(

@@ -96,7 +96,12 @@ export function stateDir(create: boolean): string | undefined {
     }
     if (!create) return undefined;
     try {
-      Deno.mkdirSync(dir, { mode: 0o700 });
+      try {
+        Deno.mkdirSync(dir, { mode: 0o700 });
+      } catch (e) {
+        // Made meanwhile (another start): checked below like any other.
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      }
       st = Deno.lstatSync(dir);
     } catch (e) {
       throw stateError(
@@ -119,11 +124,23 @@ export function stateDir(create: boolean): string | undefined {
   return dir;
 }
 
+/** Whether a parsed file is a record or a claim, not something else. */
+function wellFormed(v: unknown): v is PodRecord | Claim {
+  const r = v as Record<string, unknown> | null;
+  const int = (x: unknown) => Number.isSafeInteger(x) && (x as number) > 0;
+  if (typeof r !== "object" || r === null) return false;
+  if ("starting" in r) return int(r.starting) && int(r.start);
+  return typeof r.name === "string" && int(r.pid) && int(r.start) &&
+    int(r.userns) && Array.isArray(r.namespaces) && Array.isArray(r.uid) &&
+    Array.isArray(r.gid);
+}
+
 function read(dir: string, name: string): PodRecord | Claim | undefined {
   try {
-    return JSON.parse(Deno.readTextFileSync(`${dir}/${name}.json`));
+    const v = JSON.parse(Deno.readTextFileSync(`${dir}/${name}.json`));
+    return wellFormed(v) ? v : undefined;
   } catch {
-    return undefined; // gone, half-written or not ours: stale
+    return undefined; // gone, or not ours: stale
   }
 }
 
@@ -143,12 +160,46 @@ function claimAlive(c: Claim): boolean {
   return processId(c.starting)?.start === c.start;
 }
 
-function remove(dir: string, name: string): void {
+/** A record or claim whose process still runs: not to be removed. */
+function current(rec: PodRecord | Claim | undefined): boolean {
+  return !!rec && ("starting" in rec ? claimAlive(rec) : isAlive(rec));
+}
+
+/**
+ * Runs fn holding the state directory's lock (flock on the directory
+ * itself, which needs no file and works read-only too), so that claiming a
+ * name and removing a record are never interleaved: a file is removed only
+ * after it is read again under the lock.
+ */
+function locked<T>(dir: string, fn: () => T): T {
+  let f: Deno.FsFile;
   try {
-    Deno.removeSync(`${dir}/${name}.json`);
-  } catch {
-    // removed meanwhile
+    f = Deno.openSync(dir, { read: true });
+  } catch (e) {
+    throw stateError(`cannot lock ${dir}`, e, "check its permissions");
   }
+  try {
+    f.lockSync(true);
+    return fn();
+  } finally {
+    f.close(); // and with it the lock
+  }
+}
+
+/** Removes the file of `name` if `stale` still says so under the lock. */
+function removeIf(
+  dir: string,
+  name: string,
+  stale: (rec: PodRecord | Claim | undefined) => boolean,
+): void {
+  locked(dir, () => {
+    if (!stale(read(dir, name))) return;
+    try {
+      Deno.removeSync(`${dir}/${name}.json`);
+    } catch {
+      // removed meanwhile, or a read-only directory: left for later
+    }
+  });
 }
 
 /**
@@ -164,33 +215,47 @@ export function sweep(dir: string): PodRecord[] {
     if (!entry.isFile || !entry.name.endsWith(".json")) continue;
     const name = entry.name.slice(0, -5);
     const rec = read(dir, name);
-    if (rec && "starting" in rec) {
-      if (!claimAlive(rec)) remove(dir, name);
-    } else if (rec && isAlive(rec)) {
-      live.push(rec);
-    } else {
-      remove(dir, name);
-    }
+    if (rec && !("starting" in rec) && isAlive(rec)) live.push(rec);
+    else if (!current(rec)) removeIf(dir, name, (r) => !current(r));
   }
   return live.sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /**
- * The record of a live pod; the records of dead ones are removed on the
- * way.
+ * The error for a pod whose holder has ended, or whose pid is another
+ * process's now.
+ *
+ * @param rec its record
+ * @returns POD_NOT_FOUND saying so
+ */
+export function notRunning(rec: PodRecord): UsernsError {
+  const why = processId(rec.pid)
+    ? `pid ${rec.pid} is another process now`
+    : `its holder, pid ${rec.pid}, is gone`;
+  return new UsernsError(
+    "POD_NOT_FOUND",
+    `pod "${rec.name}" is not running (${why})`,
+    { hint: `start it again with userns start ${rec.name}` },
+  );
+}
+
+/**
+ * The record of a live pod.
  *
  * @param name the pod
  * @returns its record
- * @throws {UsernsError} POD_NOT_FOUND when there is none alive
+ * @throws {UsernsError} POD_NOT_FOUND when there is none alive (a record
+ * whose holder has ended is removed on the way)
  */
 export function findPod(name: string): PodRecord {
   checkName(name);
   const dir = stateDir(false);
+  const rec = dir ? read(dir, name) : undefined;
   // Any pod command forgets the dead pods, as SPEC asks.
   const live = dir ? sweep(dir) : [];
   const found = live.find((r) => r.name === name);
   if (found) return found;
-  const rec = dir ? read(dir, name) : undefined;
+  if (rec && !("starting" in rec) && rec.name === name) throw notRunning(rec);
   const starting = rec && "starting" in rec && claimAlive(rec);
   throw new UsernsError(
     "POD_NOT_FOUND",
@@ -204,7 +269,8 @@ export function findPod(name: string): PodRecord {
 }
 
 /**
- * Claims a name for a pod about to start: its file, created exclusively.
+ * Claims a name for a pod about to start: its file, created under the
+ * directory's lock once any stale one is gone.
  *
  * @param dir the state directory
  * @param name the pod
@@ -214,37 +280,14 @@ export function findPod(name: string): PodRecord {
 export function claimName(dir: string, name: string): void {
   const me = processId(Deno.pid);
   const claim: Claim = { starting: Deno.pid, start: me?.start ?? 0 };
-  for (let tries = 0;; tries++) {
-    try {
-      const f = Deno.openSync(`${dir}/${name}.json`, {
-        write: true,
-        createNew: true,
-        mode: 0o600,
-      });
-      try {
-        f.writeSync(new TextEncoder().encode(JSON.stringify(claim)));
-      } finally {
-        f.close();
-      }
-      return;
-    } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists) || tries > 0) {
-        remove(dir, name);
-        throw stateError(
-          `cannot record pod "${name}" in ${dir}`,
-          e,
-          "check that the directory is writable and the disk not full",
-        );
-      }
-    }
+  const path = `${dir}/${name}.json`;
+  locked(dir, () => {
     const rec = read(dir, name);
     if (rec && "starting" in rec && claimAlive(rec)) {
       throw new UsernsError(
         "POD_EXISTS",
         `pod "${name}" is being started by pid ${rec.starting}`,
-        {
-          hint: "wait for it, or pick another name",
-        },
+        { hint: "wait for it, or pick another name" },
       );
     }
     if (rec && !("starting" in rec) && isAlive(rec)) {
@@ -257,8 +300,33 @@ export function claimName(dir: string, name: string): void {
         },
       );
     }
-    remove(dir, name); // stale: its holder is gone
-  }
+    let created = false;
+    try {
+      Deno.removeSync(path);
+    } catch {
+      // there was none (or it cannot be removed: writing says why)
+    }
+    try {
+      const f = Deno.openSync(path, {
+        write: true,
+        createNew: true,
+        mode: 0o600,
+      });
+      created = true;
+      try {
+        f.writeSync(new TextEncoder().encode(JSON.stringify(claim)));
+      } finally {
+        f.close();
+      }
+    } catch (e) {
+      if (created) Deno.removeSync(path); // ours: the lock is held
+      throw stateError(
+        `cannot record pod "${name}" in ${dir}`,
+        e,
+        "check that the directory is writable and the disk not full",
+      );
+    }
+  });
 }
 
 /**
@@ -281,7 +349,7 @@ export function commitRecord(dir: string, rec: PodRecord): void {
     } catch {
       // never written
     }
-    remove(dir, rec.name);
+    forgetPod(rec.name);
     throw stateError(
       `cannot record pod "${rec.name}" in ${dir}`,
       e,
@@ -291,11 +359,23 @@ export function commitRecord(dir: string, rec: PodRecord): void {
 }
 
 /**
- * Forgets a pod: removes its record (or claim).
+ * Forgets a pod: removes its record, or the claim of this process, unless
+ * the name has been taken by another pod or start meanwhile.
  *
- * @param name the pod
+ * @param rec the pod's record, or its name while this process starts it
  */
-export function forgetPod(name: string): void {
+export function forgetPod(rec: PodRecord | string): void {
   const dir = stateDir(false);
-  if (dir) remove(dir, name);
+  if (!dir) return;
+  const name = typeof rec === "string" ? rec : rec.name;
+  removeIf(
+    dir,
+    name,
+    (r) =>
+      r !== undefined &&
+      ("starting" in r
+        ? typeof rec === "string" && r.starting === Deno.pid
+        : typeof rec !== "string" && r.pid === rec.pid &&
+          r.start === rec.start),
+  );
 }

@@ -52,10 +52,12 @@ function waiter(fd: number, hold?: Hold) {
       return new Promise((resolve) => {
         waiting = true;
         hold?.begin();
-        getReactor().arm(fd, kind, () => {
+        const ready = () => {
           settle();
           resolve();
-        });
+        };
+        // An fd that cannot be watched is ready now: the next call says why.
+        if (getReactor().arm(fd, kind, ready) !== 0) ready();
       });
     },
     cancel: settle,

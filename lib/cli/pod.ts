@@ -103,9 +103,9 @@ export async function stop(argv: string[]): Promise<number> {
     const { remaining } = await pod.stop();
     if (remaining > 0) {
       console.error(
-        `userns: warning: pod "${pod.name}" stopped; ${remaining} process${
-          remaining === 1 ? "" : "es"
-        } still run in its namespaces (it had no pid namespace of its own)`,
+        `userns: warning: pod "${pod.name}" stopped; ${remaining} ${
+          remaining === 1 ? "process still runs" : "processes still run"
+        } in its namespaces (it had no pid namespace of its own)`,
       );
     }
   }
