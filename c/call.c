@@ -60,6 +60,8 @@ UNS_EXPORT int32_t uns_call(int32_t op, int32_t a, int32_t b, int32_t c,
 		return uns_proc_id(a, p);
 	case UNS_CALL_WHICH:
 		return uns_which(p, q);
+	case UNS_CALL_TIMER:
+		return uns_timer(a, b);
 	}
 	return -ENOSYS;
 }

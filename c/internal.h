@@ -283,6 +283,7 @@ int32_t uns_open_self(void);
 int32_t uns_pidfd_open(int32_t pid);
 int32_t uns_proc_id(int32_t pid, int64_t *out);
 int32_t uns_which(const char *path, const char *name);
+int32_t uns_timer(int32_t ctx, int32_t ms);
 
 #pragma GCC visibility pop
 

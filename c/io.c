@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 
 /* Moves an fd we created off 0-2, which the child overwrites with stdio.
  * A failed open() (-1, errno set) passes through. */
@@ -171,6 +172,42 @@ int32_t uns_pidfd_open(int32_t pid)
 	long fd = syscall(SYS_pidfd_open, pid, 0);
 
 	return fd < 0 ? -errno : raise_fd((int)fd);
+}
+
+/**
+ * uns_timer() - a one-shot timer of context CTX.
+ * @ctx: the context that owns it
+ * @ms: when it fires, from now (>= 0)
+ *
+ * A timerfd, readable once MS milliseconds have passed: uns_watch() it for
+ * one UNS_EV_READ event; uns_close() it when done. The runtime's own first
+ * timer costs its start-up some 5 ms; this one costs a system call.
+ *
+ * Return: the fd, or -errno.
+ */
+int32_t uns_timer(int32_t ctx, int32_t ms)
+{
+	/* it_value 0 would disarm it: at least 1 ns */
+	struct itimerspec it = {
+		.it_value = { .tv_sec = ms / 1000,
+			      .tv_nsec = (ms % 1000) * 1000000L + 1 },
+	};
+	int fd, rc;
+
+	if (ms < 0)
+		return -EINVAL;
+	fd = raise_fd(timerfd_create(CLOCK_MONOTONIC,
+				     TFD_CLOEXEC | TFD_NONBLOCK));
+	if (fd < 0)
+		return -errno;
+	rc = timerfd_settime(fd, 0, &it, NULL) < 0 ? -errno : 0;
+	if (rc == 0)
+		rc = own_fds(ctx, &fd, 1);
+	if (rc < 0) {
+		(void)close(fd);
+		return rc;
+	}
+	return fd;
 }
 
 /* Writes BUF in one write(): /proc/PID/{uid,gid}_map refuse a split one. */

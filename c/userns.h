@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define UNS_ABI_VERSION 5
+#define UNS_ABI_VERSION 6
 #define UNS_EXPORT __attribute__((visibility("default")))
 
 #define UNS_MAX_JOIN 8
@@ -184,7 +184,8 @@ enum uns_call {
 	UNS_CALL_OPEN_SELF,    /* uns_open_self() */
 	UNS_CALL_PIDFD_OPEN,   /* uns_pidfd_open(a pid) */
 	UNS_CALL_PROC_ID,      /* uns_proc_id(a pid, p out) */
-	UNS_CALL_WHICH         /* uns_which(p path, q name) */
+	UNS_CALL_WHICH,        /* uns_which(p path, q name) */
+	UNS_CALL_TIMER         /* uns_timer(a ctx, b ms) */
 };
 
 /* The library's exports: three symbols, as each one costs the runtime's

@@ -7,7 +7,7 @@
  */
 
 /** The ABI version the native library must report. */
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 /** Namespace slots joined by `enter` and pods. */
 export const MAX_JOIN = 8;
@@ -180,6 +180,7 @@ export const Call = {
   PIDFD_OPEN: 17,
   PROC_ID: 18,
   WHICH: 19,
+  TIMER: 20,
 } as const;
 
 /** errno numbers the TypeScript side tests for. */

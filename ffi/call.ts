@@ -68,6 +68,7 @@ export const native = {
   pidfdOpen: (pid: number): number => call(Call.PIDFD_OPEN, pid),
   which: (path: Uint8Array, name: Uint8Array): number =>
     call(Call.WHICH, 0, 0, 0, path, name),
+  timer: (ctx: number, ms: number): number => call(Call.TIMER, ctx, ms),
   procId: (pid: number, out: BigInt64Array): number =>
     call(Call.PROC_ID, pid, 0, 0, out),
 };

@@ -13,7 +13,7 @@
  * @module
  */
 import { errnoName, SpawnError } from "../lib/errors.ts";
-import { EV_SLOTS, type Event, EventSlot } from "./abi.ts";
+import { EV_SLOTS, Event, EventSlot } from "./abi.ts";
 import { native as calls } from "./call.ts";
 
 /** Called with an event's two values: exit code and signal, or epoll bits. */
@@ -32,19 +32,17 @@ const core = (Deno as unknown as Record<symbol, { core?: Core } | undefined>)[
 
 const BATCH = 64;
 
-function startError(errno: string): SpawnError {
-  const hints: Record<string, string> = {
-    EMFILE: "too many open files; raise ulimit -n",
-    ENFILE: "the system is out of file descriptors",
-  };
-  return new SpawnError(
-    "SETUP",
-    `cannot start the library's waiter: ${errno}`,
-    {
-      errno,
-      hint: hints[errno] ?? "run userns doctor",
-    },
-  );
+const FD_HINTS: Record<string, string> = {
+  EMFILE: "too many open files; raise ulimit -n",
+  ENFILE: "the system is out of file descriptors",
+};
+
+/** The error of a failure to start `what`. */
+function startError(errno: string, what = "the library's waiter"): SpawnError {
+  return new SpawnError("SETUP", `cannot start ${what}: ${errno}`, {
+    errno,
+    hint: FD_HINTS[errno] ?? "run userns doctor",
+  });
 }
 
 class Reactor {
@@ -116,6 +114,34 @@ class Reactor {
     const rc = this.#native.watch(fd, kind);
     if (rc === 0) this.on(fd, fn);
     return rc;
+  }
+
+  /**
+   * Calls `fn` once `ms` milliseconds have passed: a native timer, which
+   * keeps the event loop alive only while this reactor is ref'd.
+   *
+   * @param ms how long from now (clamped to 0 .. 2^31-1)
+   * @param fn what to call
+   * @returns what cancels it, before it has fired
+   * @throws {SpawnError} SETUP when no timer can be made (no fds left)
+   */
+  timer(ms: number, fn: () => void): () => void {
+    const wait = Math.min(Math.max(0, Math.ceil(ms)), 0x7fffffff);
+    const fd = this.#native.timer(this.ctx, wait);
+    const rc = fd < 0 ? fd : this.#native.watch(fd, Event.READ);
+    if (rc < 0) {
+      if (fd >= 0) this.#native.close(fd);
+      throw startError(errnoName(-rc), "a timer");
+    }
+    let live = true;
+    const cancel = () => {
+      if (live) live = false, this.off(fd), this.#native.close(fd);
+    };
+    this.on(fd, () => {
+      cancel();
+      fn();
+    });
+    return cancel;
   }
 
   /** One more reason to keep the event loop alive (a ref'd child). */

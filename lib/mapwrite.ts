@@ -245,15 +245,15 @@ export async function writeIdMaps(
     throw e;
   }
   if (write.done()) return finishIdMaps(write);
-  let why: "timeout" | "abort" | undefined;
+  let why: "timeout" | "abort" | { error: unknown } | undefined;
   const late: string[] = [];
-  const stop = (reason: "timeout" | "abort") => {
+  const stop = (reason: NonNullable<typeof why>) => {
     why ??= reason;
     late.push(...write.stop());
   };
   const deadline: Deadline = {
     at: Date.now() + timeoutMs,
-    expire: () => stop("timeout"),
+    expire: (error) => stop(error === undefined ? "timeout" : { error }),
   };
   const onAbort = () => stop("abort");
   // The helpers' exits keep the event loop alive while they run, whether
@@ -267,7 +267,7 @@ export async function writeIdMaps(
     await new Promise<void>((resolve) => write.onDone = resolve);
   } finally {
     reactor.unref();
-    deadlines.delete(deadline);
+    forgetDeadline(deadline);
     signal?.removeEventListener("abort", onAbort);
   }
   if (why) {
@@ -276,6 +276,7 @@ export async function writeIdMaps(
     } catch {
       // killed: their status says nothing more
     }
+    if (typeof why === "object") throw why.error;
     throw why === "abort"
       ? abortedError(signal?.reason)
       : helperTimeoutError(late.join(" and "), pid, timeoutMs);
@@ -287,18 +288,19 @@ export async function writeIdMaps(
 interface Deadline {
   /** When, in ms since the epoch. */
   at: number;
-  /** Kills its helpers. */
-  expire: () => void;
+  /** Kills its helpers: it has passed, or it cannot be watched (`error`). */
+  expire: (error?: unknown) => void;
 }
 
 /**
  * The deadlines of the writes waiting for their helpers, watched by one
- * timer for all: a timer of its own for every spawn cost more than the
- * rest of its wait. The timer is unref'd: writeIdMaps() refs the reactor,
- * whose events are the helpers' exits, while they run.
+ * native timer for all (the runtime's own first timer would cost a CLI's
+ * start some 5 ms). The timer does not keep the event loop alive:
+ * writeIdMaps() refs the reactor, whose events are the helpers' exits,
+ * while they run.
  */
 const deadlines = new Set<Deadline>();
-let timer: ReturnType<typeof setTimeout> | undefined;
+let cancelTimer: (() => void) | undefined;
 let timerAt = Infinity;
 
 function watchDeadline(d: Deadline): void {
@@ -306,16 +308,31 @@ function watchDeadline(d: Deadline): void {
   if (d.at < timerAt) armTimer(d.at);
 }
 
+/** Forgets `d`; the timer goes with the last one (it holds an fd). */
+function forgetDeadline(d: Deadline): void {
+  deadlines.delete(d);
+  if (deadlines.size === 0) stopTimer();
+}
+
+function stopTimer(): void {
+  cancelTimer?.();
+  cancelTimer = undefined;
+  timerAt = Infinity;
+}
+
+/** Arms the timer for `at`; when it cannot be, the writes are stopped. */
 function armTimer(at: number): void {
-  if (timer !== undefined) clearTimeout(timer);
-  timerAt = at;
-  const t = setTimeout(expireDeadlines, Math.max(0, at - Date.now()));
-  Deno.unrefTimer(t);
-  timer = t;
+  stopTimer();
+  try {
+    cancelTimer = getReactor().timer(at - Date.now(), expireDeadlines);
+    timerAt = at;
+  } catch (e) {
+    for (const d of deadlines) deadlines.delete(d), d.expire(e);
+  }
 }
 
 function expireDeadlines(): void {
-  timer = undefined;
+  cancelTimer = undefined;
   timerAt = Infinity;
   const now = Date.now();
   let next = Infinity;

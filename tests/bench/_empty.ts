@@ -1,0 +1,1 @@
+// Empty on purpose: the baseline of the CLI start-up bench.
