@@ -1,9 +1,10 @@
 // The library's memory, in a process of its own (run by bench.ts):
 //
-//   deno run -A --v8-flags=--expose-gc[,...] _probe.ts WARM N
+//   deno run -A --v8-flags=--expose-gc[,...] _probe.ts userns|deno WARM N
 //
-// WARM spawns, then N more, sequential; prints the process's anonymous RSS,
-// VmHWM and V8 heap after each (after a full GC), as JSON.
+// WARM spawns of true by UsernsCommand (or Deno.Command), then N more,
+// sequential; prints the process's anonymous RSS, VmHWM and V8 heap after
+// each (after a full GC), as JSON.
 import { UsernsCommand } from "../../lib/mod.ts";
 
 /** A field of /proc/self/status, in bytes. */
@@ -16,9 +17,12 @@ function status(field: string): number {
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error("run with --v8-flags=--expose-gc");
 
+const [of, warm, n] = [Deno.args[0], ...Deno.args.slice(1).map(Number)];
+const Command = of === "deno" ? Deno.Command : UsernsCommand;
+
 async function spawns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
-    const out = await new UsernsCommand("true").output();
+    const out = await new Command("true").output();
     if (out.code !== 0) throw new Error(`exit ${out.code}`);
   }
 }
@@ -35,7 +39,6 @@ function sample(): Record<string, number> {
   };
 }
 
-const [warm, n] = Deno.args.map(Number);
 await spawns(warm!);
 const before = sample();
 await spawns(n!);
