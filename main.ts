@@ -11,9 +11,10 @@
 import { freshBundle } from "./lib/cli/bundle.ts";
 
 if (import.meta.main) {
-  const bundle = freshBundle(new URL("./", import.meta.url));
-  const cli: typeof import("./lib/cli/main.ts") = bundle
-    ? await import(bundle)
-    : await import("./lib/cli/main.ts");
+  const root = new URL("./", import.meta.url);
+  // A specifier Deno cannot read statically: a literal one would have it
+  // load the ~60 source modules before this runs, bundle or not.
+  const url = freshBundle(root) ?? new URL("lib/cli/main.ts", root).href;
+  const cli: { main(args: string[]): Promise<number> } = await import(url);
   Deno.exit(await cli.main(Deno.args));
 }

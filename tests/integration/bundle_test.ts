@@ -84,3 +84,19 @@ Deno.test("the stamp covers every module of the CLI's graph", async () => {
   assert.ok(local.length > 20, `${local.length} modules`);
   for (const path of local) assert.ok(stamped.has(path), `${path} is stamped`);
 });
+
+Deno.test("main.ts's own graph is itself and the check: Deno loads no source module before the bundle runs", async () => {
+  // A dynamic import with a literal specifier is part of the graph Deno
+  // loads before running; main.ts must not have one.
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", `${ROOT}main.ts`],
+  }).output();
+  assert.ok(out.success, text(out.stderr));
+  const graph = JSON.parse(text(out.stdout)) as {
+    modules: { specifier: string }[];
+  };
+  const local = graph.modules.map((m) =>
+    m.specifier.slice(`file://${ROOT}`.length)
+  );
+  assert.deepEqual(local.sort(), ["lib/cli/bundle.ts", "main.ts"]);
+});
