@@ -15,6 +15,18 @@ if (import.meta.main) {
   // A specifier Deno cannot read statically: a literal one would have it
   // load the ~60 source modules before this runs, bundle or not.
   const url = freshBundle(root) ?? new URL("lib/cli/main.ts", root).href;
-  const cli: { main(args: string[]): Promise<number> } = await import(url);
+  let cli: { main(args: string[]): Promise<number> };
+  try {
+    cli = await import(url);
+  } catch (e) {
+    // Such an import needs read access, which the CLI needs anyway.
+    if (!/Requires read access/.test(String(e))) throw e;
+    console.error(
+      "userns: not permitted: requires read access to its own modules; " +
+        "run deno with --allow-read (the README lists every flag userns " +
+        "needs), or -A",
+    );
+    Deno.exit(125);
+  }
   Deno.exit(await cli.main(Deno.args));
 }

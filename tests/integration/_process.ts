@@ -46,10 +46,16 @@ export async function firstLine(
 
 /** Pids of this process's children, zombies included. */
 export function children(): number[] {
-  return [...Deno.readDirSync("/proc/self/task")].flatMap((t) =>
-    Deno.readTextFileSync(`/proc/self/task/${t.name}/children`).trim()
-      .split(" ").filter(Boolean).map(Number)
-  );
+  return [...Deno.readDirSync("/proc/self/task")].flatMap((t) => {
+    try {
+      return Deno.readTextFileSync(`/proc/self/task/${t.name}/children`)
+        .trim().split(" ").filter(Boolean).map(Number);
+    } catch (e) {
+      // A thread that ended since the directory was read has no children.
+      if (e instanceof Deno.errors.NotFound) return [];
+      throw e;
+    }
+  });
 }
 
 /** Running: not gone and not a zombie (pid 1 here does not reap orphans). */
