@@ -20,13 +20,17 @@ if (import.meta.main) {
     cli = await import(url);
   } catch (e) {
     // Such an import needs read access, which the CLI needs anyway.
-    if (!/Requires read access/.test(String(e))) throw e;
+    const denied = e instanceof TypeError &&
+      e.message.startsWith("Requires read access to ");
+    if (!denied) throw e;
     console.error(
       "userns: not permitted: requires read access to its own modules; " +
         "run deno with --allow-read (the README lists every flag userns " +
         "needs), or -A",
     );
-    Deno.exit(125);
+    // As lib/cli/report.ts: 125 where a command would have run, else 2.
+    const runs = ["run", "enter", "start", "stop", "ls"];
+    Deno.exit(runs.includes(Deno.args[0] ?? "") ? 125 : 2);
   }
   Deno.exit(await cli.main(Deno.args));
 }

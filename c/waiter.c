@@ -140,11 +140,33 @@ static int poll_fd(int fd, struct watch *w, uint32_t events)
 	return 0;
 }
 
-/* Forgets FD (unwatched) and closes it. */
+/* Removes FD's queued events from C's queue: once FD is closed, its number
+ * may come back for another fd, which must not get them. */
+static void unqueue(struct context *c, int fd)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < c->len; i++) {
+		const int32_t *e = c->q + i * UNS_EV_SLOTS;
+
+		if (e[UNS_E_FD] == fd)
+			continue;
+		if (kept != i)
+			memmove(c->q + kept * UNS_EV_SLOTS, e,
+				UNS_EV_SLOTS * sizeof *e);
+		kept++;
+	}
+	c->len = kept;
+}
+
+/* Forgets FD (unwatched, its queued events gone) and closes it. */
 static void drop(int fd)
 {
 	struct watch *w = &table[fd];
+	struct context *c = context(w->ctx);
 
+	if (c)
+		unqueue(c, fd);
 	if (w->polled)
 		(void)epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 	disarm(w);

@@ -186,7 +186,15 @@ class Reactor {
         const fd = ev[at + EventSlot.FD]!;
         const fn = this.#handlers.get(fd);
         this.#handlers.delete(fd);
-        fn?.(ev[at + EventSlot.A]!, ev[at + EventSlot.B]!);
+        try {
+          fn?.(ev[at + EventSlot.A]!, ev[at + EventSlot.B]!);
+        } catch (e) {
+          // Reported as an event handler's error is, without losing the
+          // rest of the batch or the wait for the next.
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
       }
       if (n < BATCH) return;
     }

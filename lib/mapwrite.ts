@@ -221,6 +221,7 @@ export interface AbortSource {
  * @throws {HelperError} HELPER_MISSING, HELPER_FAILED, HELPER_TIMEOUT
  * @throws {IdMapError} MAP_WRITE when the kernel refuses a direct write
  * @throws {UsernsError} PERMISSION, or ABORTED with the signal's reason
+ * @throws {SpawnError} SETUP when the deadline cannot be watched (no fds)
  */
 export async function writeIdMaps(
   pid: number,
@@ -248,6 +249,9 @@ export async function writeIdMaps(
   let why: "timeout" | "abort" | { error: unknown } | undefined;
   const late: string[] = [];
   const stop = (reason: NonNullable<typeof why>) => {
+    // The helpers' exits and the deadline can come in one batch of events:
+    // a write whose helpers have all ended is done, whatever came after.
+    if (write.done()) return;
     why ??= reason;
     late.push(...write.stop());
   };
@@ -305,30 +309,37 @@ let timerAt = Infinity;
 
 function watchDeadline(d: Deadline): void {
   deadlines.add(d);
-  if (d.at < timerAt) armTimer(d.at);
+  if (d.at >= timerAt) return;
+  try {
+    armTimer(d.at);
+  } catch (e) {
+    // The timer armed before, if any, still watches the others.
+    deadlines.delete(d);
+    d.expire(e);
+  }
 }
 
 /** Forgets `d`; the timer goes with the last one (it holds an fd). */
 function forgetDeadline(d: Deadline): void {
   deadlines.delete(d);
-  if (deadlines.size === 0) stopTimer();
-}
-
-function stopTimer(): void {
-  cancelTimer?.();
-  cancelTimer = undefined;
-  timerAt = Infinity;
-}
-
-/** Arms the timer for `at`; when it cannot be, the writes are stopped. */
-function armTimer(at: number): void {
-  stopTimer();
-  try {
-    cancelTimer = getReactor().timer(at - Date.now(), expireDeadlines);
-    timerAt = at;
-  } catch (e) {
-    for (const d of deadlines) deadlines.delete(d), d.expire(e);
+  if (deadlines.size === 0) {
+    cancelTimer?.();
+    cancelTimer = undefined;
+    timerAt = Infinity;
   }
+}
+
+/**
+ * Arms the timer for `at`, in place of the one before only once the new
+ * one exists.
+ *
+ * @throws {SpawnError} SETUP when no timer can be made
+ */
+function armTimer(at: number): void {
+  const cancel = getReactor().timer(at - Date.now(), expireDeadlines);
+  cancelTimer?.();
+  cancelTimer = cancel;
+  timerAt = at;
 }
 
 function expireDeadlines(): void {
@@ -340,7 +351,13 @@ function expireDeadlines(): void {
     if (d.at > now) next = Math.min(next, d.at);
     else deadlines.delete(d), d.expire();
   }
-  if (next < Infinity) armTimer(next);
+  if (next === Infinity) return;
+  try {
+    armTimer(next);
+  } catch (e) {
+    // No timer is left to watch them: those writes end with the error.
+    for (const d of deadlines) deadlines.delete(d), d.expire(e);
+  }
 }
 
 const allowed = new Map<string, boolean>();

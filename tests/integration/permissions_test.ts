@@ -44,6 +44,17 @@ nsTest(
         );
       });
     }
+    await t.step(
+      "without --allow-read, subids (runs nothing) exits 2",
+      async () => {
+        const out = await run(NEEDED.filter((f) => f !== "--allow-read"), [
+          MAIN,
+          "subids",
+        ]);
+        assert.equal(out.code, 2, out.stderr);
+        assert.match(out.stderr, /^userns: [^\n]*--allow-read[^\n]*\n$/);
+      },
+    );
     await t.step("with exactly the documented flags it runs", async () => {
       const out = await run(NEEDED, [MAIN, "run", "--", "id", "-u"]);
       assert.equal(out.stdout, "0\n", out.stderr);
