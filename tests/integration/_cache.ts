@@ -9,16 +9,41 @@ export const DENO = Deno.execPath();
 /** The library `deno task build` made. */
 export const PREBUILT = `${ROOT}build/libuserns.so`;
 
+/** The directories {@link scratchDir} made, removed when the tests end. */
+const scratch: string[] = [];
+globalThis.addEventListener("unload", () => {
+  for (const dir of scratch) {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // a file another uid made in it (the attacker's): left to /tmp
+    }
+  }
+});
+
+/**
+ * A new directory under /tmp, removed with what is in it when the tests of
+ * this process end.
+ *
+ * @param prefix its name's start
+ * @returns its path
+ */
+export function scratchDir(prefix = "userns-test-"): string {
+  const dir = Deno.makeTempDirSync({ prefix });
+  scratch.push(dir);
+  return dir;
+}
+
 /** A new directory under /tmp that other uids may enter (mode 755). */
 export function sharedTempDir(prefix = "userns-cache-"): string {
-  const dir = Deno.makeTempDirSync({ prefix });
+  const dir = scratchDir(prefix);
   Deno.chmodSync(dir, 0o755);
   return dir;
 }
 
 /** A copy of the module without build/, as an importer gets it. */
 export function moduleCopy(): string {
-  const dir = Deno.makeTempDirSync({ prefix: "userns-module-" });
+  const dir = scratchDir("userns-module-");
   for (const sub of ["lib", "ffi", "c"]) {
     new Deno.Command("cp", { args: ["-a", `${ROOT}${sub}`, dir] }).outputSync();
   }
@@ -177,7 +202,7 @@ export function marks(dir: string): number {
 
 /** deno's own cache for {@link denoEval}: by default it would be made in
  * the XDG_CACHE_HOME or HOME that a test gives. */
-const DENO_DIR = Deno.makeTempDirSync({ prefix: "userns-deno-dir-" });
+const DENO_DIR = scratchDir("userns-deno-dir-");
 
 /** Runs a script in a new deno process, with env on top of ours. */
 export async function denoEval(

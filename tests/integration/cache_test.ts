@@ -14,6 +14,7 @@ import {
   marks,
   moduleCopy,
   PREBUILT,
+  scratchDir,
   sharedTempDir,
 } from "./_cache.ts";
 import { nsTest, ROOT, text } from "./_env.ts";
@@ -251,7 +252,7 @@ nsTest(
 
 nsTest("HOME unset and no usable XDG_CACHE_HOME: one line", async (t) => {
   const mod = moduleCopy();
-  const denoDir = Deno.makeTempDirSync();
+  const denoDir = scratchDir();
   for (const xdg of [undefined, "relative"]) {
     await t.step(`XDG_CACHE_HOME ${xdg ?? "unset"}`, async () => {
       const out = await new Deno.Command(DENO, {

@@ -6,7 +6,14 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { compileBinary, denortProblem } from "../../ffi/compile.ts";
 import { cli, MAIN, nsTest, ROOT, text } from "./_env.ts";
-import { DENO, locate, moduleCopy, PREBUILT, sharedTempDir } from "./_cache.ts";
+import {
+  DENO,
+  locate,
+  moduleCopy,
+  PREBUILT,
+  scratchDir,
+  sharedTempDir,
+} from "./_cache.ts";
 
 /** Runs deno with args and an environment on top of ours. */
 async function deno(
@@ -66,7 +73,7 @@ nsTest(
 
 /** A project elsewhere that imports the library from `from`. */
 function project(from: string): string {
-  const dir = Deno.makeTempDirSync({ prefix: "userns-importer-" });
+  const dir = scratchDir("userns-importer-");
   Deno.writeTextFileSync(
     `${dir}/main.ts`,
     `import { UsernsCommand } from "${from}";\n` +
@@ -81,7 +88,7 @@ nsTest(
   async () => {
     const mod = moduleCopy();
     const app = project(`${mod}/lib/mod.ts`);
-    const cache = Deno.makeTempDirSync();
+    const cache = scratchDir();
     const runs = await Promise.all(
       Array.from(
         { length: 4 },
@@ -116,7 +123,7 @@ nsTest("imported by URL: built from the sources it carries", async () => {
   );
   try {
     const app = project(`http://127.0.0.1:${server.addr.port}/lib/mod.ts`);
-    const cache = Deno.makeTempDirSync();
+    const cache = scratchDir();
     const r = await deno(["run", "-A", "main.ts"], {
       XDG_CACHE_HOME: cache,
       DENO_DIR: `${cache}/deno`,
@@ -131,7 +138,7 @@ nsTest("no C compiler: one line saying what to install", async () => {
   const mod = moduleCopy();
   const out = await new Deno.Command(DENO, {
     args: ["run", "-A", `${mod}/main.ts`, "run", "--", "true"],
-    env: { PATH: "/nonexistent", XDG_CACHE_HOME: Deno.makeTempDirSync() },
+    env: { PATH: "/nonexistent", XDG_CACHE_HOME: scratchDir() },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -203,7 +210,7 @@ Deno.test("deno task compile refuses the deno CLI as DENORT_BIN, in one line", a
 });
 
 Deno.test("denortProblem() takes an executable that is not the deno CLI", () => {
-  const dir = Deno.makeTempDirSync();
+  const dir = scratchDir();
   const runtime = `${dir}/denort`;
   Deno.writeTextFileSync(runtime, "#!/bin/sh\n");
   assert.match(denortProblem(runtime)!, /is not an executable file; /);
