@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { freshBundle } from "./lib/cli/bundle.ts";
+import { freshBundle, RUNNERS } from "./lib/cli/bundle.ts";
 
 if (import.meta.main) {
   const root = new URL("./", import.meta.url);
@@ -28,9 +28,7 @@ if (import.meta.main) {
         "run deno with --allow-read (the README lists every flag userns " +
         "needs), or -A",
     );
-    // As lib/cli/report.ts: 125 where a command would have run, else 2.
-    const runs = ["run", "enter", "start", "stop", "ls"];
-    Deno.exit(runs.includes(Deno.args[0] ?? "") ? 125 : 2);
+    Deno.exit(RUNNERS.includes(Deno.args[0] ?? "") ? 125 : 2);
   }
   Deno.exit(await cli.main(Deno.args));
 }

@@ -9,6 +9,7 @@ import { pathFromUrl } from "./file_url.ts";
 import { cwdError } from "./spawn_errors.ts";
 import { currentIdentity, type Identity } from "./identity.ts";
 import { cached } from "./filecache.ts";
+import { NAMESPACES } from "./check.ts";
 import {
   type IdMapping,
   type IdMapPlan,
@@ -22,15 +23,9 @@ import { rangesFor, readSubIdFileSync, type SubIdFile } from "./subid.ts";
 import { CloneFlag, MS } from "../ffi/abi.ts";
 import type { SpawnRequest, StdioMode } from "../ffi/native.ts";
 
-/** A namespace `userns` can unshare besides the user namespace. */
-export type Namespace =
-  | "mount"
-  | "pid"
-  | "uts"
-  | "ipc"
-  | "net"
-  | "cgroup"
-  | "time";
+/** A namespace `userns` can unshare besides the user namespace: mount,
+ * pid, uts, ipc, net, cgroup or time. */
+export type Namespace = typeof NAMESPACES[number];
 
 /** Options of {@link UsernsCommand}, shaped like `Deno.CommandOptions`. */
 export interface UsernsCommandOptions {
@@ -109,16 +104,6 @@ export interface Prepared {
   /** What the native side is to do; its mounts carry their labels. */
   request: SpawnRequest & { mounts?: LabeledOp[] };
 }
-
-const NAMESPACES: readonly Namespace[] = [
-  "mount",
-  "pid",
-  "uts",
-  "ipc",
-  "net",
-  "cgroup",
-  "time",
-];
 
 function invalid(what: string): UsernsError {
   return new UsernsError("INVALID_ARGUMENT", what);
@@ -231,7 +216,9 @@ function planOf(
 export function namespaceSet(o: UsernsCommandOptions): Set<Namespace> {
   const set = new Set<Namespace>(o.namespaces ?? []);
   for (const ns of set) {
-    if (!NAMESPACES.includes(ns)) throw invalid(`unknown namespace "${ns}"`);
+    if (!(NAMESPACES as readonly string[]).includes(ns)) {
+      throw invalid(`unknown namespace "${ns}"`);
+    }
   }
   if (o.mountNamespace !== false) set.add("mount");
   if (o.mountProc || o.mounts?.some((m) => m.type === "proc")) set.add("pid");

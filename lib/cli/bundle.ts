@@ -4,10 +4,20 @@
  * ~60 modules of the sources cost some 10 ms more. It is used only while it
  * is fresh: `build/cli.json` records the size and modification time of
  * every source it was made from, and a single change sends the CLI back to
- * its sources. This module imports nothing, so the check is all it costs.
+ * its sources. This module imports nothing, so the check is all it costs;
+ * it also holds what the launcher must know to fail on its own.
  *
  * @module
  */
+
+/** Subcommands that run a command: their own failures exit 125, others' 2. */
+export const RUNNERS: readonly string[] = [
+  "run",
+  "enter",
+  "start",
+  "stop",
+  "ls",
+];
 
 /** The bundle's stamp: each source's path (relative), size and mtime. */
 export type Stamp = [path: string, size: number, mtime: number][];

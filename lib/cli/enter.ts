@@ -11,20 +11,11 @@ import { HELP, helpText, type OptionSpecs, parse } from "./args.ts";
 import { runAndWait } from "./run.ts";
 import { COMMAND_OPTIONS, commandOptions } from "./run_options.ts";
 import { targetPid } from "./target.ts";
-
-const JOINABLE = [
-  "mount",
-  "pid",
-  "uts",
-  "ipc",
-  "net",
-  "cgroup",
-  "time",
-] as const;
+import { NAMESPACES } from "../check.ts";
 
 /** Options of `userns enter`. */
 export const ENTER_OPTIONS: OptionSpecs = {
-  ...Object.fromEntries(JOINABLE.map((ns) => [ns, {
+  ...Object.fromEntries(NAMESPACES.map((ns) => [ns, {
     type: "boolean",
     help: `also join the ${ns} namespace${
       ns === "mount" ? " (always, for a pod)" : ""
@@ -58,7 +49,7 @@ export async function enter(argv: string[]): Promise<number> {
   // Digits are a pid; anything else names a pod.
   const isPod = target !== undefined && !/^[0-9]+$/.test(target);
   const pid = isPod ? UsernsPod.open(target).pid : targetPid(target);
-  const wanted = JOINABLE.filter((ns) => v[ns] || (isPod && ns === "mount"));
+  const wanted = NAMESPACES.filter((ns) => v[ns] || (isPod && ns === "mount"));
   const o = commandOptions({ ...parsed, values: { ...v, ...noCreate } });
   const options: EnterOptions = {
     ...o,
@@ -72,4 +63,4 @@ export async function enter(argv: string[]): Promise<number> {
 }
 
 /** The namespace flags of enter say what to join, not what to create. */
-const noCreate = Object.fromEntries(JOINABLE.map((ns) => [ns, undefined]));
+const noCreate = Object.fromEntries(NAMESPACES.map((ns) => [ns, undefined]));

@@ -6,9 +6,7 @@
  */
 import { isUsernsError, permissionError } from "../errors.ts";
 import type { OptionSpecs } from "./args.ts";
-
-/** Subcommands that run a command: their own failures exit 125. */
-const RUNNERS = ["run", "enter", "start", "stop", "ls"];
+import { RUNNERS } from "./bundle.ts";
 
 /**
  * The library's name of an option (`oomScoreAdj must be ...`) as the

@@ -16,7 +16,15 @@ import {
   spawnPaused,
 } from "../../ffi/native.ts";
 import { getReactor } from "../../ffi/reactor.ts";
-import { podRows, shuffledRounds } from "./pods.ts";
+import { podRows } from "./pods.ts";
+import {
+  median,
+  ms,
+  paired,
+  rounds,
+  shuffledRounds,
+  verdict,
+} from "./_stats.ts";
 import { freshBundle } from "../../lib/cli/bundle.ts";
 
 /** The exit code of a spawned child, once it has ended. */
@@ -63,17 +71,10 @@ function row(what: string, value: string, c: Cells = {}): void {
   rows.push([group, what, value, c.vs ?? "", c.ratio ?? "", c.target ?? ""]);
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 const kib = (b: number) => `${b >= 0 ? "+" : ""}${(b / 1024).toFixed(0)} KiB`;
 const kibs = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 async function run(argv: string[]): Promise<Deno.CommandOutput> {
@@ -97,9 +98,6 @@ async function alternate(n: number, fns: (() => Promise<unknown>)[]) {
   }
   return t;
 }
-
-/** The median of the ratios of runs made one after the other. */
-const paired = (a: number[], b: number[]) => median(a.map((x, i) => x / b[i]!));
 
 async function library(): Promise<void> {
   group = `library, warm, sequential, n=${SPAWNS}`;
@@ -364,20 +362,6 @@ async function fresh(
   }).output();
   if (out.code !== 0) throw new Error(`_load.ts ${kind}: ${text(out.stderr)}`);
   return JSON.parse(text(out.stdout));
-}
-
-/** Each of `runs` once per round, in a new random order every round. */
-async function rounds<T>(n: number, runs: (() => Promise<T>)[]) {
-  const results: T[][] = runs.map(() => []);
-  for (let r = 0; r < n; r++) {
-    const order = runs.map((_, i) => i);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
-    for (const i of order) results[i]!.push(await runs[i]!());
-  }
-  return results;
 }
 
 /** The median of `f` over `loads`. */

@@ -8,6 +8,7 @@
 //
 // Run it as the unprivileged user that matters (unshare needs a range).
 import { UsernsPod } from "../../lib/mod.ts";
+import { median, ms, paired, shuffledRounds, verdict } from "./_stats.ts";
 
 /** One row of bench.ts's table: group, what, median, vs, ratio, target. */
 export type Row = [string, string, string, string, string, string];
@@ -20,54 +21,10 @@ const UNSHARE = [
   "true",
 ];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
-const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
-
 async function ok(p: Promise<{ code: number }>, what: string): Promise<void> {
   const { code } = await p;
   if (code !== 0) throw new Error(`${what} exited ${code}`);
 }
-
-/** Fisher-Yates, in place. */
-function shuffle<T>(xs: T[]): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
-  return xs;
-}
-
-/**
- * Times each of `fns` once per round, in a new random order every round,
- * after 20 untimed rounds.
- *
- * @param rounds timed rounds
- * @param fns what to time
- * @returns the times (ms) of each, by round
- */
-export async function shuffledRounds(
-  rounds: number,
-  fns: (() => Promise<unknown>)[],
-): Promise<number[][]> {
-  const t: number[][] = fns.map(() => []);
-  for (let r = -20; r < rounds; r++) {
-    for (const k of shuffle(fns.map((_, k) => k))) {
-      const a = performance.now();
-      await fns[k]!();
-      if (r >= 0) t[k]!.push(performance.now() - a);
-    }
-  }
-  return t;
-}
-
-/** The median of the per-round ratios a/b. */
-const paired = (a: number[], b: number[]) => median(a.map((x, i) => x / b[i]!));
 
 /** Spawns per second, `total` in all, `inFlight` at a time. */
 async function rate(

@@ -7,7 +7,7 @@ import { UsernsError, UsernsPod } from "../../lib/mod.ts";
 import { nsTest, text } from "./_env.ts";
 import { alive, gone } from "./_process.ts";
 import { cmdline, inUserns, PodPlace, usernsOf } from "./_pod.ts";
-import { shuffledRounds } from "../bench/pods.ts";
+import { shuffledRounds } from "../bench/_stats.ts";
 
 const link = (pid: number | "self", ns: string) =>
   Deno.readLinkSync(`/proc/${pid}/ns/${ns}`);
