@@ -48,6 +48,10 @@ export interface ScenarioRun {
   args?: string[];
   /** Flags of `deno run` besides `-A`. */
   flags?: string[];
+  /** Prefix of the deno command, e.g. `setpriv --no-new-privs`. */
+  wrap?: string[];
+  /** `ulimit -n` for the process. */
+  fdLimit?: number;
 }
 
 /** What the module needs, copied for the test user. */
@@ -103,6 +107,7 @@ export async function runScenario(
     const ci = Deno.env.get("CI");
     if (ci) env.CI = ci;
     let cmd = [
+      ...(run.wrap ?? []),
       Deno.execPath(),
       "run",
       "-A",
@@ -111,6 +116,15 @@ export async function runScenario(
       name,
       ...(run.args ?? []),
     ];
+    if (run.fdLimit) {
+      cmd = [
+        "bash",
+        "-c",
+        `ulimit -n ${run.fdLimit} && exec "$@"`,
+        "-",
+        ...cmd,
+      ];
+    }
     if (asUser) {
       cmd = [
         "runuser",

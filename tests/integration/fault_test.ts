@@ -11,9 +11,12 @@
 // in both runs of the suite.
 import assert from "node:assert/strict";
 import { type UsernsChild, UsernsCommand, UsernsError } from "../../lib/mod.ts";
-import { rangesFor, readSubIdFileSync } from "../../lib/subid.ts";
-import { findPasswdEntry, readPasswd } from "../../lib/identity.ts";
-import { nsTest, PRIVILEGED, ROOT, text } from "./_env.ts";
+import { nsTest, PRIVILEGED, ROOT } from "./_env.ts";
+import {
+  runScenario,
+  type ScenarioRun,
+  UNPRIVILEGED_REASON,
+} from "./_scenario.ts";
 import {
   alive,
   children,
@@ -26,140 +29,15 @@ import {
 } from "./_process.ts";
 
 const FAULTS = "tests/integration/_faults.ts";
-const CI = !!Deno.env.get("CI");
-/** The unprivileged user root runs the unprivileged cases as. */
-const USER = Deno.env.get("USERNS_TEST_USER") ?? "nsuser";
-
-// ---- who runs the unprivileged scenarios --------------------------------
-
-const entry = findPasswdEntry(readPasswd(), USER);
-const home = readPasswd().split("\n").find((l) => l.startsWith(`${USER}:`))
-  ?.split(":")[5];
-
-/** Why root cannot run the unprivileged scenarios, if it cannot. */
-function unprivilegedReason(): string | undefined {
-  if (!PRIVILEGED) return undefined; // they run as the caller
-  if (!entry || !home) {
-    return `no user ${USER} (create it with tests/setup_user.sh, or set USERNS_TEST_USER)`;
-  }
-  const ranges = rangesFor(readSubIdFileSync("/etc/subuid"), {
-    name: entry.name,
-    uid: entry.uid,
-  });
-  if (ranges.length === 0) return `${USER} has no subordinate uids`;
-  try {
-    new Deno.Command("runuser", { args: ["--help"] }).outputSync();
-  } catch {
-    return "runuser is not installed";
-  }
-  return undefined;
-}
-const UNPRIV = unprivilegedReason();
-
 /** nsTest for a test that runs unprivileged scenarios: where root has no
  * user to run them as, ignored with the reason, or failed under CI. */
 function unprivTest(name: string, fn: () => Promise<void>): void {
-  if (!UNPRIV) return nsTest(name, fn);
-  console.error(`${name}: ${CI ? "FAIL" : "ignored"}: ${UNPRIV}`);
-  Deno.test({
-    name,
-    ignore: !CI,
-    fn: () => {
-      throw new Error(`cannot run under CI: ${UNPRIV}`);
-    },
-  });
+  nsTest(name, fn, UNPRIVILEGED_REASON);
 }
 
-interface Run {
-  /** Run as the unprivileged test user (as the caller when not root). */
-  unprivileged?: boolean;
-  /** Prefix of the deno command, e.g. setpriv --no-new-privs. */
-  wrap?: string[];
-  /** `ulimit -n` for the process. */
-  fdLimit?: number;
-}
-
-/**
- * Runs one _faults.ts scenario and asserts it passed. As root, for an
- * unprivileged run, the user gets a copy of the module it can read (the
- * checkout may be in /root).
- */
-async function scenario(name: string, run: Run = {}): Promise<void> {
-  const asUser = run.unprivileged && PRIVILEGED;
-  let root = ROOT;
-  if (asUser) {
-    root = Deno.makeTempDirSync({ prefix: "userns-faults-" }) + "/";
-    Deno.chmodSync(root, 0o755);
-    Deno.mkdirSync(`${root}tests/integration`, { recursive: true });
-    const parts = ["deno.json", "main.ts", "lib", "ffi", "c"];
-    // The prebuilt library, when there is one; else it builds from c/.
-    if (isDir(`${ROOT}build`)) parts.push("build");
-    const cp = new Deno.Command("cp", {
-      args: ["-r", ...parts.map((p) => ROOT + p), root],
-    });
-    assert.ok((await cp.output()).success, "copied the module");
-    for (const f of [FAULTS, "tests/integration/_process.ts"]) {
-      Deno.copyFileSync(ROOT + f, root + f);
-    }
-  }
-  try {
-    let cmd = [
-      ...(run.wrap ?? []),
-      Deno.execPath(),
-      "run",
-      "-A",
-      root + FAULTS,
-      name,
-    ];
-    if (run.fdLimit) {
-      cmd = [
-        "bash",
-        "-c",
-        `ulimit -n ${run.fdLimit} && exec "$@"`,
-        "-",
-        ...cmd,
-      ];
-    }
-    const env = { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" };
-    if (asUser) {
-      cmd = [
-        "runuser",
-        "-u",
-        USER,
-        "--",
-        "env",
-        "-i",
-        `PATH=${Deno.env.get("PATH")}`,
-        `HOME=${home}`,
-        ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-        ...cmd,
-      ];
-    }
-    const out = await new Deno.Command(cmd[0]!, {
-      args: cmd.slice(1),
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const who = asUser ? `as ${USER}` : `as uid ${Deno.uid()}`;
-    assert.equal(
-      out.code,
-      0,
-      `scenario ${name} ${who} failed:\n${text(out.stderr)}${text(out.stdout)}`,
-    );
-    assert.match(text(out.stderr), new RegExp(`scenario ${name}: ok\\n$`));
-  } finally {
-    if (asUser) Deno.removeSync(root, { recursive: true });
-  }
-}
-
-function isDir(path: string): boolean {
-  try {
-    return Deno.statSync(path).isDirectory;
-  } catch {
-    return false;
-  }
+/** Runs one _faults.ts scenario and asserts it passed. */
+async function scenario(name: string, run: ScenarioRun = {}): Promise<void> {
+  await runScenario(FAULTS, name, run);
 }
 
 // ---- what the test process holds -----------------------------------------
@@ -307,7 +185,7 @@ nsTest(
   async () => {
     await scenario("emfile", { fdLimit: 40 });
     // Unprivileged, the helpers need fds too: run that path as well.
-    if (PRIVILEGED && !UNPRIV) {
+    if (PRIVILEGED && !UNPRIVILEGED_REASON) {
       await scenario("emfile", { fdLimit: 40, unprivileged: true });
     }
   },
