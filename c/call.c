@@ -53,7 +53,7 @@ UNS_EXPORT int32_t uns_call(int32_t op, int32_t a, int32_t b, int32_t c,
 	case UNS_CALL_START_HELPER:
 		return uns_start_helper(a, p, (uint32_t)b, q, (uint32_t)c, r);
 	case UNS_CALL_OPEN_SELF:
-		return uns_open_self();
+		return uns_open_self(a);
 	case UNS_CALL_PIDFD_OPEN:
 		return uns_pidfd_open(a);
 	case UNS_CALL_PROC_ID:

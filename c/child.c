@@ -13,11 +13,6 @@
 #define NS_GET_NSTYPE _IO(0xb7, 0x3) /* <linux/nsfs.h> */
 #endif
 
-/* The kernel's struct rlimit64. */
-struct klimit {
-	uint64_t cur, max;
-};
-
 _Noreturn void fail_at(const struct spawn *s, int step, long err, int index)
 {
 	struct uns_failure f = { step, (int32_t)err, index };
@@ -27,11 +22,13 @@ _Noreturn void fail_at(const struct spawn *s, int step, long err, int index)
 	sys_exit(125);
 }
 
-/* Installs stdio, then closes every fd but 0-2, the two pipe ends and this
- * library's file, so that no other spawn's pipe is held open by this child. */
+/* Installs stdio, then closes every fd but 0-2, the two pipe ends, this
+ * library's copy and, when joining, the target's pidfd and the request, so
+ * that no other spawn's pipe is held open by this child. */
 static void set_up_fds(const struct spawn *s)
 {
-	int keep[3] = { s->sync_fd, s->err_fd, s->opt[UNS_OPT_SELF_FD] };
+	int keep[5] = { s->sync_fd, s->err_fd, s->opt[UNS_OPT_SELF_FD],
+			s->join_fd, s->req_fd };
 	unsigned int from = 3;
 
 	/* The parent moved every fd it made above 2: dup3() never sees two
@@ -40,14 +37,14 @@ static void set_up_fds(const struct spawn *s)
 		if (s->stdio[i] >= 0)
 			CHECK(s, sys(SYS_dup3, s->stdio[i], i, 0),
 			      UNS_STEP_STDIO);
-	for (int i = 1; i < 3; i++) /* sort the three */
+	for (int i = 1; i < 5; i++) /* sort them */
 		for (int j = i; j > 0 && keep[j] < keep[j - 1]; j--) {
 			int t = keep[j];
 
 			keep[j] = keep[j - 1];
 			keep[j - 1] = t;
 		}
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 5; i++) {
 		if (keep[i] < (int)from)
 			continue;
 		CHECK(s, close_range_(from, (unsigned)keep[i] - 1), UNS_STEP_FDS);
@@ -73,38 +70,26 @@ static void wait_for_go(const struct spawn *s)
 	}
 }
 
-/* Joins the namespaces of a running process (enter, pods), then unshares
- * the new ones asked for on top of them. Return: 1 when a pid namespace was
- * joined and a new one is asked for on top: the kernel makes a pid
- * namespace only inside the caller's active one (else EINVAL), which the
- * join does not change, so enter_new_pid() unshares it from a child. */
+/* Joins the namespaces of a running process (enter, pods) at once through
+ * its pidfd, then unshares the new ones asked for on top of them. Return:
+ * 1 when a pid namespace was joined and a new one is asked for on top: the
+ * kernel makes a pid namespace only inside the caller's active one (else
+ * EINVAL), which the join does not change, so enter_new_pid() unshares it
+ * from a child. */
 static int join_namespaces(const struct spawn *s)
 {
-	long flags = s->opt[UNS_OPT_CLONE_FLAGS], fd[UNS_MAX_JOIN];
-	int n = 0, pid = 0;
+	long flags = s->opt[UNS_OPT_CLONE_FLAGS];
+	long join = s->opt[UNS_OPT_JOIN_FLAGS];
+	int pid;
 
-	/* Open all first: joining the mount namespace changes what /proc is. */
-	for (; n < UNS_MAX_JOIN && s->join[n]; n++)
-		CHECK(s,
-		      fd[n] = sys(SYS_openat, AT_FDCWD, s->join[n],
-				  O_RDONLY | O_CLOEXEC),
-		      UNS_STEP_SETNS);
-	for (int i = 0; i < n; i++) {
-		pid |= sys(SYS_ioctl, fd[i], NS_GET_NSTYPE) == CLONE_NEWPID;
-		CHECK(s, sys(SYS_setns, fd[i], 0), UNS_STEP_SETNS);
-		CHECK(s, sys(SYS_close, fd[i]), UNS_STEP_SETNS);
-		/* Shared mode joins only a user namespace the caller created,
-		 * which keeps the memory dumpable; should it not, put it back
-		 * at once: it is the runtime's too. */
-		if (s->shared && sys(SYS_prctl, PR_GET_DUMPABLE) != 1) {
-			(void)sys(SYS_prctl, PR_SET_DUMPABLE, 1);
-			fail_at(s, UNS_STEP_SETNS, EPERM, i);
-		}
-	}
-	pid = pid && (flags & CLONE_NEWPID);
+	if (s->join_fd < 0)
+		return 0;
+	CHECK(s, sys(SYS_setns, s->join_fd, join), UNS_STEP_SETNS);
+	CHECK(s, sys(SYS_close, s->join_fd), UNS_STEP_SETNS);
+	pid = (join & CLONE_NEWPID) && (flags & CLONE_NEWPID);
 	if (pid)
 		flags &= ~(long)CLONE_NEWPID;
-	if (n > 0 && flags)
+	if (flags)
 		CHECK(s, sys(SYS_unshare, flags), UNS_STEP_UNSHARE);
 	return pid;
 }
@@ -147,9 +132,9 @@ static void enter_new_pid(const struct spawn *s, int nest)
 }
 
 /* Writes V in decimal so that it ends just before END: the first char. */
-static char *decimal(char *end, long v)
+static char *decimal(char *end, int64_t v)
 {
-	unsigned long u = v < 0 ? -(unsigned long)v : (unsigned long)v;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
 
 	do
 		*--end = (char)('0' + u % 10);
@@ -159,15 +144,18 @@ static char *decimal(char *end, long v)
 	return end;
 }
 
-/* Writes LEN bytes at P to the file PATH in one write(). */
-static long write_file(const char *path, const char *p, long len)
+/* Writes LEN bytes at P to the file PATH (relative to DIR) in one write():
+ * /proc's map files refuse a split one. */
+long write_file_at(int dir, const char *path, const char *p, long len)
 {
-	long fd = sys(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC), n, c;
+	long fd = sys(SYS_openat, dir, path, O_WRONLY | O_CLOEXEC), n, c;
 
 	if (fd < 0)
 		return fd;
 	n = sys(SYS_write, fd, p, len);
 	c = sys(SYS_close, fd);
+	if (n >= 0 && n != len)
+		n = -EIO;
 	return n < 0 ? n : c;
 }
 
@@ -175,7 +163,15 @@ static long write_oom_score_adj(int value)
 {
 	char buf[16], *p = decimal(buf + sizeof buf, value);
 
-	return write_file("/proc/self/oom_score_adj", p, buf + sizeof buf - p);
+	return write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", p,
+			     buf + sizeof buf - p);
+}
+
+/* The 64-bit value in the two int32 slots from AT: low half, high half. */
+static int64_t wide(const int32_t *opt, int at)
+{
+	return (int64_t)((uint64_t)(uint32_t)opt[at + 1] << 32 |
+			 (uint32_t)opt[at]);
 }
 
 /* A time namespace for what is executed next, with the clock offsets set
@@ -186,17 +182,18 @@ static long new_time_namespace(const int32_t *opt)
 	char buf[80], *end = buf + sizeof buf, *p = end;
 	long r = sys(SYS_unshare, CLONE_NEWTIME);
 
-	if (r < 0 || (!opt[UNS_OPT_MONOTONIC] && !opt[UNS_OPT_BOOTTIME]))
+	if (r < 0 || (!wide(opt, UNS_OPT_MONOTONIC) &&
+		      !wide(opt, UNS_OPT_BOOTTIME)))
 		return r;
 	*--p = '\n', *--p = '0', *--p = ' ';
-	p = decimal(p, opt[UNS_OPT_BOOTTIME]);
+	p = decimal(p, wide(opt, UNS_OPT_BOOTTIME));
 	for (int i = sizeof boot - 2; i >= 0; i--)
 		*--p = boot[i];
 	*--p = '\n', *--p = '0', *--p = ' ';
-	p = decimal(p, opt[UNS_OPT_MONOTONIC]);
+	p = decimal(p, wide(opt, UNS_OPT_MONOTONIC));
 	for (int i = sizeof mono - 2; i >= 0; i--)
 		*--p = mono[i];
-	return write_file("/proc/self/timens_offsets", p, end - p);
+	return write_file_at(AT_FDCWD, "/proc/self/timens_offsets", p, end - p);
 }
 
 /* Brings the loopback interface of a new network namespace up. */
@@ -363,7 +360,9 @@ static long exec_candidates(const struct spawn *s)
 }
 
 /**
- * child() - set the namespace up and execute the command.
+ * child() - from clone() on: make the child safe to hold, then set the
+ * namespace up and execute the command (or, to join namespaces, execute
+ * the library's own userns-join first, which goes on from go()).
  * @s: what to do, resolved by the parent
  *
  * Signals stay blocked from clone() to the end, and the core limit is 0, so
@@ -374,9 +373,7 @@ static long exec_candidates(const struct spawn *s)
  */
 _Noreturn void child(const struct spawn *s)
 {
-	const int32_t *opt = s->opt;
 	struct klimit zero = { 0, 0 }, core;
-	int nest;
 
 	CHECK(s, sys(SYS_prlimit64, 0, RLIMIT_CORE, NULL, &core),
 	      UNS_STEP_RLIMIT);
@@ -386,19 +383,45 @@ _Noreturn void child(const struct spawn *s)
 	CHECK(s, default_dispositions(), UNS_STEP_SIGNALS);
 	set_up_fds(s);
 	CHECK(s, sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL), UNS_STEP_PDEATHSIG);
+	if (s->req_fd >= 0)
+		launch_join(s);
+	/* Joining in a private copy, where the library cannot be executed:
+	 * that copy must not be dumpable either. */
+	if (s->join_fd >= 0)
+		CHECK(s, sys(SYS_prctl, PR_SET_DUMPABLE, 0), UNS_STEP_SETNS);
+	go(s, &core);
+}
+
+/**
+ * go() - once released: join, set up, switch ids, execute.
+ * @s: the spawn
+ * @core: the core limit to give the command
+ *
+ * A joining child runs this as userns-join, not dumpable from before the
+ * join until execve(): the namespace's root may see it (runc
+ * CVE-2016-9962), and it must find nothing of the caller there.
+ */
+_Noreturn void go(const struct spawn *s, struct klimit *core)
+{
+	const int32_t *opt = s->opt;
+	int nest;
+
 	wait_for_go(s);
 	nest = join_namespaces(s);
-	if (s->join[0] && (opt[UNS_OPT_CLONE_FLAGS] & CLONE_NEWPID))
+	if (s->join_fd >= 0 && (opt[UNS_OPT_CLONE_FLAGS] & CLONE_NEWPID))
 		enter_new_pid(s, nest);
 	set_up_namespace(s);
 	switch_ids(s);
+	/* A change of ids resets it to fs.suid_dumpable's rule. */
+	if (s->join_fd >= 0)
+		CHECK(s, sys(SYS_prctl, PR_SET_DUMPABLE, 0), UNS_STEP_SETNS);
 	if (opt[UNS_OPT_EXEC_SELF])
 		exec_self(s);
 	if (opt[UNS_OPT_INIT])
 		fork_init(s);
-	set_up_process(s, &core);
+	set_up_process(s, core);
 	CHECK(s, unblock_all(), UNS_STEP_EXEC);
-	CHECK(s, sys(SYS_prlimit64, 0, RLIMIT_CORE, &core, NULL),
+	CHECK(s, sys(SYS_prlimit64, 0, RLIMIT_CORE, core, NULL),
 	      UNS_STEP_RLIMIT);
 	fail_at(s, UNS_STEP_EXEC, exec_candidates(s), -1);
 }

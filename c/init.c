@@ -189,6 +189,8 @@ __attribute__((used)) _Noreturn void uns_program(long *sp)
 	if (argc >= 1 && same(argv[0], "userns-pause") &&
 	    env_numbers(argv + argc + 1, "UNS_PAUSE=", n, 2) == 0)
 		pause_loop((int)n[0], (int)n[1]);
+	if (argc >= 1 && same(argv[0], "userns-join"))
+		join_main(argv + argc + 1);
 	sys_exit(127);
 }
 

@@ -53,6 +53,21 @@
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#endif
+#ifndef SYS_fsconfig
+#define SYS_fsconfig 431
+#endif
+#ifndef SYS_fsmount
+#define SYS_fsmount 432
+#endif
+#ifndef SYS_memfd_create
+#define SYS_memfd_create 319 /* x86_64; other arches define it */
+#endif
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
@@ -163,12 +178,20 @@ static inline long close_range_(unsigned int lo, unsigned int hi)
 	return lo > hi ? 0 : sys(SYS_close_range, lo, hi, 0);
 }
 
+/* The kernel's struct rlimit64. */
+struct klimit {
+	uint64_t cur, max;
+};
+
 /* Everything the child needs, resolved by the parent before clone(); in a
- * region's data part, or copied with the rest of the memory. */
+ * region's data part, or copied with the rest of the memory. A joining
+ * child gets it in a memfd, at another address: rebase() moves every
+ * pointer below. */
 struct spawn {
+	const void *at; /* where the parent placed it */
 	const int32_t *opt;
-	const char *join[UNS_MAX_JOIN];
 	const char *cwd, *root, *hostname;
+	const char *lock_uid_map, *lock_gid_map; /* NULL: no lock */
 	size_t hostname_len;
 	const char *const *cand; /* the paths to try executing, in order */
 	uint32_t ncand;
@@ -181,6 +204,10 @@ struct spawn {
 	const int32_t *rlimits; /* NRLIMIT limits of UNS_RLIMIT_SLOTS */
 	int sync_fd, err_fd; /* the child's ends */
 	int stdio[3];        /* fd to install as 0, 1, 2, or -1 to inherit */
+	int join_fd;         /* a pidfd of the process to join, or -1 */
+	int req_fd;          /* joining: the memfd holding this request */
+	struct klimit core;  /* joining: the caller's core limit */
+	size_t size;         /* joining: bytes of the request from here on */
 };
 
 /* Reports the failed step, errno and operation index to the parent, then
@@ -232,10 +259,21 @@ struct arena {
 
 /* child.c */
 _Noreturn void child(const struct spawn *s);
+_Noreturn void go(const struct spawn *s, struct klimit *core);
 int shared_child(void *s);
+long write_file_at(int dir, const char *path, const char *p, long len);
+
+/* join.c */
+_Noreturn void launch_join(const struct spawn *s);
+_Noreturn void join_main(char **envp);
+long clone_on(void *stack_top, unsigned long flags, int (*fn)(void *),
+	      void *arg);
 
 /* mounts.c */
 void set_up_mounts(const struct spawn *s);
+
+/* lock.c */
+void lock_mounts(const struct spawn *s, long proc_self);
 
 /* init.c */
 _Noreturn void become_init(const struct spawn *s, long cmd);
@@ -247,6 +285,9 @@ int grow(struct region *r, size_t need);
 struct region *claim(size_t need, int *rc);
 void trim(void);
 void *take(struct arena *a, size_t n);
+
+/* io.c */
+int start_time(int32_t pid, int64_t *out);
 
 /* waiter.c: every fd handed to the caller belongs to a context */
 int own_fds(int ctx, const int *fds, int n);
@@ -279,7 +320,7 @@ int32_t uns_kill(int32_t pidfd, int32_t sig);
 int32_t uns_write_file(const char *path, const void *buf, uint32_t len);
 int32_t uns_start_helper(int32_t ctx, const char *str, uint32_t len,
 			 const int32_t *off, uint32_t argc, int32_t *out);
-int32_t uns_open_self(void);
+int32_t uns_open_self(int32_t src);
 int32_t uns_pidfd_open(int32_t pid);
 int32_t uns_proc_id(int32_t pid, int64_t *out);
 int32_t uns_which(const char *path, const char *name);

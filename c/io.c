@@ -229,36 +229,86 @@ int32_t uns_write_file(const char *path, const void *buf,
 	return rc;
 }
 
-/* Opens this library's own file (close-on-exec), for execveat() of its
- * programs: once per process, the same fd for every isolate, which keeps it
- * for good; an fd per isolate would be left behind by every Worker that
- * ends. A failure (EMFILE) is tried again by the next call.
- * Return: the fd, or -errno. */
-int32_t uns_open_self(void)
+/* Copies SRC (from its start) into a new memfd, sealed against any change:
+ * the copy userns-init, userns-pause and userns-join are executed from.
+ * Return: the memfd (close-on-exec: execveat() of an ELF file needs the fd
+ * no more once it runs), or -errno. */
+static int sealed_copy(int src)
+{
+	static const int seals =
+		F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+	char buf[16384];
+	off_t at = 0;
+	ssize_t n;
+	int fd, rc = 0;
+
+	fd = memfd_create("userns", MFD_CLOEXEC | MFD_ALLOW_SEALING |
+					    0x10 /* MFD_EXEC */);
+	if (fd < 0 && errno == EINVAL) /* before Linux 6.3 */
+		fd = memfd_create("userns", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if ((fd = raise_fd(fd)) < 0)
+		return -errno;
+	while (rc == 0 && (n = pread(src, buf, sizeof buf, at)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || write(fd, buf, (size_t)n) != n)
+			rc = errno ? -errno : -EIO;
+		at += n;
+	}
+	if (rc == 0 && fcntl(fd, F_ADD_SEALS, seals) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		(void)close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/**
+ * uns_open_self() - a sealed copy of this library, for execveat() of its
+ * programs (as runc executes a sealed copy of itself since CVE-2019-5736):
+ * what the namespace's root reaches through /proc/PID/exe can be neither
+ * written nor made writable, and is no file a later run loads.
+ * @src: the library's file as it was verified and loaded, or -1 to open it
+ *       by the path it was loaded from (a prebuilt library, in a trusted
+ *       place)
+ *
+ * Made once per process, the same fd for every isolate, which keeps it for
+ * good; a failure (EMFILE) is tried again by the next call.
+ *
+ * Return: the fd, or -errno.
+ */
+int32_t uns_open_self(int32_t src)
 {
 	static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
 	static int self = -1;
 	Dl_info info;
-	int fd = -ENOENT;
+	int fd = src, rc = 0;
 
 	pthread_mutex_lock(&once);
-	if (self < 0 && dladdr((void *)uns_open_self, &info) &&
-	    info.dli_fname) {
-		fd = raise_fd(open(info.dli_fname, O_RDONLY | O_CLOEXEC));
-		self = fd < 0 ? -1 : fd;
-		fd = fd < 0 ? -errno : fd;
+	if (self < 0 && fd < 0) {
+		if (!dladdr((void *)uns_open_self, &info) || !info.dli_fname)
+			rc = -ENOENT;
+		else if ((fd = open(info.dli_fname, O_RDONLY | O_CLOEXEC)) < 0)
+			rc = -errno;
+	}
+	if (self < 0 && rc == 0) {
+		rc = sealed_copy(fd);
+		self = rc < 0 ? -1 : rc;
+		if (fd != src)
+			(void)close(fd);
 	}
 	if (self >= 0)
-		fd = self;
+		rc = self;
 	pthread_mutex_unlock(&once);
-	return fd;
+	return rc;
 }
 
 /* The 22nd field of /proc/PID/stat, its start time in clock ticks; -ESRCH
  * for a process that has ended and waits to be reaped (a zombie): where
  * PID 1 reaps late or never, as in many containers, it would otherwise
  * pass for alive. */
-static int start_time(int32_t pid, int64_t *out)
+int start_time(int32_t pid, int64_t *out)
 {
 	char path[48], buf[1024], *p;
 	int fd, field = 2;
@@ -284,28 +334,70 @@ static int start_time(int32_t pid, int64_t *out)
 	return field == 22 ? 0 : -EIO;
 }
 
+/* TracerPid and the effective uid, from /proc/PID/status. */
+static int status_fields(int32_t pid, int64_t *tracer, int64_t *euid)
+{
+	char path[48], buf[4096], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	n = read(fd, buf, sizeof buf - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[n] = '\0';
+	if (!(p = strstr(buf, "\nTracerPid:")))
+		return -EIO;
+	*tracer = strtoll(p + 11, NULL, 10);
+	if (!(p = strstr(buf, "\nUid:")))
+		return -EIO;
+	p += 5;
+	(void)strtoll(p, &p, 10); /* real, then effective */
+	*euid = strtoll(p, NULL, 10);
+	return 0;
+}
+
 /**
- * uns_proc_id() - what tells a process from a later one with the same pid:
- * its start time and its user namespace.
+ * uns_proc_id() - what tells a process from a later one with the same pid,
+ * and what `enter` checks before it joins it.
  * @pid: the process
- * @out: [0] its start time (clock ticks after boot), [1] the inode of its
- *       user namespace
+ * @out: UNS_PROC_SLOTS slots (enum uns_proc): its start time (clock ticks
+ *       after boot), the inodes of its namespaces (0: none), its tracer's
+ *       pid, its effective uid, and the owner of /proc/PID, which is root
+ *       (or its namespace's root) while it is not dumpable
  *
  * Return: 0, or -errno (-ENOENT: no such process; -ESRCH: it has ended,
  * not yet reaped).
  */
 int32_t uns_proc_id(int32_t pid, int64_t *out)
 {
+	static const char *const ns[] = { "user", "mnt", "pid", "net",
+					  "ipc", "uts", "cgroup", "time" };
 	char path[48];
 	struct stat st;
 	int rc;
 
-	if ((rc = start_time(pid, &out[0])) < 0)
+	if ((rc = start_time(pid, &out[UNS_PROC_START])) < 0)
 		return rc;
-	snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+	for (int i = 0; i < 8; i++) {
+		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, ns[i]);
+		if (stat(path, &st) == 0)
+			out[UNS_PROC_USERNS + i] = (int64_t)st.st_ino;
+		else if (errno == ENOENT && i > 0) /* an older kernel's */
+			out[UNS_PROC_USERNS + i] = 0;
+		else
+			return -errno;
+	}
+	if ((rc = status_fields(pid, &out[UNS_PROC_TRACER],
+				&out[UNS_PROC_EUID])) < 0)
+		return rc;
+	snprintf(path, sizeof path, "/proc/%d", (int)pid);
 	if (stat(path, &st) < 0)
 		return -errno;
-	out[1] = (int64_t)st.st_ino;
+	out[UNS_PROC_OWNER] = st.st_uid;
 	return 0;
 }
 

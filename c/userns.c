@@ -27,6 +27,7 @@
  */
 #include "internal.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 /* ---- the parent ---------------------------------------------------------- */
@@ -71,10 +72,7 @@ static int check_opt(const int32_t *opt, uint32_t nopt, const char *str)
 			       nlim * UNS_RLIMIT_SLOTS) ||
 	    !in_str(opt[UNS_OPT_FILE], len, 0))
 		return -EINVAL;
-	for (int i = 0; i < UNS_MAX_JOIN; i++)
-		if (!in_str(opt[UNS_OPT_JOIN0 + i], len, 1))
-			return -EINVAL;
-	for (int i = UNS_OPT_FILE; i <= UNS_OPT_HOSTNAME; i++)
+	for (int i = UNS_OPT_FILE; i <= UNS_OPT_LOCK_GID_MAP; i++)
 		if (!in_str(opt[i], len, 1))
 			return -EINVAL;
 	for (int32_t i = 0; i < argc + envc; i++)
@@ -160,10 +158,10 @@ static struct spawn *place(struct arena *a, const int32_t *opt0, uint32_t nopt,
 {
 	int32_t len = opt0[UNS_OPT_STR_LEN], argc = opt0[UNS_OPT_ARGC];
 	int32_t envc = opt0[UNS_OPT_ENVC];
+	struct spawn *s = take(a, sizeof *s); /* first: see rebase() */
 	int32_t *opt = take(a, nopt * sizeof *opt);
 	char *str = take(a, (size_t)len);
 	char **vec = take(a, (size_t)(argc + envc + 3) * sizeof *vec);
-	struct spawn *s = take(a, sizeof *s);
 	const int32_t *offs = opt0 + UNS_OPT_COUNT;
 
 	if (!opt || !str || !vec || !s)
@@ -171,10 +169,12 @@ static struct spawn *place(struct arena *a, const int32_t *opt0, uint32_t nopt,
 	memcpy(opt, opt0, nopt * sizeof *opt);
 	memcpy(str, str0, (size_t)len);
 	memset(s, 0, sizeof *s);
+	s->at = s;
 	s->opt = opt;
 	s->str = str;
-	for (int i = 0; i < UNS_MAX_JOIN; i++)
-		s->join[i] = str_at(opt, str, UNS_OPT_JOIN0 + i);
+	s->join_fd = s->req_fd = -1;
+	s->lock_uid_map = str_at(opt, str, UNS_OPT_LOCK_UID_MAP);
+	s->lock_gid_map = str_at(opt, str, UNS_OPT_LOCK_GID_MAP);
 	s->cwd = str_at(opt, str, UNS_OPT_CWD);
 	s->root = str_at(opt, str, UNS_OPT_ROOT);
 	s->hostname = str_at(opt, str, UNS_OPT_HOSTNAME);
@@ -243,10 +243,8 @@ static int precheck(const struct spawn *s)
  * userns-pause stays. */
 static int may_share(const int32_t *opt)
 {
-	int nested_pid = opt[UNS_OPT_JOIN0] >= 0 &&
-			 (opt[UNS_OPT_CLONE_FLAGS] & CLONE_NEWPID);
-
-	return UNS_CAN_SHARE_VM && opt[UNS_OPT_SHARED_VM] && !nested_pid &&
+	return UNS_CAN_SHARE_VM && opt[UNS_OPT_SHARED_VM] &&
+	       opt[UNS_OPT_JOIN_PID] <= 0 &&
 	       !opt[UNS_OPT_INIT] && !opt[UNS_OPT_OOM_SET] &&
 	       !opt[UNS_OPT_TIME] && !opt[UNS_OPT_EXEC_SELF] &&
 	       getuid() == geteuid() && getgid() == getegid();
@@ -295,6 +293,13 @@ static long clone_child(struct spawn *s, struct region *r, unsigned long flags,
 			    (int)(flags | CLONE_VM | CLONE_CHILD_CLEARTID), s,
 			    pidfd, NULL, &r->busy);
 		pid = pid < 0 ? -errno : pid;
+	} else if (s->req_fd >= 0) {
+		/* Launching userns-join: in our memory until it executes,
+		 * which we wait for (vfork), so the region stays ours. */
+		pid = clone(shared_child, r->base + GUARD + STACK,
+			    (int)(flags | CLONE_VM | CLONE_VFORK), s, pidfd,
+			    NULL, NULL);
+		pid = pid < 0 ? -errno : pid;
 	} else {
 		pid = raw_clone(flags, pidfd);
 		if (pid == 0)
@@ -318,6 +323,66 @@ static int hand_over(int ctx, long pidfd, int sync_fd, int32_t *out)
 	    (rc = watch_exit(ctx, (int)pidfd, sync_fd)) < 0)
 		forget((int)pidfd, fds, 5);
 	return rc;
+}
+
+/**
+ * open_target() - a pidfd of the process whose namespaces the child joins,
+ * checked to be the one meant.
+ * @opt: the request: its pid and start time
+ *
+ * The pid is checked after the pidfd is open: a process that ended and
+ * whose pid was reused meanwhile has another start time, so the pidfd
+ * never names a process other than the one the caller looked at.
+ *
+ * Return: the pidfd (close-on-exec, above 2), or -errno (-ESRCH: gone).
+ */
+static int open_target(const int32_t *opt)
+{
+	int64_t want = (int64_t)((uint64_t)(uint32_t)opt[UNS_OPT_JOIN_START_HI]
+					 << 32 |
+				 (uint32_t)opt[UNS_OPT_JOIN_START_LO]);
+	int64_t start = -1;
+	int fd = raise_fd((int)syscall(SYS_pidfd_open, opt[UNS_OPT_JOIN_PID],
+				       0));
+	int rc = fd < 0 ? -errno : start_time(opt[UNS_OPT_JOIN_PID], &start);
+
+	if (rc == 0 && start != want)
+		rc = -ESRCH;
+	if (rc < 0 && fd >= 0)
+		(void)close(fd);
+	return rc < 0 ? (rc == -ENOENT ? -ESRCH : rc) : fd;
+}
+
+/**
+ * stage_join() - puts a joining child's request in a memfd, for
+ * userns-join to map (see join.c), and notes the caller's core limit.
+ * @s: the request, placed first in its region; @end: where it ends
+ *
+ * Return: 0, or -errno.
+ */
+static int stage_join(struct spawn *s, const char *end)
+{
+	size_t size = (size_t)(end - (const char *)s);
+	struct rlimit core;
+	int fd;
+
+	if (getrlimit(RLIMIT_CORE, &core) < 0)
+		return -errno;
+	s->core.cur = core.rlim_cur;
+	s->core.max = core.rlim_max;
+	fd = raise_fd(memfd_create("userns-join", MFD_CLOEXEC));
+	if (fd < 0)
+		return -errno;
+	s->req_fd = fd;
+	s->size = size;
+	if (write(fd, s, size) != (ssize_t)size) {
+		int rc = errno ? -errno : -EIO;
+
+		(void)close(fd);
+		s->req_fd = -1;
+		return rc;
+	}
+	return 0;
 }
 
 UNS_EXPORT int32_t uns_abi_version(void)
@@ -345,7 +410,7 @@ int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 	struct arena a;
 	int sync[2] = { -1, -1 }, err[2] = { -1, -1 }, null = -1, pidfd = -1;
 	int stdio[3] = { -1, -1, -1 }; /* the child's; s may be its now */
-	int rc = check_opt(opt, nopt, str);
+	int rc = check_opt(opt, nopt, str), target = -1, req = -1;
 	const char *path;
 	size_t need;
 	long pid = -1;
@@ -370,6 +435,9 @@ int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 		    (out[UNS_OUT_PRECHECK] = precheck(s)) != 0)
 			rc = -out[UNS_OUT_PRECHECK];
 	}
+	if (rc == 0 && opt[UNS_OPT_JOIN_PID] > 0 &&
+	    (rc = target = open_target(opt)) > 0)
+		rc = 0;
 	if (rc == 0 && (rc = make_socketpair(sync)) == 0 &&
 	    (rc = make_pipe(err)) == 0)
 		rc = make_stdio(opt, stdio, out, &null);
@@ -380,14 +448,21 @@ int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 		s->sync_fd = sync[0];
 		s->err_fd = err[1];
 		s->shared = r != &one;
+		s->join_fd = target;
+		if (target >= 0 && UNS_CAN_SHARE_VM &&
+		    opt[UNS_OPT_SELF_FD] >= 0)
+			rc = stage_join(s, a.at);
+		req = s->req_fd;
+	}
+	if (rc == 0) {
 		pid = clone_child(s, r,
 				  (unsigned long)opt[UNS_OPT_CLONE_FLAGS] *
-						  (s->join[0] == NULL) |
+						  (target < 0) |
 					  CLONE_PIDFD | SIGCHLD,
 				  &pidfd);
 		rc = pid < 0 ? (int)pid : 0;
 	}
-	close_fds((int[]){ sync[0], err[1], null }, 3);
+	close_fds((int[]){ sync[0], err[1], null, target, req }, 5);
 	for (int i = 0; i < 3; i++)
 		if (stdio[i] != null)
 			close_fds(&stdio[i], 1);

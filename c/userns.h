@@ -13,10 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define UNS_ABI_VERSION 6
+#define UNS_ABI_VERSION 7
 #define UNS_EXPORT __attribute__((visibility("default")))
-
-#define UNS_MAX_JOIN 8
 
 /* Slots of the int32 option array given to uns_spawn(). String slots hold an
  * offset into the string buffer, or -1 for "not set". After the fixed slots
@@ -24,9 +22,12 @@
  * UNS_MOUNT_SLOTS slots and NRLIMIT limits of UNS_RLIMIT_SLOTS slots. */
 enum uns_opt {
 	UNS_OPT_CLONE_FLAGS, /* CLONE_NEW* for clone(); when joining, the
-			      * namespaces to unshare after the joins */
-	UNS_OPT_JOIN0, /* UNS_MAX_JOIN /proc/PID/ns/ paths, user first */
-	UNS_OPT_UID = UNS_OPT_JOIN0 + UNS_MAX_JOIN, /* inside uid, -1 keeps */
+			      * namespaces to unshare after the join */
+	UNS_OPT_JOIN_PID,    /* > 0: join the namespaces of this process */
+	UNS_OPT_JOIN_START_LO, /* its start time (clock ticks), low half */
+	UNS_OPT_JOIN_START_HI, /* ... high half: another process is refused */
+	UNS_OPT_JOIN_FLAGS,  /* CLONE_NEW* of the namespaces to join */
+	UNS_OPT_UID,         /* inside uid, -1 keeps */
 	UNS_OPT_GID,          /* inside gid to switch to, -1 keeps */
 	UNS_OPT_CLEAR_GROUPS, /* 1: setgroups(0, NULL) before the switch */
 	UNS_OPT_STDIN,        /* enum uns_stdio, for fd 0 */
@@ -42,21 +43,29 @@ enum uns_opt {
 	UNS_OPT_PROPAGATION,  /* 0: unchanged; else MS_SLAVE or MS_PRIVATE */
 	UNS_OPT_NO_NEW_PRIVS, /* 1: set no_new_privs before execve */
 	UNS_OPT_TIME,         /* 1: unshare a time namespace (CLONE_NEWTIME) */
-	UNS_OPT_MONOTONIC,    /* its CLOCK_MONOTONIC offset, seconds */
-	UNS_OPT_BOOTTIME,     /* its CLOCK_BOOTTIME offset, seconds */
+	UNS_OPT_MONOTONIC,    /* its CLOCK_MONOTONIC offset, seconds: low
+			       * half of a 64-bit value */
+	UNS_OPT_MONOTONIC_HI, /* ... high half */
+	UNS_OPT_BOOTTIME,     /* its CLOCK_BOOTTIME offset, low half */
+	UNS_OPT_BOOTTIME_HI,  /* ... high half */
 	UNS_OPT_LOOPBACK,     /* 1: bring "lo" up (a new net namespace) */
-	UNS_OPT_SELF_FD,      /* this library's file, to execveat(), or -1 */
+	UNS_OPT_SELF_FD,      /* a sealed copy of this library (memfd), to
+			       * execveat(), or -1 */
 	UNS_OPT_EXEC_SELF,    /* 1: execute the library itself (argv[0] says
 			       * which program: userns-pause) */
 	UNS_OPT_PRECHECK,     /* 1: fail before cloning when the command
 			       * certainly cannot be executed, seen from the
 			       * caller's view (UNS_OUT_PRECHECK says why) */
+	UNS_OPT_ROOT_RDONLY,  /* 1: the new root is read-only, recursively */
 	UNS_OPT_STR_LEN,      /* bytes in the string buffer, last one NUL */
 	UNS_OPT_FILE,         /* command name or path */
 	UNS_OPT_PATH,         /* PATH to search when FILE has no slash */
 	UNS_OPT_CWD,          /* working directory */
 	UNS_OPT_ROOT,         /* new root directory (pivot_root) */
 	UNS_OPT_HOSTNAME,     /* hostname (needs CLONE_NEWUTS) */
+	UNS_OPT_LOCK_UID_MAP, /* set: lock the mounts in a nested user
+			       * namespace with this uid_map (identity) */
+	UNS_OPT_LOCK_GID_MAP, /* ... and this gid_map */
 	UNS_OPT_ARGC,         /* argv entries that follow */
 	UNS_OPT_ENVC,         /* envp entries that follow argv */
 	UNS_OPT_NMOUNT,       /* mount operations that follow envp */
@@ -65,14 +74,14 @@ enum uns_opt {
 };
 
 /* One mount operation: UNS_MOUNT_SLOTS int32 slots. Targets are resolved
- * after the root has changed (inside the new root); bind sources before
- * (in the caller's view). */
+ * inside the new root (openat2 RESOLVE_IN_ROOT); bind sources in the
+ * caller's view. */
 enum uns_mount_slot {
 	UNS_M_KIND,   /* enum uns_mount */
 	UNS_M_A,      /* bind: source; fs: type; symlink: link text */
 	UNS_M_B,      /* the target path */
 	UNS_M_C,      /* fs: mount data, or -1 */
-	UNS_M_MS,     /* fs: MS_* flags */
+	UNS_M_MS,     /* fs: MOUNT_ATTR_* flags */
 	UNS_M_FLAGS,  /* UNS_MNT_* */
 	UNS_MOUNT_SLOTS
 };
@@ -104,6 +113,17 @@ enum uns_out {
 	UNS_OUT_PRECHECK, /* ENOENT or EACCES when UNS_OPT_PRECHECK refused the
 			   * command (uns_spawn() then returns its -errno), else 0 */
 	UNS_OUT_COUNT
+};
+
+/* Slots of the int64 out array filled by uns_proc_id(). */
+enum uns_proc {
+	UNS_PROC_START,   /* start time, clock ticks after boot */
+	UNS_PROC_USERNS,  /* namespace inodes: user, then mnt pid net ipc uts
+			   * cgroup time (0: none) */
+	UNS_PROC_TRACER = UNS_PROC_USERNS + 8, /* TracerPid, 0: none */
+	UNS_PROC_EUID,    /* effective uid */
+	UNS_PROC_OWNER,   /* owner of /proc/PID: root while not dumpable */
+	UNS_PROC_SLOTS
 };
 
 /* Slots of the int32 out array filled by uns_start_helper(). */
@@ -150,7 +170,9 @@ enum uns_step {
 	UNS_STEP_LOOPBACK,
 	UNS_STEP_RLIMIT,
 	UNS_STEP_NO_NEW_PRIVS,
-	UNS_STEP_MOUNT_SOURCE
+	UNS_STEP_MOUNT_SOURCE,
+	UNS_STEP_LOCK,   /* the nested user namespace that locks the mounts */
+	UNS_STEP_LAUNCH  /* executing the library's own userns-join */
 };
 
 /* What a child that failed writes on the error pipe before _exit(). */
@@ -181,7 +203,7 @@ enum uns_call {
 	UNS_CALL_WRITE_FILE,   /* uns_write_file(p path, q buf, b len) */
 	UNS_CALL_START_HELPER, /* uns_start_helper(a ctx, p str, b len, q off,
 				* c argc, r out) */
-	UNS_CALL_OPEN_SELF,    /* uns_open_self() */
+	UNS_CALL_OPEN_SELF,    /* uns_open_self(a src_fd) */
 	UNS_CALL_PIDFD_OPEN,   /* uns_pidfd_open(a pid) */
 	UNS_CALL_PROC_ID,      /* uns_proc_id(a pid, p out) */
 	UNS_CALL_WHICH,        /* uns_which(p path, q name) */

@@ -7,10 +7,7 @@
  */
 
 /** The ABI version the native library must report. */
-export const ABI_VERSION = 6;
-
-/** Namespace slots joined by `enter` and pods. */
-export const MAX_JOIN = 8;
+export const ABI_VERSION = 7;
 
 /** Mount operations one spawn takes at most. */
 export const MAX_MOUNTS = 256;
@@ -18,39 +15,47 @@ export const MAX_MOUNTS = 256;
 /** Slots of the option array (enum uns_opt). */
 export const Opt = {
   CLONE_FLAGS: 0,
-  JOIN0: 1,
-  UID: 9,
-  GID: 10,
-  CLEAR_GROUPS: 11,
-  STDIN: 12,
-  STDOUT: 13,
-  STDERR: 14,
-  SETSID: 15,
-  CTTY: 16,
-  INIT: 17,
-  OOM_SET: 18,
-  OOM: 19,
-  SHARED_VM: 20,
-  PROPAGATION: 21,
-  NO_NEW_PRIVS: 22,
-  TIME: 23,
-  MONOTONIC: 24,
-  BOOTTIME: 25,
-  LOOPBACK: 26,
-  SELF_FD: 27,
-  EXEC_SELF: 28,
-  PRECHECK: 29,
-  STR_LEN: 30,
-  FILE: 31,
-  PATH: 32,
-  CWD: 33,
-  ROOT: 34,
-  HOSTNAME: 35,
-  ARGC: 36,
-  ENVC: 37,
-  NMOUNT: 38,
-  NRLIMIT: 39,
-  COUNT: 40,
+  JOIN_PID: 1,
+  JOIN_START_LO: 2,
+  JOIN_START_HI: 3,
+  JOIN_FLAGS: 4,
+  UID: 5,
+  GID: 6,
+  CLEAR_GROUPS: 7,
+  STDIN: 8,
+  STDOUT: 9,
+  STDERR: 10,
+  SETSID: 11,
+  CTTY: 12,
+  INIT: 13,
+  OOM_SET: 14,
+  OOM: 15,
+  SHARED_VM: 16,
+  PROPAGATION: 17,
+  NO_NEW_PRIVS: 18,
+  TIME: 19,
+  MONOTONIC: 20,
+  MONOTONIC_HI: 21,
+  BOOTTIME: 22,
+  BOOTTIME_HI: 23,
+  LOOPBACK: 24,
+  SELF_FD: 25,
+  EXEC_SELF: 26,
+  PRECHECK: 27,
+  ROOT_RDONLY: 28,
+  STR_LEN: 29,
+  FILE: 30,
+  PATH: 31,
+  CWD: 32,
+  ROOT: 33,
+  HOSTNAME: 34,
+  LOCK_UID_MAP: 35,
+  LOCK_GID_MAP: 36,
+  ARGC: 37,
+  ENVC: 38,
+  NMOUNT: 39,
+  NRLIMIT: 40,
+  COUNT: 41,
 } as const;
 
 /** Slots of one mount operation (enum uns_mount_slot). */
@@ -75,13 +80,18 @@ export const MountKind = { bind: 1, fs: 2, symlink: 3 } as const;
 /** Mount operation flags (UNS_MNT_*). */
 export const MountFlag = { RDONLY: 1, MKDIR: 2, MKFILE: 4 } as const;
 
-/** mount(2) flags used by the operations. */
+/** mount(2) flags: propagation of the new mount namespace. */
 export const MS = {
+  PRIVATE: 0x40000,
+  SLAVE: 0x80000,
+} as const;
+
+/** MOUNT_ATTR_* flags of a new file system's mount (fsmount(2)). */
+export const MountAttr = {
+  RDONLY: 0x1,
   NOSUID: 0x2,
   NODEV: 0x4,
   NOEXEC: 0x8,
-  PRIVATE: 0x40000,
-  SLAVE: 0x80000,
 } as const;
 
 /** Slots of the out array (enum uns_out). */
@@ -96,6 +106,16 @@ export const Out = {
   SHARED: 7,
   PRECHECK: 8,
   COUNT: 9,
+} as const;
+
+/** Slots of uns_proc_id()'s int64 out array (enum uns_proc). */
+export const Proc = {
+  START: 0,
+  USERNS: 1,
+  TRACER: 9,
+  EUID: 10,
+  OWNER: 11,
+  COUNT: 12,
 } as const;
 
 /** Slots of uns_start_helper()'s out array (enum uns_helper_out). */
@@ -146,6 +166,8 @@ export const STEPS: readonly string[] = [
   "rlimit",
   "no-new-privs",
   "mount-source",
+  "lock",
+  "launch",
 ];
 
 /** clone(2) namespace flags. */
@@ -157,6 +179,7 @@ export const CloneFlag = {
   pid: 0x20000000,
   net: 0x40000000,
   cgroup: 0x02000000,
+  time: 0x00000080,
 } as const;
 
 /** Operations of uns_call() (enum uns_call). */

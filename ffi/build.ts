@@ -40,6 +40,8 @@ export const SOURCE_FILES: readonly string[] = [
   "internal.h",
   "child.c",
   "mounts.c",
+  "lock.c",
+  "join.c",
   "init.c",
   "region.c",
   "userns.c",

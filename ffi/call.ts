@@ -64,7 +64,7 @@ export const native = {
     argc: number,
     out: Int32Array,
   ): number => call(Call.START_HELPER, ctx, len, argc, str, off, out),
-  openSelf: (): number => call(Call.OPEN_SELF),
+  openSelf: (src: number): number => call(Call.OPEN_SELF, src),
   pidfdOpen: (pid: number): number => call(Call.PIDFD_OPEN, pid),
   which: (path: Uint8Array, name: Uint8Array): number =>
     call(Call.WHICH, 0, 0, 0, path, name),

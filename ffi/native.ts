@@ -14,12 +14,13 @@ import {
   Errno,
   Event,
   HelperOut,
-  MAX_JOIN,
   MAX_MOUNTS,
   MOUNT_SLOTS,
+  MountKind,
   MountSlot,
   Opt,
   Out,
+  Proc,
   RLIMIT_SLOTS,
   Stdio,
   STEPS,
@@ -34,14 +35,14 @@ export type StdioMode = keyof typeof Stdio;
 /** One mount operation, in the order given (see `c/mounts.c`). */
 export interface MountOp {
   /** bind: `source` onto `target`; fs: mount `fstype`; symlink: `link` text. */
-  kind: "bind" | "fs" | "symlink";
+  kind: keyof typeof MountKind;
   /** bind source (caller's view), fs type, or the link's text. */
   a: string;
   /** The target, inside the new root. */
   target: string;
   /** fs: mount data. */
   data?: string;
-  /** fs: MS_* flags. */
+  /** fs: MOUNT_ATTR_* flags of the new mount. */
   ms?: number;
   /** UNS_MNT_* flags: read-only, create the target. */
   flags?: number;
@@ -71,8 +72,9 @@ export interface SpawnRequest {
   path?: string;
   /** CLONE_NEW* flags: for clone(), or to unshare after joining. */
   cloneFlags: number;
-  /** `/proc/PID/ns/*` paths to join, user first. */
-  join?: string[];
+  /** A running process whose namespaces to join (through a pidfd opened
+   * natively and checked against its start time). */
+  join?: JoinTarget;
   /** Inside uid/gid to switch to; -1 keeps. */
   uid: number;
   /** Inside gid to switch to; -1 keeps. */
@@ -107,6 +109,11 @@ export interface SpawnRequest {
   cwd?: string;
   /** New root directory. */
   root?: string;
+  /** The new root is read-only, recursively. */
+  rootReadonly?: boolean;
+  /** Lock the mounts in a nested user namespace whose maps are these
+   * (identity lines, in the kernel's format). */
+  lock?: { uid: string; gid: string };
   /** Hostname to set. */
   hostname?: string;
   /** Mount operations, in order. */
@@ -119,6 +126,16 @@ export interface SpawnRequest {
    * until it executes (no copy; see c/child.c and c/region.c). @default {false}
    */
   sharedVm?: boolean;
+}
+
+/** A process whose namespaces a child joins. */
+export interface JoinTarget {
+  /** Its host pid. */
+  pid: number;
+  /** Its start time ({@link processId}): a pid reused since is refused. */
+  start: number;
+  /** CLONE_NEW* flags of the namespaces to join. */
+  flags: number;
 }
 
 /** A cloned child waiting for release, and the parent's ends of its fds. */
@@ -250,13 +267,13 @@ function packEnv(
   return at;
 }
 
-/** This library's file, for execveat() of userns-init and userns-pause:
- * the very fd that was verified and loaded, for a library from the cache;
- * else (a prebuilt one, USERNS_LIBRARY: trusted places) opened by path. */
+/** A sealed copy of this library (a memfd), for execveat() of
+ * userns-init, userns-pause and userns-join: copied from the very fd that was
+ * verified and loaded, for a library from the cache; else (a prebuilt one,
+ * USERNS_LIBRARY: trusted places) from the file opened by path. */
 function libraryFd(): number {
-  if (selfFd === undefined) {
-    const fd = verifiedLibraryFd() ?? native.openSelf();
-    selfFd = fd < 0 ? -1 : fd;
+  if (selfFd === undefined || selfFd < 0) {
+    selfFd = Math.max(native.openSelf(verifiedLibraryFd() ?? -1), -1);
   }
   return selfFd;
 }
@@ -273,12 +290,8 @@ export function startNative(): void {
 }
 
 function fill(req: SpawnRequest): number {
-  const join = req.join ?? [];
   const mounts = req.mounts ?? [];
   const limits = req.rlimits ?? [];
-  if (join.length > MAX_JOIN) {
-    throw new RangeError("too many namespaces to join");
-  }
   if (mounts.length > MAX_MOUNTS) {
     throw new RangeError(`at most ${MAX_MOUNTS} mount operations`);
   }
@@ -302,16 +315,13 @@ function fill(req: SpawnRequest): number {
   at = packOne(req.cwd, at, Opt.CWD);
   at = packOne(req.root, at, Opt.ROOT);
   at = packOne(req.hostname, at, Opt.HOSTNAME);
-  for (let i = 0; i < MAX_JOIN; i++) at = packOne(join[i], at, Opt.JOIN0 + i);
+  at = packOne(req.lock?.uid, at, Opt.LOCK_UID_MAP);
+  at = packOne(req.lock?.gid, at, Opt.LOCK_GID_MAP);
   at = packInto(req.argv, at, argvAt);
   at = packEnv(req.env, at, envAt);
   for (let i = 0; i < mounts.length; i++) {
     const m = mounts[i]!, base = mountAt + i * MOUNT_SLOTS;
-    slots[base + MountSlot.KIND] = m.kind === "bind"
-      ? 1
-      : m.kind === "fs"
-      ? 2
-      : 3;
+    slots[base + MountSlot.KIND] = MountKind[m.kind];
     at = packInto([m.a, m.target, m.data], at, base + MountSlot.A);
     slots[base + MountSlot.MS] = m.ms ?? 0;
     slots[base + MountSlot.FLAGS] = m.flags ?? 0;
@@ -324,6 +334,9 @@ function fill(req: SpawnRequest): number {
   }
   const s = slots;
   s[Opt.CLONE_FLAGS] = req.cloneFlags;
+  s[Opt.JOIN_PID] = req.join?.pid ?? 0;
+  split(req.join?.start ?? 0, Opt.JOIN_START_LO);
+  s[Opt.JOIN_FLAGS] = req.join?.flags ?? 0;
   s[Opt.UID] = req.uid;
   s[Opt.GID] = req.gid;
   s[Opt.CLEAR_GROUPS] = req.clearGroups ? 1 : 0;
@@ -339,12 +352,13 @@ function fill(req: SpawnRequest): number {
   s[Opt.PROPAGATION] = req.propagation ?? 0;
   s[Opt.NO_NEW_PRIVS] = req.noNewPrivs ? 1 : 0;
   s[Opt.TIME] = req.time ? 1 : 0;
-  s[Opt.MONOTONIC] = req.time?.monotonic ?? 0;
-  s[Opt.BOOTTIME] = req.time?.boottime ?? 0;
+  split(req.time?.monotonic ?? 0, Opt.MONOTONIC);
+  split(req.time?.boottime ?? 0, Opt.BOOTTIME);
   s[Opt.LOOPBACK] = req.loopback ? 1 : 0;
-  s[Opt.SELF_FD] = req.init || req.execSelf ? libraryFd() : -1;
+  s[Opt.SELF_FD] = req.init || req.execSelf || req.join ? libraryFd() : -1;
   s[Opt.EXEC_SELF] = req.execSelf ? 1 : 0;
   s[Opt.PRECHECK] = req.precheck ? 1 : 0;
+  s[Opt.ROOT_RDONLY] = req.rootReadonly ? 1 : 0;
   s[Opt.STR_LEN] = at;
   s[Opt.ARGC] = req.argv.length;
   s[Opt.ENVC] = envc;
@@ -353,13 +367,15 @@ function fill(req: SpawnRequest): number {
   return n;
 }
 
-/** Writes a limit as two unsigned 32-bit halves; Infinity is all ones. */
+/** Writes a safe integer as two 32-bit halves, low first, in two's
+ * complement (a negative time offset); Infinity is all ones. */
 function split(v: number, slot: number): void {
   if (v === Infinity) {
     slots[slot] = slots[slot + 1] = -1;
   } else {
-    slots[slot] = v % 2 ** 32;
-    slots[slot + 1] = Math.floor(v / 2 ** 32);
+    const big = BigInt.asUintN(64, BigInt(v));
+    slots[slot] = Number(big & 0xffffffffn);
+    slots[slot + 1] = Number(big >> 32n);
   }
 }
 
@@ -671,26 +687,60 @@ export function which(path: string, name: string): string | undefined {
   return i < 0 ? undefined : `${path.split(":")[i]}/${name}`;
 }
 
-/** What tells a process from a later one with the same pid. */
+/** The namespaces `/proc/PID/ns/` names, in the order uns_proc_id()
+ * reports their inodes. */
+export const NS_NAMES = [
+  "user",
+  "mnt",
+  "pid",
+  "net",
+  "ipc",
+  "uts",
+  "cgroup",
+  "time",
+] as const;
+
+/** What tells a process from a later one with the same pid, and what
+ * `enter` checks before it joins it. */
 export interface ProcessId {
   /** Its start time, in clock ticks after boot. */
   start: number;
   /** The inode of its user namespace. */
   userns: number;
+  /** The inode of each of its namespaces (0: the kernel has none). */
+  ns: Record<typeof NS_NAMES[number], number>;
+  /** The pid of a process tracing it, or 0. */
+  tracer: number;
+  /** Its effective uid. */
+  euid: number;
+  /** The owner of `/proc/PID`: its uid, or root's while it is not
+   * dumpable. */
+  owner: number;
 }
 
+const procOut = new BigInt64Array(Proc.COUNT);
+
 /**
- * The start time and user namespace of a process, read by the native side
- * (no Deno permission covers another process's /proc here).
+ * The start time, namespaces, tracer and owner of a process, read by the
+ * native side (no Deno permission short of -A covers another process's
+ * /proc).
  *
  * @param pid the process
  * @returns its identity, or undefined when there is no such process, it
  * has ended (a zombie not yet reaped), or it cannot be seen
  */
 export function processId(pid: number): ProcessId | undefined {
-  const out = new BigInt64Array(2);
-  if (native.procId(pid, out) < 0) return undefined;
-  return { start: Number(out[0]), userns: Number(out[1]) };
+  if (native.procId(pid, procOut) < 0) return undefined;
+  const ns = {} as ProcessId["ns"];
+  NS_NAMES.forEach((n, i) => ns[n] = Number(procOut[Proc.USERNS + i]));
+  return {
+    start: Number(procOut[Proc.START]),
+    userns: ns.user,
+    ns,
+    tracer: Number(procOut[Proc.TRACER]),
+    euid: Number(procOut[Proc.EUID]),
+    owner: Number(procOut[Proc.OWNER]),
+  };
 }
 
 /**

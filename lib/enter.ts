@@ -9,10 +9,12 @@
 import { UsernsCommand } from "./command.ts";
 import { UsernsError } from "./errors.ts";
 import { pathFromUrl } from "./file_url.ts";
+import type { IdMapping } from "./idmap.ts";
 import {
   checkOptions,
   cloneFlags,
   environment,
+  lockMaps,
   type Namespace,
   namespaceRequest,
   type Prepared,
@@ -21,7 +23,14 @@ import {
   type UsernsCommandOptions,
   workingDirectory,
 } from "./options.ts";
-import type { StdioMode } from "../ffi/native.ts";
+import { CloneFlag } from "../ffi/abi.ts";
+import {
+  type JoinTarget,
+  type NS_NAMES,
+  type ProcessId,
+  processId,
+  type StdioMode,
+} from "../ffi/native.ts";
 
 /** Options of {@link EnterCommand}: those of a command, and what to join. */
 export interface EnterOptions extends
@@ -46,12 +55,14 @@ export interface EnterOptions extends
     | "helperTimeout"
     | "onWarning"
   > {
-  /** Namespaces to join besides the user namespace, or "all". @default {[]} */
+  /** Namespaces to join besides the user namespace, or "all": of those,
+   * each that differs from the caller's. @default {"all"} */
   namespaces?: Namespace[] | "all";
 }
 
-/** `/proc/PID/ns/` names in the order they are joined: user first, mount last. */
-export const ORDER: [Namespace | "user", string][] = [
+/** The namespaces `enter` and pods join, by option name, with their
+ * `/proc/PID/ns/` name: user first, mount last. */
+export const ORDER: [Namespace | "user", typeof NS_NAMES[number]][] = [
   ["user", "user"],
   ["ipc", "ipc"],
   ["uts", "uts"],
@@ -62,44 +73,63 @@ export const ORDER: [Namespace | "user", string][] = [
   ["mount", "mnt"],
 ];
 
-function nsLink(pid: number | "self", name: string): string | undefined {
-  try {
-    return Deno.readLinkSync(`/proc/${pid}/ns/${name}`);
-  } catch (e) {
-    if (pid === "self") return undefined;
-    const why = e instanceof Deno.errors.NotFound
-      ? "no such process"
-      : (e as Error).name;
-    throw new UsernsError(
-      "PROC_READ",
-      `cannot read /proc/${pid}/ns/${name}: ${why}`,
-      {
-        hint: e instanceof Deno.errors.NotCapable
-          ? "run deno with -A (reading another process's /proc needs it)"
-          : "check the pid (userns ps)",
-        cause: e,
-      },
-    );
+/** The clone(2) flags of namespaces named as {@link ORDER} names them. */
+export function joinFlags(names: Iterable<string>): number {
+  let flags = 0;
+  for (const n of names) {
+    flags |= n === "user" ? CloneFlag.user : CloneFlag[n as Namespace];
   }
+  return flags;
 }
 
-/** The namespaces of `pid` to join: those asked for that differ from ours. */
-function joinPaths(pid: number, wanted: Set<string>): string[] {
-  const paths: string[] = [];
-  for (const [ns, name] of ORDER) {
-    if (!wanted.has(ns)) continue;
-    if (nsLink(pid, name) !== nsLink("self", name)) {
-      paths.push(`/proc/${pid}/ns/${name}`);
-    }
+/** A process's identity, or the error that says why it cannot be had. */
+function identify(pid: number): ProcessId {
+  const id = processId(pid);
+  if (id) return id;
+  throw new UsernsError(
+    "PROC_READ",
+    `cannot inspect process ${pid}: no such process, or not yours`,
+    {
+      hint: "name one of your own processes that runs (userns ps)",
+    },
+  );
+}
+
+/**
+ * What `enter` joins of `pid`: of the namespaces asked for, those that
+ * differ from the caller's; refused unless the user namespace is one of
+ * them, and when the process is traced or not dumpable (a process in its
+ * set-up, or one that holds secrets: its namespaces are not the caller's to
+ * walk into through it).
+ */
+function joinTarget(pid: number, wanted: Set<string>): JoinTarget {
+  const target = identify(pid), self = identify(Deno.pid);
+  if (target.tracer !== 0) {
+    throw new UsernsError(
+      "INVALID_ARGUMENT",
+      `cannot enter process ${pid}: it is being traced (by pid ${target.tracer})`,
+      { hint: "name a process that no debugger holds" },
+    );
   }
-  if (!paths.includes(`/proc/${pid}/ns/user`)) {
+  if (target.owner !== target.euid) {
+    throw new UsernsError(
+      "INVALID_ARGUMENT",
+      `cannot enter process ${pid}: it is not dumpable (a process in its set-up, or a privileged one)`,
+      { hint: "name another process of the namespace (userns ps)" },
+    );
+  }
+  const names = ORDER.filter(([ns, name]) =>
+    wanted.has(ns) && target.ns[name] !== 0 &&
+    target.ns[name] !== self.ns[name]
+  ).map(([ns]) => ns);
+  if (!names.includes("user")) {
     throw new UsernsError(
       "INVALID_ARGUMENT",
       `process ${pid} is in your own user namespace: there is nothing to enter`,
       { hint: "name a process that runs inside a namespace (userns ps)" },
     );
   }
-  return paths;
+  return { pid, start: target.start, flags: joinFlags(names) };
 }
 
 function readSetgroups(pid: number): string {
@@ -150,46 +180,60 @@ export class EnterCommand extends UsernsCommand {
   ): Prepared {
     checkOptions({ ...o, namespaces: undefined });
     const all = ORDER.map(([ns]) => ns);
+    const asked = this.#namespaces ?? "all";
     const wanted = new Set<string>([
       "user",
-      ...(this.#namespaces === "all" ? all : this.#namespaces ?? []),
+      ...(asked === "all" ? all : asked),
     ]);
     for (const ns of wanted) {
       if (!all.includes(ns as Namespace)) {
         throw new UsernsError("INVALID_ARGUMENT", `unknown namespace "${ns}"`);
       }
     }
-    const join = joinPaths(this.#pid, wanted);
+    const join = joinTarget(this.#pid, wanted);
     const clearGroups = readSetgroups(this.#pid) === "allow";
     return {
       helpers: {},
-      request: joinRequest(command, join, o, stdioDefault, clearGroups),
+      request: joinRequest(command, join, o, stdioDefault, clearGroups, {
+        isolated: true,
+      }),
     };
   }
 }
 
+/** How {@link joinRequest} sets up on top of what it joins. */
+export interface JoinSetup {
+  /** Namespaces to create on top of the joined ones. */
+  fresh?: Set<Namespace>;
+  /** A new session unless `ctty` is given (see `sessionRequest`). */
+  isolated?: boolean;
+  /** The joined user namespace's maps, to lock the mounts made on top. */
+  maps?: { uid: readonly IdMapping[]; gid: readonly IdMapping[] };
+}
+
 /**
- * The native request of a command that joins namespaces (user first), then
- * unshares `fresh` ones on top of them, with their mounts, root, clocks and
- * limits: `enter` and pods share it.
+ * The native request of a command that joins the namespaces of a running
+ * process, then unshares `fresh` ones on top of them, with their mounts,
+ * root, clocks and limits: `enter` and pods share it.
  *
  * @param command the program
- * @param join the `/proc/PID/ns/*` paths, user first, mount last
+ * @param join the process and the namespaces to join
  * @param o the options
  * @param stdioDefault the default of stdout and stderr
  * @param clearGroups drop supplementary groups (setgroups is allowed there)
- * @param fresh namespaces to create on top
+ * @param setup what to create on top, and how
  * @returns the request
  */
 export function joinRequest(
   command: string | URL,
-  join: string[],
+  join: JoinTarget,
   o: UsernsCommandOptions,
   stdioDefault: StdioMode,
   clearGroups: boolean,
-  fresh?: Set<Namespace>,
+  setup: JoinSetup = {},
 ): Prepared["request"] {
   const file = pathFromUrl(command, "command");
+  const fresh = setup.fresh;
   // Only the ids: no need to look the caller up in /etc/passwd (about a
   // tenth of a pod spawn's own time).
   const [env, path] = environment(o, {
@@ -197,6 +241,8 @@ export function joinRequest(
     gid: Deno.gid() ?? 0,
   });
   const ns = fresh ? namespaceRequest(o, fresh) : undefined;
+  const built = ns !== undefined &&
+    (ns.root !== undefined || ns.mounts.length > 0);
   return {
     file,
     argv: [file, ...(o.args ?? [])],
@@ -207,15 +253,18 @@ export function joinRequest(
     uid: o.user ?? 0,
     gid: o.group ?? 0,
     clearGroups,
-    ...sessionRequest(o, stdioDefault),
+    ...sessionRequest(o, stdioDefault, setup.isolated || o.root !== undefined),
     ...ns,
     ...processRequest(o),
     // Joining a pid namespace takes effect for children only: the child
     // forks the command and stays as its userns-init. A new pid namespace
     // on top gets its PID 1 from the child (c/child.c, enter_new_pid());
     // `init` then says whether that PID 1 is an init or the command.
-    init: fresh?.has("pid") ? !!ns?.init : join.some((p) => p.endsWith("/pid")),
+    init: fresh?.has("pid") ? !!ns?.init : (join.flags & CloneFlag.pid) !== 0,
     cwd: workingDirectory(file, o, o.root !== undefined, false),
     hostname: o.hostname,
+    lock: built && setup.maps
+      ? lockMaps(setup.maps.uid, setup.maps.gid)
+      : undefined,
   };
 }

@@ -20,6 +20,10 @@ const STEP_HINTS: Record<string, string> = {
   setns: "check that the process still runs and is yours (userns ps)",
   time: "time namespaces need Linux 5.6 or later",
   "no-new-privs": "the kernel refused no_new_privs",
+  lock:
+    "the mounts could not be locked in a nested user namespace (user.max_user_namespaces, or /proc is not mounted)",
+  launch:
+    "the library's sealed copy could not be executed (a noexec memfd policy: vm.memfd_noexec)",
 };
 
 /** The error of a failed mount operation, naming it. */
@@ -39,13 +43,22 @@ function mountError(f: ChildFailure, prepared: Prepared): SpawnError {
         : "check the source and its permissions",
     });
   }
-  const missing = errno === "ENOENT";
+  const where = root ? ` in ${root}` : "";
+  const hints: Record<string, string> = {
+    ENOENT: `the mount point ${op?.target} is missing${where}`,
+    // RESOLVE_NO_MAGICLINKS: a /proc/self/fd/N or /proc/PID/root link.
+    ELOOP: `a link on the way to ${op?.target}${where} leads through /proc ` +
+      "(a magic link) or loops; refused: it could lead out of the root",
+    EXDEV:
+      `a link on the way to ${op?.target}${where} leads out of it; refused`,
+    ENOSYS:
+      "mount destinations are resolved with openat2(): Linux 5.6 or later",
+  };
   return new SpawnError("SETUP", `cannot ${label}: ${errno}`, {
     errno,
     step: f.step,
-    hint: missing
-      ? `the mount point ${op?.target} is missing${root ? ` in ${root}` : ""}`
-      : "check the target and that the namespace allows this mount",
+    hint: hints[errno] ??
+      "check the target and that the namespace allows this mount",
   });
 }
 

@@ -8,7 +8,7 @@
  * @module
  */
 import { UsernsError } from "./errors.ts";
-import { MountFlag, MS } from "../ffi/abi.ts";
+import { MountAttr, MountFlag } from "../ffi/abi.ts";
 import type { MountOp } from "../ffi/native.ts";
 
 /** One mount of the `mounts` option, applied in order. */
@@ -89,7 +89,7 @@ function tmpfs(target: string, data: string, label: string): LabeledOp {
     a: "tmpfs",
     target,
     data,
-    ms: MS.NOSUID | MS.NODEV,
+    ms: MountAttr.NOSUID | MountAttr.NODEV,
     flags: MountFlag.MKDIR,
     label,
   };
@@ -112,7 +112,7 @@ function dev(target: string): LabeledOp[] {
     a: "devpts",
     target: join(target, "pts"),
     data: "newinstance,ptmxmode=0666,mode=620",
-    ms: MS.NOSUID | MS.NOEXEC,
+    ms: MountAttr.NOSUID | MountAttr.NOEXEC,
     flags: MountFlag.MKDIR,
     label: `${label} (pts)`,
   });
@@ -128,7 +128,7 @@ function proc(target: string, create: boolean, label: string): LabeledOp {
     kind: "fs",
     a: "proc",
     target,
-    ms: MS.NOSUID | MS.NODEV | MS.NOEXEC,
+    ms: MountAttr.NOSUID | MountAttr.NODEV | MountAttr.NOEXEC,
     flags: create ? MountFlag.MKDIR : 0,
     label,
   };

@@ -211,7 +211,9 @@ function planOf(
 }
 
 /** The namespaces to create besides the user namespace, with what the
- * options imply: a pid namespace for `mountProc`, `init` and `proc` mounts,
+ * options imply: a pid namespace for `root`, `mountProc`, `init` and `proc`
+ * mounts (a command under a new root must not see, nor trace by its pid, a
+ * process that has the caller's root: the caller itself, a pod's holder),
  * uts for `hostname`, time for `timeOffsets`. */
 export function namespaceSet(o: UsernsCommandOptions): Set<Namespace> {
   const set = new Set<Namespace>(o.namespaces ?? []);
@@ -222,7 +224,7 @@ export function namespaceSet(o: UsernsCommandOptions): Set<Namespace> {
   }
   if (o.mountNamespace !== false) set.add("mount");
   if (o.mountProc || o.mounts?.some((m) => m.type === "proc")) set.add("pid");
-  if (o.init) set.add("pid");
+  if (o.init || o.root !== undefined) set.add("pid");
   if (o.hostname !== undefined) set.add("uts");
   if (o.timeOffsets) set.add("time");
   return set;
@@ -411,6 +413,7 @@ export function prepare(
   const set = namespaceSet(o);
   const ns = namespaceRequest(o, set);
   const ownView = ns.root === undefined && ns.mounts.length === 0;
+  const built = ns.root !== undefined || ns.mounts.length > 0;
   const explicit = o.user !== undefined || o.group !== undefined;
   return {
     plan,
@@ -424,15 +427,34 @@ export function prepare(
       uid: plan.user,
       gid: plan.group,
       clearGroups: explicit && plan.setgroups === "allow",
-      ...sessionRequest(o, stdioDefault),
+      ...sessionRequest(o, stdioDefault, o.root !== undefined),
       ...ns,
       ...processRequest(o),
       cwd: workingDirectory(file, o, o.root !== undefined, ownView),
       hostname: o.hostname,
       precheck: ownView,
       sharedVm: keepsIds(plan, id),
+      lock: built ? lockMaps(plan.uid, plan.gid) : undefined,
     },
   };
+}
+
+/**
+ * The maps of the nested user namespace that locks the mounts userns made
+ * (`c/lock.c`): every inside id of the namespace onto itself, one line per
+ * line of its map (each must lie inside one line of it).
+ *
+ * @param uid the namespace's uid map
+ * @param gid its gid map
+ * @returns both, in the kernel's format
+ */
+export function lockMaps(
+  uid: readonly IdMapping[],
+  gid: readonly IdMapping[],
+): { uid: string; gid: string } {
+  const identity = (map: readonly IdMapping[]) =>
+    map.map((m) => `${m.inner} ${m.inner} ${m.count}\n`).join("");
+  return { uid: identity(uid), gid: identity(gid) };
 }
 
 /**
@@ -452,10 +474,15 @@ function outsideOf(map: IdMapping[], inside: number): number | undefined {
 
 /**
  * The stdio and session part of a native request, the same for `run` and
- * `enter`: stdin inherits by default, `ctty` implies `setsid`.
+ * `enter`: stdin inherits by default, `ctty` implies `setsid`, and so does
+ * `isolated` unless `ctty` is given: a command under a new root, or in
+ * another user's namespaces, must not hold the caller's terminal as its
+ * controlling one, from which it could push input into the caller's shell
+ * (TIOCSTI).
  *
  * @param o the options
  * @param stdioDefault the default of stdout and stderr
+ * @param isolated a new session unless `ctty` says otherwise
  * @returns the request's stdio, setsid and ctty
  */
 export function sessionRequest(
@@ -464,6 +491,7 @@ export function sessionRequest(
     "stdin" | "stdout" | "stderr" | "setsid" | "ctty"
   >,
   stdioDefault: StdioMode,
+  isolated = false,
 ): Pick<SpawnRequest, "stdio" | "setsid" | "ctty"> {
   return {
     stdio: [
@@ -471,7 +499,7 @@ export function sessionRequest(
       o.stdout ?? stdioDefault,
       o.stderr ?? stdioDefault,
     ],
-    setsid: !!(o.setsid || o.ctty),
+    setsid: !!(o.setsid || o.ctty || isolated),
     ctty: !!o.ctty,
   };
 }

@@ -10,7 +10,7 @@ import { UsernsCommand } from "./command.ts";
 import { UsernsError } from "./errors.ts";
 import { failureError } from "./failure.ts";
 import type { IdMapping } from "./idmap.ts";
-import { joinRequest, ORDER } from "./enter.ts";
+import { joinFlags, joinRequest, ORDER } from "./enter.ts";
 import { writeIdMaps } from "./mapwrite.ts";
 import {
   namespaceSet,
@@ -363,12 +363,6 @@ function warn(message: string): void {
   console.error(`userns: warning: ${message}`);
 }
 
-/** The inside id `inside` maps to the caller's own `own` in `map`. */
-function mapsToOwn(map: IdMapping[], inside: number, own: number): boolean {
-  const m = map.find((m) => inside >= m.inner && inside - m.inner < m.count);
-  return m !== undefined && m.outer + (inside - m.inner) === own;
-}
-
 /** A command that joins a pod's namespaces. */
 class PodCommand extends UsernsCommand {
   readonly #pod: PodRecord;
@@ -398,25 +392,25 @@ class PodCommand extends UsernsCommand {
         );
       }
     }
-    const join = ORDER.filter(([ns]) => pod.namespaces.includes(ns))
-      .map(([, link]) => `/proc/${pod.pid}/ns/${link}`);
     const mount = o.mountNamespace ??
       (o.root !== undefined || !!o.mounts?.length || !!o.mountProc);
-    const fresh = namespaceSet({ ...o, mountNamespace: mount });
+    // Under a new root, a new pid namespace and /proc on top of the pod's:
+    // the holder keeps the pod's mount namespace, which may have the
+    // caller's root, and must be neither seen nor traced from there.
+    const rooted = o.root !== undefined;
+    const mounts = rooted && !o.mountProc &&
+        !o.mounts?.some((m) => m.type === "proc" && m.target === "/proc")
+      ? [...o.mounts ?? [], { type: "proc" as const, target: "/proc" }]
+      : o.mounts;
+    const fresh = namespaceSet({ ...o, mountNamespace: mount, mounts });
     const request = joinRequest(
       command,
-      join,
-      o,
+      { pid: pod.pid, start: pod.start, flags: joinFlags(pod.namespaces) },
+      { ...o, mounts },
       stdioDefault,
       pod.setgroups === "allow",
-      fresh,
+      { fresh, maps: pod },
     );
-    const user = o.user ?? 0, group = o.group ?? 0;
-    // The pod's user namespace is the caller's own child: joining it keeps
-    // the memory dumpable, so the child may share it when the ids stay.
-    request.sharedVm = !pod.namespaces.includes("time") &&
-      mapsToOwn(pod.uid, user, Deno.uid() ?? -1) &&
-      mapsToOwn(pod.gid, group, Deno.gid() ?? -1);
     request.precheck = false;
     return { helpers: {}, request };
   }

@@ -7,7 +7,7 @@
 import { EnterCommand, type EnterOptions } from "../enter.ts";
 import type { Namespace } from "../options.ts";
 import { UsernsPod } from "../pod.ts";
-import { HELP, helpText, type OptionSpecs, parse } from "./args.ts";
+import { HELP, helpText, type OptionSpecs, parse, usageError } from "./args.ts";
 import { runAndWait } from "./run.ts";
 import { COMMAND_OPTIONS, commandOptions } from "./run_options.ts";
 import { targetPid } from "./target.ts";
@@ -15,21 +15,28 @@ import { NAMESPACES } from "../check.ts";
 
 /** Options of `userns enter`. */
 export const ENTER_OPTIONS: OptionSpecs = {
+  ns: {
+    type: "string",
+    value: "LIST",
+    help:
+      "join only these namespaces (comma-separated, e.g. user,net; the user namespace always)",
+  },
   ...Object.fromEntries(NAMESPACES.map((ns) => [ns, {
     type: "boolean",
-    help: `also join the ${ns} namespace${
-      ns === "mount" ? " (always, for a pod)" : ""
-    }`,
+    help: `join the ${ns} namespace too (adds to --ns)`,
   }])),
-  all: { type: "boolean", help: "join every namespace of PID or NAME" },
+  all: {
+    type: "boolean",
+    help: "join every namespace of PID or NAME that differs (the default)",
+  },
   ...COMMAND_OPTIONS,
   help: HELP,
 };
 
 const USAGE =
   "Usage: userns enter [OPTIONS] PID|NAME [--] [COMMAND [ARG...]]\n\n" +
-  "Runs COMMAND (default $SHELL) in the user namespace of PID, or of the pod NAME\n" +
-  "(and the others asked for), as inside root.";
+  "Runs COMMAND (default $SHELL) in every namespace of PID, or of the pod NAME,\n" +
+  "that differs from yours (or those --ns names), as inside root, in a new session.";
 
 /**
  * `userns enter`.
@@ -49,17 +56,37 @@ export async function enter(argv: string[]): Promise<number> {
   // Digits are a pid; anything else names a pod.
   const isPod = target !== undefined && !/^[0-9]+$/.test(target);
   const pid = isPod ? UsernsPod.open(target).pid : targetPid(target);
-  const wanted = NAMESPACES.filter((ns) => v[ns] || (isPod && ns === "mount"));
+  const listed = nsList(v.ns as string | undefined);
+  const wanted = [...listed, ...NAMESPACES.filter((ns) => v[ns])];
   const o = commandOptions({ ...parsed, values: { ...v, ...noCreate } });
   const options: EnterOptions = {
     ...o,
-    namespaces: v.all ? "all" : wanted as Namespace[],
+    namespaces: v.all || (v.ns === undefined && wanted.length === 0)
+      ? "all"
+      : [...new Set(wanted)] as Namespace[],
   };
   return await runAndWait(
     command,
     (file, args) => new EnterCommand(pid, file, { ...options, args }),
     v["pid-file"] as string | undefined,
   );
+}
+
+/** The namespaces of `--ns LIST`: `user` (always joined) may be named. */
+function nsList(list: string | undefined): string[] {
+  if (list === undefined) return [];
+  const names = list.split(",").map((n) =>
+    n.trim() === "mnt" ? "mount" : n.trim()
+  );
+  for (const n of names) {
+    if (n !== "user" && !(NAMESPACES as readonly string[]).includes(n)) {
+      throw usageError(
+        `invalid --ns "${list}": unknown namespace "${n}"`,
+        `use names of user,${NAMESPACES.join(",")}`,
+      );
+    }
+  }
+  return names.filter((n) => n !== "user");
 }
 
 /** The namespace flags of enter say what to join, not what to create. */

@@ -133,12 +133,12 @@ export async function workers(mode: string, ...phases: Phase[]): Promise<void> {
  * What the library keeps once its first Worker has spawned, whatever
  * comes after: one waiter thread (named after the Worker that started it,
  * the only thread so named once every Worker is gone) and one fd of the
- * library's own file, both the process's.
+ * library's sealed copy (a memfd), both the process's.
  */
 function assertProcessWide(fds: string[], all: string[]): void {
   const waiter = all.filter((t) => /^\d+ worker-\d+$/.test(t)).map(waiting);
   assert.equal(waiter.length, 1, `one waiter thread: ${waiter}`);
   assert.match(waiter[0]!, / do_epoll_wait$/, "the waiter waits in epoll");
-  const own = fds.filter((f) => /\/libuserns[^/]*\.so$/.test(f));
-  assert.equal(own.length, 1, `one fd of the library's file: ${fds}`);
+  const own = fds.filter((f) => /^\/memfd:userns \(deleted\)$/.test(f));
+  assert.equal(own.length, 1, `one fd of the library's sealed copy: ${fds}`);
 }

@@ -42,15 +42,28 @@ nsTest(
           "3", // userns-init is PID 1 of the target's namespace, it PID 2
         ]);
       });
-      await t.step("only the user namespace by default", async () => {
+      await t.step("every namespace that differs by default", async () => {
         const out = await new EnterCommand(tgt.pid, "sh", {
           args: ["-c", "readlink /proc/self/ns/user /proc/self/ns/uts"],
         }).output();
         assert.deepEqual(text(out.stdout).trim().split("\n"), [
           link("user"),
-          Deno.readLinkSync("/proc/self/ns/uts"),
+          link("uts"),
         ]);
       });
+      await t.step(
+        "only the user namespace when no other is named",
+        async () => {
+          const out = await new EnterCommand(tgt.pid, "sh", {
+            args: ["-c", "readlink /proc/self/ns/user /proc/self/ns/uts"],
+            namespaces: [],
+          }).output();
+          assert.deepEqual(text(out.stdout).trim().split("\n"), [
+            link("user"),
+            Deno.readLinkSync("/proc/self/ns/uts"),
+          ]);
+        },
+      );
       await t.step("exit status and nothing left behind", async () => {
         const fds = openFds();
         const out = await new EnterCommand(tgt.pid, "sh", {

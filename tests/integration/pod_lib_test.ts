@@ -88,7 +88,12 @@ nsTest(
               namespaces: ["pid"],
               stdout: "piped",
             }).output();
-            assert.equal(text(out.stdout), "bin\n2\n", text(out.stderr));
+            // A new pid namespace and /proc on top of the pod's, with a root.
+            assert.equal(
+              text(out.stdout),
+              "bin\nproc\n2\n",
+              text(out.stderr),
+            );
           } finally {
             await Deno.remove(root, { recursive: true });
           }

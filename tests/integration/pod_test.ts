@@ -210,44 +210,22 @@ nsTest("userns start, run --in, enter, ls, stop", async (t) => {
     });
 
     await t.step(
-      "enter NAME: user and mount always; --uts, --all",
+      "enter NAME: every namespace it holds; --ns and the flags choose",
       async () => {
         const script = "hostname; cat /mnt/f; readlink /proc/self/ns/pid";
-        const plain = await place.must([
-          "enter",
-          name,
-          "--",
-          "sh",
-          "-c",
-          script,
-        ]);
-        assert.deepEqual(plain.trim().split("\n"), [
-          Deno.hostname(),
-          "kept",
-          link("self", "pid"),
-        ]);
-        const uts = await place.must([
-          "enter",
-          "--uts",
-          name,
-          "--",
-          "hostname",
-        ]);
-        assert.equal(uts, "podhost\n");
-        const all = await place.must([
-          "enter",
-          "--all",
-          name,
-          "--",
-          "sh",
-          "-c",
-          script,
-        ]);
-        assert.deepEqual(all.trim().split("\n"), [
-          "podhost",
-          "kept",
-          link(holder, "pid"),
-        ]);
+        const enter = (...opts: string[]) =>
+          place.must(["enter", ...opts, name, "--", "sh", "-c", script]);
+        const pod = ["podhost", "kept", link(holder, "pid")];
+        assert.deepEqual((await enter()).trim().split("\n"), pod);
+        assert.deepEqual((await enter("--all")).trim().split("\n"), pod);
+        assert.deepEqual(
+          (await enter("--ns", "user,mount")).trim().split("\n"),
+          [Deno.hostname(), "kept", link("self", "pid")],
+        );
+        assert.deepEqual(
+          (await enter("--ns", "mnt", "--uts")).trim().split("\n"),
+          ["podhost", "kept", link("self", "pid")],
+        );
       },
     );
 
