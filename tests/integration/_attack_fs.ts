@@ -4,6 +4,7 @@
 // directory, a copy of the module), owned by whoever attacks: the caller,
 // and, when the suite runs as root, also the test user, so that both
 // identities are tried in one run.
+import { UsernsPod } from "../../lib/mod.ts";
 import { cli, PRIVILEGED } from "./_env.ts";
 import { cliAsUser, UNPRIVILEGED_REASON, USER, USER_UID } from "./_asuser.ts";
 import { buildRootfs, exec, must, type Ran, type Rootfs } from "./_rootfs.ts";
@@ -331,4 +332,59 @@ export function notRefused(out: Ran, what: string): string | undefined {
   if (!/^userns: [^\n]*\n$/.test(out.stderr)) return `not one line: ${said}`;
   if (!out.stderr.includes(what)) return `does not name ${what}: ${said}`;
   return undefined;
+}
+
+/**
+ * What a command run in a pod under `--root` looks at: its /proc (a fresh
+ * proc of a new pid namespace, SPEC), its pid namespace, the pids it sees
+ * and their programs, and, for each, whether `MARKER` (a file outside the
+ * root) can be read through its `/proc/PID/root` or `/proc/PID/cwd` (the
+ * holder's lead to the host's root). Ends with `done`.
+ *
+ * @param marker the host-only file
+ * @returns the shell script
+ */
+export function podProbe(marker: string): string {
+  return `M=${marker}
+echo "proc: $(stat -f -c %T /proc 2>/dev/null || echo missing)"
+echo "namespace: $(readlink /proc/self/ns/pid 2>/dev/null || echo unknown)"
+echo "pids: $(cd /proc 2>/dev/null && ls -d [0-9]* 2>/dev/null | tr '\\n' ' ')"
+echo "programs: $(cat /proc/[0-9]*/comm 2>/dev/null | tr '\\n' ' ')"
+for p in /proc/[0-9]*; do
+  for via in root cwd; do
+    cat "$p/$via$M" >/dev/null 2>&1 && echo "read $M through $p/$via"
+  done
+done
+echo done`;
+}
+
+// `deno run -A _attack_fs.ts pod-root RUNTIME ROOT MARKER pid|nopid NAME`, as
+// _scenario.ts runs it: the same attack through the library, a pod started
+// with UsernsPod.start() and commands from pod.command(cmd, { root }).
+// Prints the probe's and the attack's output, then the holder's pid and pid
+// namespace as the host sees them.
+if (import.meta.main) {
+  const [scenario, runtime, root, marker, pid, name] = Deno.args;
+  Deno.env.set("XDG_RUNTIME_DIR", runtime!);
+  const pod = await UsernsPod.start({
+    name,
+    namespaces: pid === "pid" ? ["pid"] : [],
+  });
+  try {
+    const runs: [string, string[]][] = [
+      ["sh", ["-c", podProbe(marker!)]],
+      ["/bin/attack", ["pidns", marker!]],
+    ];
+    for (const [cmd, args] of runs) {
+      const out = await pod.command(cmd, { args, root, stdout: "piped" })
+        .output();
+      await Deno.stdout.write(out.stdout);
+    }
+    console.log(
+      `holder ${pod.pid} ${Deno.readLinkSync(`/proc/${pod.pid}/ns/pid`)}`,
+    );
+  } finally {
+    await pod.stop();
+  }
+  console.error(`scenario ${scenario}: ok`);
 }
