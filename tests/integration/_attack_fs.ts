@@ -5,7 +5,7 @@
 // and, when the suite runs as root, also the test user, so that both
 // identities are tried in one run.
 import { UsernsPod } from "../../lib/mod.ts";
-import { cli, PRIVILEGED } from "./_env.ts";
+import { cli, PRIVILEGED, ROOT } from "./_env.ts";
 import { cliAsUser, UNPRIVILEGED_REASON, USER, USER_UID } from "./_asuser.ts";
 import { buildRootfs, exec, must, type Ran, type Rootfs } from "./_rootfs.ts";
 import { containerUser, runAs } from "./_rootless.ts";
@@ -315,6 +315,40 @@ export async function attackRootfs(who: Attacker): Promise<Rootfs> {
 export function hostMounts(): string[] {
   return Deno.readTextFileSync("/proc/self/mountinfo").split("\n")
     .filter(Boolean).map((l) => l.split(" ")[4]!).sort();
+}
+
+/**
+ * A copy of the module for the attacker: its own checkout (owned by it),
+ * with the prebuilt library or, without it, one that builds its library
+ * into the cache.
+ *
+ * @param who the attacker
+ * @param prebuilt copy build/ too
+ * @returns the copy's directory (its `main.ts` is the CLI)
+ */
+export async function moduleCopy(
+  who: Attacker,
+  prebuilt: boolean,
+): Promise<string> {
+  const dir = await placeFor(who, "uns-module-");
+  const parts = ["deno.json", "main.ts", "lib", "ffi", "c"];
+  if (prebuilt) parts.push("build");
+  await must("cp", ["-r", ...parts.map((p) => ROOT + p), dir]);
+  await giveTo(dir, who);
+  return dir;
+}
+
+/**
+ * The SHA-256 of a file, hex.
+ *
+ * @param path the file
+ * @returns its hash
+ */
+export async function sha256(path: string): Promise<string> {
+  const bytes = await Deno.readFile(path);
+  const h = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(h)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
 }
 
 /**
