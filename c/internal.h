@@ -65,6 +65,9 @@
 #ifndef SYS_fsmount
 #define SYS_fsmount 432
 #endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
 #ifndef SYS_memfd_create
 #define SYS_memfd_create 319 /* x86_64; other arches define it */
 #endif
@@ -266,8 +269,8 @@ long write_file_at(int dir, const char *path, const char *p, long len);
 /* join.c */
 _Noreturn void launch_join(const struct spawn *s);
 _Noreturn void join_main(char **envp);
-long clone_on(void *stack_top, unsigned long flags, int (*fn)(void *),
-	      void *arg);
+long clone_on(void *stack_top, unsigned long flags, int *pidfd,
+	      int (*fn)(void *), void *arg);
 
 /* mounts.c */
 void set_up_mounts(const struct spawn *s);

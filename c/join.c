@@ -154,14 +154,15 @@ _Noreturn void join_main(char **envp)
  * exits with what FN returns: for a CLONE_VM child, without libc.
  * @stack_top: the top of the child's stack, 16-byte aligned
  * @flags: clone flags, with the exit signal
+ * @pidfd: where CLONE_PIDFD puts the child's pidfd
  * @fn: what the child runs
  * @arg: its argument
  *
  * Return: the child's pid, or -errno.
  */
 #if defined(__x86_64__)
-long clone_on(void *stack_top, unsigned long flags, int (*fn)(void *),
-	      void *arg)
+long clone_on(void *stack_top, unsigned long flags, int *pidfd,
+	      int (*fn)(void *), void *arg)
 {
 	void **sp = stack_top;
 	register long r10 __asm__("r10") = 0;
@@ -183,20 +184,20 @@ long clone_on(void *stack_top, unsigned long flags, int (*fn)(void *),
 			 "hlt\n"
 			 "1:"
 			 : "=a"(ret)
-			 : "a"((long)SYS_clone), "D"(flags), "S"(sp), "d"(0L),
-			   "r"(r10), "r"(r8)
+			 : "a"((long)SYS_clone), "D"(flags), "S"(sp),
+			   "d"(pidfd), "r"(r10), "r"(r8)
 			 : "rcx", "r11", "memory");
 	return ret;
 }
 #elif defined(__aarch64__)
-long clone_on(void *stack_top, unsigned long flags, int (*fn)(void *),
-	      void *arg)
+long clone_on(void *stack_top, unsigned long flags, int *pidfd,
+	      int (*fn)(void *), void *arg)
 {
 	void **sp = stack_top;
 	register long x8 __asm__("x8") = SYS_clone;
 	register long x0 __asm__("x0") = (long)flags;
 	register long x1 __asm__("x1");
-	register long x2 __asm__("x2") = 0;
+	register long x2 __asm__("x2") = (long)pidfd;
 	register long x3 __asm__("x3") = 0;
 	register long x4 __asm__("x4") = 0;
 
@@ -219,10 +220,10 @@ long clone_on(void *stack_top, unsigned long flags, int (*fn)(void *),
 }
 #else
 /* Fork-style where there is no inline form: a copy of the memory. */
-long clone_on(void *stack_top, unsigned long flags, int (*fn)(void *),
-	      void *arg)
+long clone_on(void *stack_top, unsigned long flags, int *pidfd,
+	      int (*fn)(void *), void *arg)
 {
-	long pid = raw_clone(flags & ~(unsigned long)CLONE_VM, NULL);
+	long pid = raw_clone(flags & ~(unsigned long)CLONE_VM, pidfd);
 
 	(void)stack_top;
 	if (pid == 0)

@@ -14,19 +14,42 @@
  * podman and buildah still make user namespaces and mounts inside.
  *
  * Only a process of the outer namespace with CAP_SETUID there may write the
- * nested one's maps: a writer cloned before the unshare does it, through the
- * child's own directory in /proc, opened before the root changed.
+ * nested one's maps, and only through /proc/PID of a process that is in it
+ * and dumpable. A joining child is not dumpable (join.c), so the nested
+ * namespace is made by a carrier: a child cloned into it, holding no fd,
+ * that does nothing but wait. The child writes the carrier's maps, through
+ * the /proc it opened before the root changed, joins its namespace by its
+ * pidfd, unshares the mount namespace, and kills it.
  */
 #include "internal.h"
 
-#define WRITER_STACK (16 * 1024)
+#define CARRIER_STACK (4 * 1024)
 
-/* What the writer needs: the child's /proc directory, its pipe, the maps. */
-struct job {
-	long dir;
-	int go, done; /* read end; the write end, which the writer closes */
-	const char *uid_map, *gid_map;
+/* What the carrier is told: the write end of the pipe on which it says it
+ * is ready, and whether it runs in memory of its own. */
+struct carrier_job {
+	int ready;
+	int own_memory;
 };
+
+/* The carrier: drops every fd but the one it says it is ready on, makes
+ * itself dumpable in its own memory (a joining child's is not, and a copy
+ * keeps that; /proc/PID is then root's, and its maps cannot be written),
+ * says so, and waits to be killed. */
+static int carrier(void *arg)
+{
+	const struct carrier_job *j = arg;
+
+	(void)close_range_(0, (unsigned)j->ready - 1);
+	(void)close_range_((unsigned)j->ready + 1, ~0U);
+	if (j->own_memory)
+		(void)sys(SYS_prctl, PR_SET_DUMPABLE, 1);
+	(void)sys(SYS_write, j->ready, "R", 1);
+	(void)sys(SYS_close, j->ready);
+	for (;;)
+		(void)sys(SYS_ppoll, NULL, 0, NULL, NULL, KSIGSET_SIZE);
+	return 0;
+}
 
 static long length(const char *p)
 {
@@ -37,25 +60,62 @@ static long length(const char *p)
 	return n;
 }
 
-/* The writer: once the child has unshared (one byte on the pipe), writes
- * its uid_map and gid_map. Its exit code is 0 or the errno. */
-static int writer(void *arg)
+/* Writes N in decimal at P; returns where it ends. */
+static char *number_at(char *p, long n)
 {
-	const struct job *j = arg;
-	char go = 0;
+	char digits[20];
+	int k = 0;
+
+	do
+		digits[k++] = (char)('0' + n % 10);
+	while (n /= 10);
+	while (k > 0)
+		*p++ = digits[--k];
+	return p;
+}
+
+/* Copies TEXT (with its NUL) to P. */
+static void text_at(char *p, const char *text)
+{
+	while ((*p++ = *text++))
+		;
+}
+
+/* The pid, in the /proc that DIR is in, of the process PIDFD names: the
+ * "Pid:" line of DIR/fdinfo/PIDFD. Return: it, or -errno. */
+static long pid_of(long dir, int pidfd)
+{
+	char path[32] = "fdinfo/", buf[256];
+	long fd, n, v = -1;
+
+	*number_at(path + 7, pidfd) = '\0';
+	if ((fd = sys(SYS_openat, dir, path, O_RDONLY | O_CLOEXEC)) < 0)
+		return fd;
+	n = sys(SYS_read, fd, buf, sizeof buf - 1);
+	(void)sys(SYS_close, fd);
+	for (long k = 0; k + 5 < n && v < 0; k++)
+		if (buf[k] == '\n' && buf[k + 1] == 'P' && buf[k + 2] == 'i' &&
+		    buf[k + 3] == 'd' && buf[k + 4] == ':')
+			for (v = 0, k += 5; k < n && buf[k] != '\n'; k++)
+				if (buf[k] >= '0' && buf[k] <= '9')
+					v = v * 10 + (buf[k] - '0');
+	return n < 0 ? n : v > 0 ? v : -ESRCH;
+}
+
+/* Writes the carrier's uid_map and gid_map: the files of /proc/PID, with
+ * DIR this process's /proc/self. */
+static long write_maps(const struct spawn *s, long dir, long pid)
+{
+	char path[48] = "../", *end = number_at(path + 3, pid);
 	long r;
 
-	(void)sys(SYS_close, j->done);
-	while ((r = sys(SYS_read, j->go, &go, 1)) == -EINTR)
-		;
-	if (r != 1)
-		return ECANCELED;
-	r = write_file_at((int)j->dir, "uid_map", j->uid_map,
-			  length(j->uid_map));
-	if (r >= 0)
-		r = write_file_at((int)j->dir, "gid_map", j->gid_map,
-				  length(j->gid_map));
-	return r < 0 ? (int)-r : 0;
+	text_at(end, "/uid_map");
+	r = write_file_at((int)dir, path, s->lock_uid_map,
+			  length(s->lock_uid_map));
+	end[1] = 'g';
+	return r < 0 ? r
+		     : write_file_at((int)dir, path, s->lock_gid_map,
+				     length(s->lock_gid_map));
 }
 
 /* Sets the last pid the child's pid namespace handed out (through DIR, its
@@ -78,39 +138,49 @@ static void last_pid(long dir, const char *value, long len)
  */
 void lock_mounts(const struct spawn *s, long dir)
 {
-	unsigned long stack[WRITER_STACK / sizeof(unsigned long)]
+	unsigned long stack[CARRIER_STACK / sizeof(unsigned long)]
 		__attribute__((aligned(16)));
 	long fresh = s->opt[UNS_OPT_CLONE_FLAGS] &
 		     (CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP);
-	int p[2] = { -1, -1 }, status = 0;
-	struct job j;
-	long w, r;
-
+	/* A joining child is not dumpable: the carrier gets a copy of its
+	 * small memory, made dumpable; any other shares the child's. */
+	int own = s->join_fd >= 0, pidfd = -1, status, p[2] = { -1, -1 };
+	struct carrier_job job;
+	char ready = 0;
 	/* As PID 1 of a new pid namespace that forks an init next, the
-	 * writer's pid is one the command would have had: bwrap's command is
-	 * pid 2 under its init, and so is ours. The writer gets a pid far
+	 * carrier's pid is one the command would have had: bwrap's command
+	 * is pid 2 under its init, and so is ours. The carrier gets a pid far
 	 * off, and the next one handed out is 2 again. */
 	int renumber = s->opt[UNS_OPT_INIT] && sys(SYS_getpid, 0) == 1;
+	long c, r;
 
 	CHECK(s, sys(SYS_pipe2, p, O_CLOEXEC), UNS_STEP_LOCK);
-	j = (struct job){ dir, p[0], p[1], s->lock_uid_map, s->lock_gid_map };
+	job = (struct carrier_job){ p[1], own };
 	if (renumber)
 		last_pid(dir, "1000", 4);
-	w = clone_on((char *)stack + sizeof stack, CLONE_VM | SIGCHLD, writer,
-		     &j);
+	c = clone_on((char *)stack + sizeof stack,
+		     CLONE_NEWUSER | CLONE_PIDFD | (own ? 0 : CLONE_VM) |
+			     SIGCHLD,
+		     &pidfd, carrier, &job);
 	if (renumber)
 		last_pid(dir, "1", 1);
-	CHECK(s, w, UNS_STEP_LOCK);
-	r = sys(SYS_unshare, CLONE_NEWUSER | CLONE_NEWNS | fresh);
-	if (r >= 0)
-		r = sys(SYS_write, p[1], "G", 1);
 	(void)sys(SYS_close, p[1]);
-	while (sys(SYS_wait4, w, &status, __WALL, NULL) == -EINTR)
+	CHECK(s, c, UNS_STEP_LOCK);
+	while ((r = sys(SYS_read, p[0], &ready, 1)) == -EINTR)
 		;
 	(void)sys(SYS_close, p[0]);
+	if (r >= 0)
+		r = r == 1 ? pid_of(dir, pidfd) : -ECHILD;
+	if (r > 0)
+		r = write_maps(s, dir, r);
+	if (r >= 0)
+		r = sys(SYS_setns, pidfd, CLONE_NEWUSER);
+	if (r >= 0)
+		r = sys(SYS_unshare, CLONE_NEWNS | fresh);
+	(void)sys(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	while (sys(SYS_wait4, c, &status, __WALL, NULL) == -EINTR)
+		;
+	(void)sys(SYS_close, pidfd);
 	(void)sys(SYS_close, dir);
 	CHECK(s, r, UNS_STEP_LOCK);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_at(s, UNS_STEP_LOCK,
-			WIFEXITED(status) ? WEXITSTATUS(status) : EIO, -1);
 }
