@@ -57,7 +57,7 @@ UNS_EXPORT int32_t uns_call(int32_t op, int32_t a, int32_t b, int32_t c,
 	case UNS_CALL_PIDFD_OPEN:
 		return uns_pidfd_open(a);
 	case UNS_CALL_PROC_ID:
-		return uns_proc_id(a, p);
+		return uns_proc_id(a, b, p);
 	case UNS_CALL_WHICH:
 		return uns_which(p, q);
 	case UNS_CALL_TIMER:

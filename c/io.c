@@ -364,6 +364,7 @@ static int status_fields(int32_t pid, int64_t *tracer, int64_t *euid)
  * uns_proc_id() - what tells a process from a later one with the same pid,
  * and what `enter` checks before it joins it.
  * @pid: the process
+ * @full: 0: its start time only; else all of @out
  * @out: UNS_PROC_SLOTS slots (enum uns_proc): its start time (clock ticks
  *       after boot), the inodes of its namespaces (0: none), its tracer's
  *       pid, its effective uid, and the owner of /proc/PID, which is root
@@ -372,7 +373,7 @@ static int status_fields(int32_t pid, int64_t *tracer, int64_t *euid)
  * Return: 0, or -errno (-ENOENT: no such process; -ESRCH: it has ended,
  * not yet reaped).
  */
-int32_t uns_proc_id(int32_t pid, int64_t *out)
+int32_t uns_proc_id(int32_t pid, int32_t full, int64_t *out)
 {
 	static const char *const ns[] = { "user", "mnt", "pid", "net",
 					  "ipc", "uts", "cgroup", "time" };
@@ -380,7 +381,7 @@ int32_t uns_proc_id(int32_t pid, int64_t *out)
 	struct stat st;
 	int rc;
 
-	if ((rc = start_time(pid, &out[UNS_PROC_START])) < 0)
+	if ((rc = start_time(pid, &out[UNS_PROC_START])) < 0 || !full)
 		return rc;
 	for (int i = 0; i < 8; i++) {
 		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, ns[i]);

@@ -294,11 +294,15 @@ static long clone_child(struct spawn *s, struct region *r, unsigned long flags,
 			    pidfd, NULL, &r->busy);
 		pid = pid < 0 ? -errno : pid;
 	} else if (s->req_fd >= 0) {
-		/* Launching userns-join: in our memory until it executes,
-		 * which we wait for (vfork), so the region stays ours. */
+		/* Launching userns-join: in our memory until it executes.
+		 * A pooled region is the kernel's to free then (as in shared
+		 * mode); a one-off one we free once it has (vfork). */
+		int pooled = r->busy != 0;
+
 		pid = clone(shared_child, r->base + GUARD + STACK,
-			    (int)(flags | CLONE_VM | CLONE_VFORK), s, pidfd,
-			    NULL, NULL);
+			    (int)(flags | CLONE_VM |
+				  (pooled ? CLONE_CHILD_CLEARTID : CLONE_VFORK)),
+			    s, pidfd, NULL, pooled ? &r->busy : NULL);
 		pid = pid < 0 ? -errno : pid;
 	} else {
 		pid = raw_clone(flags, pidfd);
@@ -420,7 +424,10 @@ int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 		return rc;
 	path = opt[UNS_OPT_PATH] < 0 ? DEFAULT_PATH : str + opt[UNS_OPT_PATH];
 	need = GUARD + STACK + data_size(opt, nopt, str, path);
-	if (may_share(opt))
+	/* A child that launches userns-join runs in our memory too, until
+	 * it executes the library: from a pooled region, we need not wait. */
+	if (may_share(opt) || (opt[UNS_OPT_JOIN_PID] > 0 && UNS_CAN_SHARE_VM &&
+			       opt[UNS_OPT_SELF_FD] >= 0))
 		r = claim(need, &rc);
 	if (!r && (rc = grow(&one, need)) == 0)
 		r = &one; /* fork mode: the child gets a copy */
@@ -447,7 +454,7 @@ int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 		memcpy(s->stdio, stdio, sizeof stdio);
 		s->sync_fd = sync[0];
 		s->err_fd = err[1];
-		s->shared = r != &one;
+		s->shared = r != &one && target < 0;
 		s->join_fd = target;
 		if (target >= 0 && UNS_CAN_SHARE_VM &&
 		    opt[UNS_OPT_SELF_FD] >= 0)
@@ -484,6 +491,6 @@ int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 	out[UNS_OUT_PID] = (int32_t)pid;
 	out[UNS_OUT_PIDFD] = pidfd;
 	out[UNS_OUT_SYNC_FD] = sync[1];
-	out[UNS_OUT_SHARED] = r != &one;
+	out[UNS_OUT_SHARED] = r != &one && target < 0;
 	return 0;
 }

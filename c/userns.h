@@ -205,7 +205,7 @@ enum uns_call {
 				* c argc, r out) */
 	UNS_CALL_OPEN_SELF,    /* uns_open_self(a src_fd) */
 	UNS_CALL_PIDFD_OPEN,   /* uns_pidfd_open(a pid) */
-	UNS_CALL_PROC_ID,      /* uns_proc_id(a pid, p out) */
+	UNS_CALL_PROC_ID,      /* uns_proc_id(a pid, b full, p out) */
 	UNS_CALL_WHICH,        /* uns_which(p path, q name) */
 	UNS_CALL_TIMER         /* uns_timer(a ctx, b ms) */
 };

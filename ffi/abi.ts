@@ -209,6 +209,7 @@ export const Call = {
 /** errno numbers the TypeScript side tests for. */
 export const Errno = {
   ENOENT: 2,
+  ESRCH: 3,
   EAGAIN: 11,
   EPIPE: 32,
   EBUSY: 16,

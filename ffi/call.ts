@@ -69,6 +69,6 @@ export const native = {
   which: (path: Uint8Array, name: Uint8Array): number =>
     call(Call.WHICH, 0, 0, 0, path, name),
   timer: (ctx: number, ms: number): number => call(Call.TIMER, ctx, ms),
-  procId: (pid: number, out: BigInt64Array): number =>
-    call(Call.PROC_ID, pid, 0, 0, out),
+  procId: (pid: number, full: boolean, out: BigInt64Array): number =>
+    call(Call.PROC_ID, pid, full ? 1 : 0, 0, out),
 };

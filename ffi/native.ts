@@ -403,6 +403,7 @@ export function spawnPaused(req: SpawnRequest): PausedChild {
     shrink(); // uns_spawn() has copied the request
   }
   if (rc < 0 && out[Out.PRECHECK]) throw commandError(req.file, -rc);
+  if (rc === -Errno.ESRCH && req.join) throw goneError(req.join.pid);
   if (rc < 0) throw cloneError(-rc, req.cloneFlags);
   return {
     pid: out[Out.PID]!,
@@ -423,6 +424,14 @@ export const RESOURCE_HINTS: Record<string, string> = {
   EAGAIN: "the process limit is reached; check ulimit -u",
   ENOMEM: "out of memory or pid limit reached",
 };
+
+/** The process to join has ended (or its pid is another's by now). */
+function goneError(pid: number): SpawnError {
+  return new SpawnError("TARGET_GONE", `process ${pid} has ended`, {
+    errno: "ESRCH",
+    hint: "name a process that runs (userns ps)",
+  });
+}
 
 function cloneError(errno: number, flags: number): SpawnError {
   const name = errnoName(errno);
@@ -730,7 +739,7 @@ const procOut = new BigInt64Array(Proc.COUNT);
  * has ended (a zombie not yet reaped), or it cannot be seen
  */
 export function processId(pid: number): ProcessId | undefined {
-  if (native.procId(pid, procOut) < 0) return undefined;
+  if (native.procId(pid, true, procOut) < 0) return undefined;
   const ns = {} as ProcessId["ns"];
   NS_NAMES.forEach((n, i) => ns[n] = Number(procOut[Proc.USERNS + i]));
   return {
@@ -741,6 +750,19 @@ export function processId(pid: number): ProcessId | undefined {
     euid: Number(procOut[Proc.EUID]),
     owner: Number(procOut[Proc.OWNER]),
   };
+}
+
+/**
+ * The start time of a process: what tells it from a later one with the
+ * same pid, at the cost of one read.
+ *
+ * @param pid the process
+ * @returns its start time in clock ticks after boot, or undefined as
+ * {@link processId}
+ */
+export function startTime(pid: number): number | undefined {
+  if (native.procId(pid, false, procOut) < 0) return undefined;
+  return Number(procOut[Proc.START]);
 }
 
 /**

@@ -49,7 +49,8 @@ export type UsernsErrorCode =
   | "HOOK"
   | "POD_EXISTS"
   | "POD_NOT_FOUND"
-  | "POD_STATE";
+  | "POD_STATE"
+  | "TARGET_GONE";
 
 /** Details of a {@link UsernsError} beyond its code and text. */
 export interface UsernsErrorDetails {

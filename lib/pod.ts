@@ -38,6 +38,7 @@ import {
   release,
   signalProcess,
   spawnPaused,
+  startTime,
   type StdioMode,
 } from "../ffi/native.ts";
 import { getReactor } from "../ffi/reactor.ts";
@@ -382,8 +383,9 @@ class PodCommand extends UsernsCommand {
     stdioDefault: StdioMode,
   ): Prepared {
     const pod = this.#pod;
-    // Its holder's pid could be another process's by now: never join that.
-    if (!isAlive(pod)) throw notRunning(pod);
+    // Its holder's pid could be another process's by now: never join that
+    // (the native side checks it again through the pidfd it joins by).
+    if (startTime(pod.pid) !== pod.start) throw notRunning(pod);
     for (const key of ["map", "uidMap", "gidMap", "setgroups"] as const) {
       if (o[key] !== undefined) {
         throw new UsernsError(
