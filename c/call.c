@@ -62,6 +62,12 @@ UNS_EXPORT int32_t uns_call(int32_t op, int32_t a, int32_t b, int32_t c,
 		return uns_which(p, q);
 	case UNS_CALL_TIMER:
 		return uns_timer(a, b);
+	case UNS_CALL_OPENPTY:
+		return uns_openpty(a, p);
+	case UNS_CALL_TTY_SIZE:
+		return uns_tty_size(a, b);
+	case UNS_CALL_REOPEN:
+		return uns_reopen(a, b, c);
 	}
 	return -ENOSYS;
 }

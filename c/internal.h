@@ -328,6 +328,9 @@ int32_t uns_pidfd_open(int32_t pid);
 int32_t uns_proc_id(int32_t pid, int32_t full, int64_t *out);
 int32_t uns_which(const char *path, const char *name);
 int32_t uns_timer(int32_t ctx, int32_t ms);
+int32_t uns_openpty(int32_t ctx, int32_t *out);
+int32_t uns_tty_size(int32_t from, int32_t to);
+int32_t uns_reopen(int32_t ctx, int32_t fd, int32_t flags);
 
 #pragma GCC visibility pop
 

@@ -435,3 +435,75 @@ int32_t uns_which(const char *path, const char *name)
 		p = end + 1;
 	}
 }
+
+/**
+ * uns_openpty() - a new pseudo-terminal, for a command run with --tty.
+ * @ctx: the context that owns the master (non-blocking, for the reactor)
+ * @out: [0] the master, [1] the slave (close-on-exec, owned by no context:
+ *       given to the child as its fds 0-2, then closed with uns_close())
+ *
+ * The slave is opened through the master (TIOCGPTPEER), never by a path a
+ * namespace could have replaced.
+ *
+ * Return: 0, or -errno.
+ */
+int32_t uns_openpty(int32_t ctx, int32_t *out)
+{
+	int unlock = 0, rc = 0;
+	int master = raise_fd(open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC |
+							 O_NONBLOCK));
+	int slave = -1;
+
+	if (master < 0)
+		return -errno;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
+	    (slave = raise_fd(ioctl(master, TIOCGPTPEER,
+				    O_RDWR | O_NOCTTY | O_CLOEXEC))) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = own_fds(ctx, &master, 1);
+	if (rc < 0) {
+		close_fds((int[]){ master, slave }, 2);
+		return rc;
+	}
+	out[0] = master;
+	out[1] = slave;
+	return 0;
+}
+
+/* Gives the terminal TO the window size of the terminal FROM. */
+int32_t uns_tty_size(int32_t from, int32_t to)
+{
+	struct winsize ws;
+
+	if (ioctl(from, TIOCGWINSZ, &ws) < 0 || ioctl(to, TIOCSWINSZ, &ws) < 0)
+		return -errno;
+	return 0;
+}
+
+/**
+ * uns_reopen() - a new open file description of what FD is (a terminal,
+ * a pipe), non-blocking, owned by context CTX: a relay may wait on it
+ * without making the caller's own description (shared with its shell)
+ * non-blocking.
+ * @ctx: the context that owns the new fd
+ * @fd: the fd, usually 0
+ * @flags: O_RDONLY or O_WRONLY
+ *
+ * Return: the new fd, or -errno.
+ */
+int32_t uns_reopen(int32_t ctx, int32_t fd, int32_t flags)
+{
+	char path[40];
+	int nfd, rc;
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d", (int)fd);
+	nfd = raise_fd(open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+	if (nfd < 0)
+		return -errno;
+	if ((rc = own_fds(ctx, &nfd, 1)) < 0) {
+		(void)close(nfd);
+		return rc;
+	}
+	return nfd;
+}

@@ -261,6 +261,10 @@ static int make_stdio(const int32_t *opt, int child[3], int32_t *out,
 		int32_t mode = opt[UNS_OPT_STDIN + i];
 		int p[2] = { -1, -1 };
 
+		if (opt[UNS_OPT_TTY_FD] >= 0) { /* the caller's: not closed */
+			child[i] = opt[UNS_OPT_TTY_FD];
+			continue;
+		}
 		if (mode == UNS_STDIO_NULL && *null < 0) {
 			*null = raise_fd(open("/dev/null", O_RDWR | O_CLOEXEC));
 			rc = *null < 0 ? -errno : 0;
@@ -471,7 +475,7 @@ int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 	}
 	close_fds((int[]){ sync[0], err[1], null, target, req }, 5);
 	for (int i = 0; i < 3; i++)
-		if (stdio[i] != null)
+		if (stdio[i] != null && stdio[i] != opt[UNS_OPT_TTY_FD])
 			close_fds(&stdio[i], 1);
 	/* A shared region is the kernel's to free now; any other is ours. */
 	if (r == &one && one.base)

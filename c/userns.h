@@ -57,6 +57,8 @@ enum uns_opt {
 			       * certainly cannot be executed, seen from the
 			       * caller's view (UNS_OUT_PRECHECK says why) */
 	UNS_OPT_ROOT_RDONLY,  /* 1: the new root is read-only, recursively */
+	UNS_OPT_TTY_FD,       /* a pseudo-terminal's slave to make fds 0-2
+			       * (with UNS_OPT_SETSID, UNS_OPT_CTTY), or -1 */
 	UNS_OPT_STR_LEN,      /* bytes in the string buffer, last one NUL */
 	UNS_OPT_FILE,         /* command name or path */
 	UNS_OPT_PATH,         /* PATH to search when FILE has no slash */
@@ -207,7 +209,10 @@ enum uns_call {
 	UNS_CALL_PIDFD_OPEN,   /* uns_pidfd_open(a pid) */
 	UNS_CALL_PROC_ID,      /* uns_proc_id(a pid, b full, p out) */
 	UNS_CALL_WHICH,        /* uns_which(p path, q name) */
-	UNS_CALL_TIMER         /* uns_timer(a ctx, b ms) */
+	UNS_CALL_TIMER,        /* uns_timer(a ctx, b ms) */
+	UNS_CALL_OPENPTY,      /* uns_openpty(a ctx, p out) */
+	UNS_CALL_TTY_SIZE,     /* uns_tty_size(a from_fd, b to_fd) */
+	UNS_CALL_REOPEN        /* uns_reopen(a ctx, b fd, c flags) */
 };
 
 /* The library's exports: three symbols, as each one costs the runtime's

@@ -43,19 +43,20 @@ export const Opt = {
   EXEC_SELF: 26,
   PRECHECK: 27,
   ROOT_RDONLY: 28,
-  STR_LEN: 29,
-  FILE: 30,
-  PATH: 31,
-  CWD: 32,
-  ROOT: 33,
-  HOSTNAME: 34,
-  LOCK_UID_MAP: 35,
-  LOCK_GID_MAP: 36,
-  ARGC: 37,
-  ENVC: 38,
-  NMOUNT: 39,
-  NRLIMIT: 40,
-  COUNT: 41,
+  TTY_FD: 29,
+  STR_LEN: 30,
+  FILE: 31,
+  PATH: 32,
+  CWD: 33,
+  ROOT: 34,
+  HOSTNAME: 35,
+  LOCK_UID_MAP: 36,
+  LOCK_GID_MAP: 37,
+  ARGC: 38,
+  ENVC: 39,
+  NMOUNT: 40,
+  NRLIMIT: 41,
+  COUNT: 42,
 } as const;
 
 /** Slots of one mount operation (enum uns_mount_slot). */
@@ -204,6 +205,9 @@ export const Call = {
   PROC_ID: 18,
   WHICH: 19,
   TIMER: 20,
+  OPENPTY: 21,
+  TTY_SIZE: 22,
+  REOPEN: 23,
 } as const;
 
 /** errno numbers the TypeScript side tests for. */

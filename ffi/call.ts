@@ -69,6 +69,11 @@ export const native = {
   which: (path: Uint8Array, name: Uint8Array): number =>
     call(Call.WHICH, 0, 0, 0, path, name),
   timer: (ctx: number, ms: number): number => call(Call.TIMER, ctx, ms),
+  openpty: (ctx: number, out: Int32Array): number =>
+    call(Call.OPENPTY, ctx, 0, 0, out),
+  ttySize: (from: number, to: number): number => call(Call.TTY_SIZE, from, to),
+  reopen: (ctx: number, fd: number, flags: number): number =>
+    call(Call.REOPEN, ctx, fd, flags),
   procId: (pid: number, full: boolean, out: BigInt64Array): number =>
     call(Call.PROC_ID, pid, full ? 1 : 0, 0, out),
 };

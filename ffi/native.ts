@@ -111,6 +111,8 @@ export interface SpawnRequest {
   root?: string;
   /** The new root is read-only, recursively. */
   rootReadonly?: boolean;
+  /** A pseudo-terminal's slave to make fds 0-2 (see {@link openPty}). */
+  ttyFd?: number;
   /** Lock the mounts in a nested user namespace whose maps are these
    * (identity lines, in the kernel's format). */
   lock?: { uid: string; gid: string };
@@ -359,6 +361,7 @@ function fill(req: SpawnRequest): number {
   s[Opt.EXEC_SELF] = req.execSelf ? 1 : 0;
   s[Opt.PRECHECK] = req.precheck ? 1 : 0;
   s[Opt.ROOT_RDONLY] = req.rootReadonly ? 1 : 0;
+  s[Opt.TTY_FD] = req.ttyFd ?? -1;
   s[Opt.STR_LEN] = at;
   s[Opt.ARGC] = req.argv.length;
   s[Opt.ENVC] = envc;
@@ -790,4 +793,57 @@ export function signalProcess(
   } finally {
     native.close(fd);
   }
+}
+
+/** A pseudo-terminal: its master (non-blocking, this isolate's) and slave. */
+export interface Pty {
+  /** The side userns reads and writes. */
+  master: number;
+  /** The side the command gets as fds 0-2; close it once spawned. */
+  slave: number;
+}
+
+/**
+ * Opens a new pseudo-terminal (the slave through the master, never by a
+ * path).
+ *
+ * @returns its two fds
+ * @throws {SpawnError} SETUP when there is none to be had
+ */
+export function openPty(): Pty {
+  const out = new Int32Array(2);
+  const rc = native.openpty(getReactor().ctx, out);
+  if (rc < 0) {
+    const errno = errnoName(-rc);
+    throw new SpawnError("SETUP", `cannot open a pseudo-terminal: ${errno}`, {
+      errno,
+      hint: "check that /dev/ptmx and /dev/pts are there",
+    });
+  }
+  return { master: out[0]!, slave: out[1]! };
+}
+
+/**
+ * Gives a terminal the window size of another.
+ *
+ * @param from the terminal whose size it is (the caller's)
+ * @param to the terminal to resize (a pty's master)
+ * @returns 0, or the errno (ENOTTY: `from` is no terminal)
+ */
+export function copyTtySize(from: number, to: number): number {
+  const rc = native.ttySize(from, to);
+  return rc < 0 ? -rc : 0;
+}
+
+/**
+ * A new, non-blocking open file description of what `fd` is (a terminal or
+ * a pipe), this isolate's: read or written through the reactor without
+ * making the caller's own description non-blocking.
+ *
+ * @param fd the fd (0 or 1)
+ * @param write open it for writing, else for reading
+ * @returns the new fd, or -errno
+ */
+export function reopen(fd: number, write: boolean): number {
+  return native.reopen(getReactor().ctx, fd, write ? 1 : 0);
 }

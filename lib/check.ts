@@ -75,6 +75,7 @@ const RULES: readonly (readonly [string, Check])[] = [
   ["timeOffsets", checkTimeOffsets],
   ["setsid", checkBoolean],
   ["ctty", checkBoolean],
+  ["tty", checkBoolean],
   ["oomScoreAdj", checkOomScoreAdj],
   ["strict", checkBoolean],
   ["helperTimeout", checkHelperTimeout],

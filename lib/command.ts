@@ -31,6 +31,7 @@ import {
   writableToFd,
 } from "./stream.ts";
 import { runSync } from "./sync.ts";
+import { TtyRelay } from "./tty.ts";
 import {
   abort,
   closeFd,
@@ -158,10 +159,23 @@ export class UsernsCommand {
 
   #prepare(options: UsernsCommandOptions, stdioDefault: StdioMode): Prepared {
     try {
-      return this.prepared(this.#command, options, stdioDefault);
+      const prepared = this.prepared(this.#command, options, stdioDefault);
+      if (this.wantsTty(options)) withTty(prepared, options);
+      return prepared;
     } catch (e) {
       throw permissionError(e); // a denied Deno permission, as a typed error
     }
+  }
+
+  /**
+   * Whether the command runs on a relayed pseudo-terminal: `tty`, or what
+   * a subclass decides when it is not given.
+   *
+   * @param options the options
+   * @returns whether to open one
+   */
+  protected wantsTty(options: UsernsCommandOptions): boolean {
+    return !!options.tty;
   }
 
   /**
@@ -180,6 +194,29 @@ export class UsernsCommand {
   ): Prepared {
     return prepare(command, options, stdioDefault);
   }
+}
+
+/** Puts the command on a new pseudo-terminal (see `tty.ts`). */
+function withTty(prepared: Prepared, o: UsernsCommandOptions): void {
+  for (const name of ["stdin", "stdout", "stderr"] as const) {
+    if (o[name] !== undefined && o[name] !== "inherit") {
+      throw new UsernsTypeError(
+        "INVALID_ARGUMENT",
+        `tty takes the command's stdin, stdout and stderr: ${name} must be "inherit", got ${
+          JSON.stringify(o[name])
+        }`,
+      );
+    }
+  }
+  const relay = new TtyRelay();
+  prepared.tty = relay;
+  prepared.request = {
+    ...prepared.request,
+    ttyFd: relay.slave,
+    stdio: ["inherit", "inherit", "inherit"],
+    setsid: true,
+    ctty: true,
+  };
 }
 
 /** Set-up was stopped by kill() or the AbortSignal. */
@@ -238,6 +275,7 @@ export class UsernsChild implements AsyncDisposable {
   readonly #exit: Promise<[number, number]>;
   readonly #setup = new SetupStop();
   readonly #fds: number[];
+  readonly #tty: TtyRelay | undefined;
   #errFd: number;
   #streams: [
     WritableStream<Uint8Array>?,
@@ -271,7 +309,15 @@ export class UsernsChild implements AsyncDisposable {
    * @param options the command's options, for the hook, signal and warning
    */
   constructor(prepared: Prepared, options: UsernsCommandOptions) {
-    const n = spawnPaused(prepared.request);
+    let n: PausedChild;
+    try {
+      n = spawnPaused(prepared.request);
+    } catch (e) {
+      prepared.tty?.close();
+      throw e;
+    }
+    prepared.tty?.start();
+    this.#tty = prepared.tty;
     const reactor = getReactor();
     this.#native = n;
     this.pid = n.pid;
@@ -537,6 +583,7 @@ export class UsernsChild implements AsyncDisposable {
       };
     } finally {
       signal?.removeEventListener("abort", onAbort);
+      await this.#tty?.finish();
     }
   }
 }

@@ -47,6 +47,7 @@ export interface EnterOptions extends
     | "group"
     | "setsid"
     | "ctty"
+    | "tty"
     | "signal"
     | "beforeExec"
     | "oomScoreAdj"
@@ -170,6 +171,23 @@ export class EnterCommand extends UsernsCommand {
       throw new UsernsError("INVALID_ARGUMENT", `invalid pid ${pid}`);
     }
     this.#pid = pid;
+  }
+
+  /**
+   * A relayed pseudo-terminal unless `tty` says otherwise: by default when
+   * stdin is a terminal and the process belongs to another user (root
+   * entering a user's container), whose root must get no hold of the
+   * caller's terminal.
+   */
+  protected override wantsTty(o: UsernsCommandOptions): boolean {
+    if (o.tty !== undefined) return o.tty;
+    try {
+      if (!Deno.stdin.isTerminal()) return false;
+    } catch {
+      return false;
+    }
+    const target = processId(this.#pid);
+    return target !== undefined && target.euid !== Deno.uid();
   }
 
   /** Plans the join; see {@link UsernsCommand.prepared}. */

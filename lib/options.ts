@@ -20,6 +20,7 @@ import { limits, type RlimitName, type RlimitValue } from "./limits.ts";
 import { findHelpers, type HelperPaths } from "./mapwrite.ts";
 import { type LabeledOp, type Mount, mountOps } from "./mounts.ts";
 import { rangesFor, readSubIdFileSync, type SubIdFile } from "./subid.ts";
+import type { TtyRelay } from "./tty.ts";
 import { CloneFlag, MS } from "../ffi/abi.ts";
 import type { SpawnRequest, StdioMode } from "../ffi/native.ts";
 
@@ -81,6 +82,8 @@ export interface UsernsCommandOptions {
   setsid?: boolean;
   /** Make stdin's terminal the controlling one; implies setsid. @default {false} */
   ctty?: boolean;
+  /** Run the command on a new pseudo-terminal that userns relays to its own stdin and stdout (as `podman run -t`); stdin, stdout and stderr must then be left "inherit". @default {false} */
+  tty?: boolean;
   /** The command's OOM score adjustment (-1000..1000). */
   oomScoreAdj?: number;
   /** Fail when `auto` cannot map the subordinate ranges. @default {false} */
@@ -103,6 +106,8 @@ export interface Prepared {
   helpers: HelperPaths;
   /** What the native side is to do; its mounts carry their labels. */
   request: SpawnRequest & { mounts?: LabeledOp[] };
+  /** The pseudo-terminal relayed with `tty`. */
+  tty?: TtyRelay;
 }
 
 function invalid(what: string): UsernsError {

@@ -19,6 +19,12 @@ export const COMMAND_OPTIONS: OptionSpecs = {
     help:
       "working directory of the command (relative: inside --root when given)",
   },
+  tty: {
+    type: "boolean",
+    short: "t",
+    help:
+      "run the command on a new pseudo-terminal that userns relays (as podman run -t)",
+  },
   setsid: { type: "boolean", help: "run the command in a new session" },
   ctty: {
     type: "boolean",
@@ -342,6 +348,7 @@ export function commandOptions(p: Parsed): UsernsCommandOptions {
     cwd: str(v.cwd),
     setsid: v.setsid === true ? true : undefined,
     ctty: v.ctty === true ? true : undefined,
+    tty: v.tty === true ? true : undefined,
     oomScoreAdj: integer(str(v["oom-score-adj"]), "oom-score-adj"),
     rlimits: limits(list(v.rlimit)),
     noNewPrivs: v["no-new-privs"] === true ? true : undefined,
