@@ -5,13 +5,17 @@
  * the same pid, start time and user namespace as recorded; a record whose
  * holder is gone (reboot, SIGKILL, a reused pid) is removed by the next pod
  * command. A start claims its name by creating the file exclusively, so of
- * two starts of one name exactly one wins.
+ * two starts of one name exactly one wins. Files are written as new
+ * temporaries renamed into place and read without following links or
+ * waiting (safe_file.ts): a link, FIFO or device at a record's name is
+ * refused, never followed or waited on.
  *
  * @module
  */
 import { UsernsError } from "./errors.ts";
 import type { IdMapping } from "./idmap.ts";
 import { processId } from "../ffi/native.ts";
+import { NotRegularError, readRegularFile, writeNewFile } from "./safe_file.ts";
 
 /** What is recorded of a pod. */
 export interface PodRecord {
@@ -135,12 +139,35 @@ function wellFormed(v: unknown): v is PodRecord | Claim {
     Array.isArray(r.gid);
 }
 
+/**
+ * The record or claim of `name`: undefined when there is none, or when
+ * what is there does not parse as one (stale: removed by the next sweep).
+ * Opened without following a link and without blocking.
+ *
+ * @throws {UsernsError} POD_STATE when its file is not a regular file (a
+ * link, FIFO, device or directory) or cannot be read
+ */
 function read(dir: string, name: string): PodRecord | Claim | undefined {
+  const path = `${dir}/${name}.json`;
+  let text: string | undefined;
   try {
-    const v = JSON.parse(Deno.readTextFileSync(`${dir}/${name}.json`));
+    text = readRegularFile(path);
+  } catch (e) {
+    if (e instanceof NotRegularError) {
+      throw new UsernsError(
+        "POD_STATE",
+        `cannot read pod "${name}": ${e.message}`,
+        { hint: `remove it (rm ${JSON.stringify(path)})`, cause: e },
+      );
+    }
+    throw stateError(`cannot read pod "${name}"`, e, "check its permissions");
+  }
+  if (text === undefined) return undefined;
+  try {
+    const v = JSON.parse(text);
     return wellFormed(v) ? v : undefined;
   } catch {
-    return undefined; // gone, or not ours: stale
+    return undefined; // not a record: stale
   }
 }
 
@@ -300,26 +327,14 @@ export function claimName(dir: string, name: string): void {
         },
       );
     }
-    let created = false;
     try {
-      Deno.removeSync(path);
+      Deno.removeSync(path); // a stale one: removed under the lock
     } catch {
       // there was none (or it cannot be removed: writing says why)
     }
     try {
-      const f = Deno.openSync(path, {
-        write: true,
-        createNew: true,
-        mode: 0o600,
-      });
-      created = true;
-      try {
-        f.writeSync(new TextEncoder().encode(JSON.stringify(claim)));
-      } finally {
-        f.close();
-      }
+      writeNewFile(path, JSON.stringify(claim), 0o600, false);
     } catch (e) {
-      if (created) Deno.removeSync(path); // ours: the lock is held
       throw stateError(
         `cannot record pod "${name}" in ${dir}`,
         e,
@@ -339,16 +354,9 @@ export function claimName(dir: string, name: string): void {
  * removed then)
  */
 export function commitRecord(dir: string, rec: PodRecord): void {
-  const tmp = `${dir}/.${rec.name}.${Deno.pid}.tmp`;
   try {
-    Deno.writeTextFileSync(tmp, JSON.stringify(rec), { mode: 0o600 });
-    Deno.renameSync(tmp, `${dir}/${rec.name}.json`);
+    writeNewFile(`${dir}/${rec.name}.json`, JSON.stringify(rec), 0o600, true);
   } catch (e) {
-    try {
-      Deno.removeSync(tmp);
-    } catch {
-      // never written
-    }
     forgetPod(rec.name);
     throw stateError(
       `cannot record pod "${rec.name}" in ${dir}`,

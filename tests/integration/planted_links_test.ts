@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { cli, MAIN, nsTest, text } from "./_env.ts";
 import { scratchDir, spawnAsOther } from "./_cache.ts";
+import { PodPlace } from "./_pod.ts";
 import { delay } from "./_process.ts";
 
 const PRECIOUS = "precious\n";
@@ -162,6 +163,31 @@ nsTest(
       assert.equal(Deno.readTextFileSync(victim), PRECIOUS);
       assert.deepEqual([...Deno.readDirSync(shared)], [], "ours is removed");
     } finally {
+      await cleanUp(base);
+    }
+  },
+);
+
+nsTest(
+  "pod records: a link planted at the old temporary name is never followed",
+  async () => {
+    const place = await PodPlace.create();
+    const { base, victim } = arena();
+    const name = place.name("planted");
+    try {
+      Deno.mkdirSync(place.state, { mode: 0o700 });
+      const start = heldCli(["start", name], place.env);
+      Deno.symlinkSync(victim, `${place.state}/.${name}.${start.pid}.tmp`);
+      await start.release();
+      const out = await start.output;
+      assert.equal(out.code, 0, text(out.stderr));
+      assert.equal(Deno.readTextFileSync(victim), PRECIOUS, "never written");
+      assert.ok(Deno.lstatSync(`${place.state}/${name}.json`).isFile);
+      await place.must(["stop", name]);
+      assert.equal(Deno.readTextFileSync(victim), PRECIOUS);
+      place.assertStopped();
+    } finally {
+      await place.close();
       await cleanUp(base);
     }
   },
