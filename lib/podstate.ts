@@ -14,6 +14,7 @@
  */
 import { UsernsError } from "./errors.ts";
 import type { IdMapping } from "./idmap.ts";
+import { findPasswdEntry, readPasswd } from "./identity.ts";
 import { processId } from "../ffi/native.ts";
 import { NotRegularError, readRegularFile, writeNewFile } from "./safe_file.ts";
 
@@ -116,16 +117,45 @@ export function stateDir(create: boolean): string | undefined {
     }
   }
   const mode = (st.mode ?? 0) & 0o777;
-  if (!st.isDirectory || st.uid !== Deno.uid() || mode !== 0o700) {
+  const me = Deno.uid();
+  if (st.uid !== me) throw takenError(dir, st.uid ?? -1, me ?? -1);
+  if (!st.isDirectory || mode !== 0o700) {
     throw new UsernsError(
       "POD_STATE",
       `${dir} is not a private directory of yours (owner ${st.uid}, mode ${
         mode.toString(8)
       }${st.isSymlink ? ", a symbolic link" : ""})`,
-      { hint: `remove it, or make it yours with mode 700` },
+      {
+        hint: st.isDirectory
+          ? `make it private (chmod 700 ${dir})`
+          : `remove it (rm ${dir})`,
+      },
     );
   }
   return dir;
+}
+
+/**
+ * The error for a state directory of another user's: the caller cannot
+ * remove it (it is theirs, in a sticky /tmp or their XDG_RUNTIME_DIR), so
+ * the way out is a state directory elsewhere.
+ */
+function takenError(dir: string, owner: number, me: number): UsernsError {
+  let name: string | undefined;
+  try {
+    name = findPasswdEntry(readPasswd(), owner)?.name;
+  } catch {
+    // unreadable: the uid alone
+  }
+  const who = `uid ${owner}${name ? ` (${name})` : ""}`;
+  return new UsernsError(
+    "POD_STATE",
+    `${dir} is taken by another user: it belongs to ${who}, and only they or root can remove it`,
+    {
+      hint:
+        `set XDG_RUNTIME_DIR to a private directory of yours (such as /run/user/${me}) to keep your pods there, or ask root to remove ${dir}`,
+    },
+  );
 }
 
 /** Whether a parsed file is a record or a claim, not something else. */

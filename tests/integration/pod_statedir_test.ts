@@ -68,7 +68,11 @@ nsTest(
         assert.equal(out.code, 0, out.stderr);
         const owner = Deno.statSync(place.state).uid;
         assert.notEqual(owner, Deno.uid());
-        await allRefuse(new RegExp(`\\(owner ${owner}, mode 700\\)`));
+        await allRefuse(
+          new RegExp(
+            `${place.state} is taken by another user: it belongs to uid ${owner}\\b.*; set XDG_RUNTIME_DIR to a private directory of yours`,
+          ),
+        );
         Deno.removeSync(place.state);
       });
       await t.step(
@@ -103,6 +107,42 @@ nsTest(
             assert.equal(out.code, 0, out.stderr);
             assert.equal(out.stdout, `700 0 directory\n${name}.json\n`);
           }
+          assert.deepEqual(place.holders(), []);
+        },
+      );
+      await t.step(
+        "another user's /tmp/userns-UID: says whose, and XDG_RUNTIME_DIR is the way out",
+        async () => {
+          // As in the step above, where the user is root: /tmp/userns-0,
+          // made by inside uid 1 (some other uid outside).
+          const script = `mkdir -m 700 /tmp/userns-0 && chown 1:1 /tmp/userns-0
+for args in ls "start --map root $3" "run --in $3 -- true" "stop $3"; do
+  env -u XDG_RUNTIME_DIR "$1" run -A "$2" $args 2>&1; echo "exit $?"
+done
+mkdir -m 700 /tmp/mine && export XDG_RUNTIME_DIR=/tmp/mine &&
+  "$1" run -A "$2" start --map root "$3" && "$1" run -A "$2" stop "$3"`;
+          const out = await cli([
+            "run",
+            "--bind",
+            ROOT,
+            "/mnt",
+            "--tmpfs",
+            "/tmp",
+            "--",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            Deno.execPath(),
+            "/mnt/main.ts",
+            name,
+          ]);
+          assert.equal(out.code, 0, out.stdout + out.stderr);
+          const line =
+            "userns: /tmp/userns-0 is taken by another user: it belongs to uid 1 (daemon), and only they or root can remove it; " +
+            "set XDG_RUNTIME_DIR to a private directory of yours (such as /run/user/0) to keep your pods there, or ask root to remove /tmp/userns-0\n" +
+            "exit 125\n";
+          assert.equal(out.stdout, line.repeat(4));
           assert.deepEqual(place.holders(), []);
         },
       );
