@@ -385,7 +385,12 @@ export function claimName(dir: string, name: string): void {
  */
 export function commitRecord(dir: string, rec: PodRecord): void {
   try {
-    writeNewFile(`${dir}/${rec.name}.json`, JSON.stringify(rec), 0o600, true);
+    // Under the lock: a start of the same name that has read the claim
+    // then asks whether its starter still runs, and must not find it gone
+    // (committed and exited) and take the name of a live pod.
+    locked(dir, () => {
+      writeNewFile(`${dir}/${rec.name}.json`, JSON.stringify(rec), 0o600, true);
+    });
   } catch (e) {
     forgetPod(rec.name);
     throw stateError(
