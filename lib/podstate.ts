@@ -2,20 +2,19 @@
  * Where pods are recorded: one JSON file per pod in a private directory,
  * `$XDG_RUNTIME_DIR/userns/` (else `/tmp/userns-UID/`), mode 700, the
  * caller's own (refused otherwise). A pod is alive while its holder runs:
- * the same pid, start time and user namespace as recorded; a record whose
- * holder is gone (reboot, SIGKILL, a reused pid) is removed by the next pod
- * command. A start claims its name by creating the file exclusively, so of
- * two starts of one name exactly one wins. Files are written as new
- * temporaries renamed into place and read without following links or
- * waiting (safe_file.ts): a link, FIFO or device at a record's name is
- * refused, never followed or waited on.
+ * the same pid and start time as recorded; a record whose holder is gone
+ * (reboot, SIGKILL, a reused pid) is removed by the next pod command. A
+ * start claims its name by creating the file exclusively, so of two starts
+ * of one name exactly one wins. Files are written as new temporaries
+ * renamed into place and read without following links or waiting
+ * (safe_file.ts): a link, FIFO or device at a record's name is refused,
+ * never followed or waited on.
  *
  * @module
  */
 import { UsernsError } from "./errors.ts";
 import type { IdMapping } from "./idmap.ts";
 import { findPasswdEntry, readPasswd } from "./identity.ts";
-import { processId } from "../ffi/native.ts";
 import { NotRegularError, readRegularFile, writeNewFile } from "./safe_file.ts";
 
 /** What is recorded of a pod. */
@@ -26,7 +25,11 @@ export interface PodRecord {
   pid: number;
   /** The holder's start time, in clock ticks after boot. */
   start: number;
-  /** The inode of the pod's user namespace. */
+  /**
+   * The inode of the pod's user namespace, as it was started: its
+   * processes are counted by it. Not the holder's identity: the holder may
+   * be moved into a nested namespace by a process of the pod.
+   */
   userns: number;
   /** The namespaces it holds: user, mount, and those it was started with. */
   namespaces: string[];
@@ -202,19 +205,45 @@ function read(dir: string, name: string): PodRecord | Claim | undefined {
 }
 
 /**
- * Whether a recorded holder still runs: the same pid, start time and user
- * namespace.
+ * The start time of a running process (clock ticks after boot), from
+ * `/proc/PID/stat`, which anyone may read whether or not they may trace
+ * the process: a holder made undumpable is still seen. Read through libc
+ * (Deno's read permission does not reach other processes' /proc files).
+ *
+ * @returns it, or undefined when there is no such process or it has ended
+ * (a zombie not yet reaped: where PID 1 reaps late or never, it would
+ * otherwise pass for alive)
+ */
+function startTime(pid: number): number | undefined {
+  let stat: string | undefined;
+  try {
+    stat = readRegularFile(`/proc/${pid}/stat`);
+  } catch {
+    return undefined; // ended meanwhile (ESRCH)
+  }
+  // The command name may hold spaces and parentheses: fields after the
+  // last ")" are the state (field 3) to the start time (field 22).
+  const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
+  if (!fields || fields[0] === "Z" || fields[0] === "X") return undefined;
+  const start = Number(fields[19]);
+  return Number.isSafeInteger(start) ? start : undefined;
+}
+
+/**
+ * Whether a recorded holder still runs: the same pid and start time. Its
+ * user namespace is not asked: a process of the pod (its root) may trace
+ * the holder and move it into a nested namespace, and the pod must not be
+ * forgotten, nor left unstoppable, for that.
  *
  * @param rec the record
  * @returns true while the pod is alive
  */
 export function isAlive(rec: PodRecord): boolean {
-  const id = processId(rec.pid);
-  return id !== undefined && id.start === rec.start && id.userns === rec.userns;
+  return startTime(rec.pid) === rec.start;
 }
 
 function claimAlive(c: Claim): boolean {
-  return processId(c.starting)?.start === c.start;
+  return startTime(c.starting) === c.start;
 }
 
 /** A record or claim whose process still runs: not to be removed. */
@@ -286,7 +315,7 @@ export function sweep(dir: string): PodRecord[] {
  * @returns POD_NOT_FOUND saying so
  */
 export function notRunning(rec: PodRecord): UsernsError {
-  const why = processId(rec.pid)
+  const why = startTime(rec.pid) !== undefined
     ? `pid ${rec.pid} is another process now`
     : `its holder, pid ${rec.pid}, is gone`;
   return new UsernsError(
@@ -335,8 +364,7 @@ export function findPod(name: string): PodRecord {
  * POD_STATE when the directory cannot be written
  */
 export function claimName(dir: string, name: string): void {
-  const me = processId(Deno.pid);
-  const claim: Claim = { starting: Deno.pid, start: me?.start ?? 0 };
+  const claim: Claim = { starting: Deno.pid, start: startTime(Deno.pid) ?? 0 };
   const path = `${dir}/${name}.json`;
   locked(dir, () => {
     const rec = read(dir, name);
