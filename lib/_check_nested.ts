@@ -73,8 +73,14 @@ const WRONG_TYPE = -1;
 const OUT_OF_RANGE = -2;
 
 const CLOCKS = ["monotonic", "boottime"] as const;
-/** KTIME_SEC_MAX: the kernel refuses larger clock offsets with ERANGE. */
-const MAX_OFFSET = 9223372036;
+/**
+ * The largest clock offset the kernel can take: the clock inside, which is
+ * the clock outside plus the offset, must stay within 0 and KTIME_SEC_MAX/2
+ * seconds (time_namespaces(7): ERANGE otherwise), so no offset beyond this,
+ * either way, is ever taken. Within it, a negative offset larger than the
+ * time since boot is the kernel's to refuse, with ERANGE.
+ */
+const MAX_OFFSET = 4611686018;
 const OFFSET_EXPECTED =
   `an integer of seconds from ${-MAX_OFFSET} to ${MAX_OFFSET}`;
 

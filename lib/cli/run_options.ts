@@ -223,6 +223,11 @@ function integer(value: string | undefined, name: string): number | undefined {
   if (!/^-?\d+$/.test(value)) {
     throw usageError(`invalid --${name} "${value}": not an integer`);
   }
+  // Ranges are the library's to check; a number that does not even fit
+  // exactly is refused here, before it is rounded into another.
+  if (!Number.isSafeInteger(Number(value))) {
+    throw usageError(`invalid --${name} "${value}": out of range`);
+  }
   return Number(value);
 }
 

@@ -576,12 +576,22 @@ const OWN: [Record<string, unknown>, ErrorClass, string][] = [
   [
     { timeOffsets: { boottime: 1.5 } },
     RangeError,
-    "timeOffsets.boottime must be an integer of seconds from -9223372036 to 9223372036, got 1.5",
+    "timeOffsets.boottime must be an integer of seconds from -4611686018 to 4611686018, got 1.5",
+  ],
+  [
+    { timeOffsets: { monotonic: 4611686019 } },
+    RangeError,
+    "timeOffsets.monotonic must be an integer of seconds from -4611686018 to 4611686018, got 4611686019",
+  ],
+  [
+    { timeOffsets: { boottime: -(2 ** 53) } },
+    RangeError,
+    "timeOffsets.boottime must be an integer of seconds from -4611686018 to 4611686018, got -9007199254740992",
   ],
   [
     { timeOffsets: { monotonic: "1" } },
     TypeError,
-    'timeOffsets.monotonic must be an integer of seconds from -9223372036 to 9223372036, got "1"',
+    'timeOffsets.monotonic must be an integer of seconds from -4611686018 to 4611686018, got "1"',
   ],
 ];
 
@@ -631,7 +641,7 @@ Deno.test("checkCommandOptions() accepts every valid namespace option", () => {
       nice: 0,
     },
     noNewPrivs: true,
-    timeOffsets: { monotonic: -3600, boottime: 9223372036 },
+    timeOffsets: { monotonic: -4611686018, boottime: 4611686018 },
     setsid: true,
     ctty: false,
     oomScoreAdj: -1000,

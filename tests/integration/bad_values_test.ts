@@ -1,0 +1,87 @@
+// Bad values are refused, never cut (SPEC, "The boundary"): clock offsets
+// beyond what the kernel could take, a hostname with a newline or another
+// control character, more mount operations than the native side takes.
+// Each is one line and exit 125 before anything runs (CLI), or a typed
+// error with a code from the constructor (library); and a clock offset the
+// kernel refuses (ERANGE) is said to be that, not an old kernel.
+import assert from "node:assert/strict";
+import { isUsernsError, UsernsCommand } from "../../lib/mod.ts";
+import { cli, nsTest } from "./_env.ts";
+import { refused } from "./_pod.ts";
+
+nsTest(
+  "run refuses bad clock offsets in one line: nothing runs",
+  async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "userns-values-" });
+    const cases: [string, string[], RegExp][] = [
+      [
+        "an offset past the kernel's range",
+        ["--monotonic", "4611686019"],
+        /^userns: run: --monotonic must be an integer of seconds from -4611686018 to 4611686018, got 4611686019; /,
+      ],
+      [
+        "a negative one",
+        ["--boottime", "-4611686019"],
+        /^userns: run: --boottime must be an integer of seconds from -4611686018 to 4611686018, got -4611686019; /,
+      ],
+      [
+        "one that is no exact number",
+        ["--monotonic", "99999999999999999999"],
+        /^userns: run: invalid --monotonic "99999999999999999999": out of range; /,
+      ],
+    ];
+    try {
+      for (const [i, [what, options, re]] of cases.entries()) {
+        await t.step(what, async () => {
+          const marker = `${dir}/ran${i}`;
+          const out = await cli(["run", ...options, "--", "touch", marker]);
+          refused(out, re);
+          assert.throws(() => Deno.statSync(marker), Deno.errors.NotFound);
+        });
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+nsTest(
+  "a clock offset the kernel refuses (ERANGE) is said to be one",
+  async () => {
+    // Well within the range, but no machine has been up for 63 years.
+    const out = await cli(["run", "--monotonic", "-2000000000", "--", "true"]);
+    refused(
+      out,
+      /^userns: cannot set up the namespace: time failed: ERANGE; a clock offset \(--monotonic, --boottime; timeOffsets\) would put the clock inside below 0 or past 4611686018 s: a negative offset may be at most the time since boot\n$/,
+    );
+    assert.doesNotMatch(out.stderr, /Linux 5\.6/);
+  },
+);
+
+nsTest(
+  "the library refuses them from the constructor, with a code",
+  async (t) => {
+    const cases: [string, () => unknown, ErrorConstructor, RegExp][] = [
+      [
+        "timeOffsets.monotonic past the kernel's range",
+        () =>
+          new UsernsCommand("true", {
+            timeOffsets: { monotonic: 2 ** 32 * 2 ** 20 },
+          }),
+        RangeError,
+        /^timeOffsets\.monotonic must be an integer of seconds from -4611686018 to 4611686018, got 4503599627370496$/,
+      ],
+    ];
+    for (const [what, make, cls, re] of cases) {
+      await t.step(what, () => {
+        assert.throws(make, (e: unknown) => {
+          assert.ok(e instanceof cls, `${e} is a ${cls.name}`);
+          assert.ok(isUsernsError(e));
+          assert.equal((e as { code: string }).code, "INVALID_ARGUMENT");
+          assert.match((e as Error).message, re);
+          return true;
+        });
+      });
+    }
+  },
+);
