@@ -21,6 +21,7 @@ import {
   checkFunction,
   checkInteger,
   checkOneOf,
+  describe,
   isObject,
   nulError,
   rangeError,
@@ -34,6 +35,7 @@ import {
   checkTimeOffsets,
 } from "./_check_nested.ts";
 import { pathFromUrl } from "./file_url.ts";
+import { UsernsTypeError } from "./builtin_errors.ts";
 
 export { NAMESPACES, RLIMIT_NAMES } from "./_check_nested.ts";
 
@@ -104,7 +106,8 @@ const RULES: readonly (readonly [string, Check])[] = [
  *
  * @param options the constructor's second argument
  * @throws {UsernsTypeError} for a value of the wrong type, an unknown
- * enumerated value or key, a malformed path, or a NUL byte
+ * enumerated value or key, a malformed path, a NUL byte, or a control
+ * character in the hostname
  * @throws {UsernsRangeError} for a number or a length out of range
  * @throws {UsernsURIError} for a `file:` URL that does not decode
  */
@@ -145,9 +148,27 @@ function checkHelperTimeout(value: unknown, name: string): void {
   }
 }
 
+/** Whether `s` has a control character (C0, DEL, C1): a hostname shown
+ * in a prompt or a log must not start a new line or move the cursor. */
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
+  }
+  return false;
+}
+
 function checkHostname(value: unknown, name: string): void {
   if (typeof value !== "string") throw typeError(name, "a string", value);
   if (value.includes("\0")) throw nulError(name);
+  if (hasControl(value)) {
+    throw new UsernsTypeError(
+      "INVALID_ARGUMENT",
+      `${name} must not contain a newline or other control character, got ${
+        describe(value)
+      }`,
+    );
+  }
   const bytes = utf8Length(value);
   if (bytes < 1 || bytes > MAX_HOSTNAME) {
     throw rangeError(name, `1 to ${MAX_HOSTNAME} bytes long`, value);

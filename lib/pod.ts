@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { checkCommandOptions } from "./check.ts";
 import { UsernsCommand } from "./command.ts";
 import { UsernsError } from "./errors.ts";
 import { failureError } from "./failure.ts";
@@ -142,8 +143,11 @@ export class UsernsPod implements AsyncDisposable {
    * @returns the pod
    * @throws {UsernsError} POD_EXISTS when a live pod has the name; POD_STATE
    * when the state directory cannot be used; the errors of a spawn
+   * @throws {UsernsTypeError} {UsernsRangeError} INVALID_ARGUMENT for
+   * options a command would refuse (see `checkCommandOptions()`)
    */
   static async start(options: PodOptions = {}): Promise<UsernsPod> {
+    checkCommandOptions(options);
     const name = options.name ?? `pod-${crypto.randomUUID().slice(0, 8)}`;
     checkName(name);
     const dir = stateDir(true)!;

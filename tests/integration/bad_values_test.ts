@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { isUsernsError, UsernsCommand } from "../../lib/mod.ts";
 import { cli, nsTest } from "./_env.ts";
-import { refused } from "./_pod.ts";
+import { PodPlace, refused } from "./_pod.ts";
 
 nsTest(
-  "run refuses bad clock offsets in one line: nothing runs",
+  "run and start refuse bad values in one line: nothing runs",
   async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "userns-values-" });
     const cases: [string, string[], RegExp][] = [
@@ -29,6 +29,21 @@ nsTest(
         ["--monotonic", "99999999999999999999"],
         /^userns: run: invalid --monotonic "99999999999999999999": out of range; /,
       ],
+      [
+        "a newline in the hostname",
+        ["--hostname", "box\nroot@host:~# "],
+        /^userns: run: --hostname must not contain a newline or other control character, got "box\\nroot@host:~# "; /,
+      ],
+      [
+        "an escape sequence in the hostname",
+        ["--hostname", "box\x1b[2J"],
+        /^userns: run: --hostname must not contain a newline or other control character, got "box\\u001b\[2J"; /,
+      ],
+      [
+        "a hostname longer than the kernel's 64 bytes",
+        ["--hostname", "h".repeat(65)],
+        /^userns: run: --hostname must be 1 to 64 bytes long, got "h{65}"; /,
+      ],
     ];
     try {
       for (const [i, [what, options, re]] of cases.entries()) {
@@ -39,6 +54,19 @@ nsTest(
           assert.throws(() => Deno.statSync(marker), Deno.errors.NotFound);
         });
       }
+      await t.step("start refuses them too", async () => {
+        const place = await PodPlace.create();
+        try {
+          refused(
+            await place.cli(["start", "--hostname", "a\nb", place.name("h")]),
+            /^userns: start: --hostname must not contain a newline/,
+          );
+          assert.deepEqual(place.holders(), []);
+          assert.deepEqual(place.files(), []);
+        } finally {
+          await place.close();
+        }
+      });
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
@@ -70,6 +98,12 @@ nsTest(
           }),
         RangeError,
         /^timeOffsets\.monotonic must be an integer of seconds from -4611686018 to 4611686018, got 4503599627370496$/,
+      ],
+      [
+        "a newline in hostname",
+        () => new UsernsCommand("true", { hostname: "a\nb" }),
+        TypeError,
+        /^hostname must not contain a newline or other control character, got "a\\nb"$/,
       ],
     ];
     for (const [what, make, cls, re] of cases) {

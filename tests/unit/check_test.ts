@@ -414,6 +414,16 @@ const OWN: [Record<string, unknown>, ErrorClass, string][] = [
     `hostname must be 1 to 64 bytes long, got "${"é".repeat(33)}"`,
   ],
   [{ hostname: "a\0b" }, TypeError, "hostname must not contain a NUL byte"],
+  [
+    { hostname: "a\nb" },
+    TypeError,
+    'hostname must not contain a newline or other control character, got "a\\nb"',
+  ],
+  [
+    { hostname: "host\u001b[2J" },
+    TypeError,
+    'hostname must not contain a newline or other control character, got "host\\u001b[2J"',
+  ],
   [{ root: 1 }, TypeError, "root must be a string or a file: URL, got 1"],
   [{ root: "" }, RangeError, 'root must be a non-empty path, got ""'],
   [{ root: "/r\0" }, TypeError, "root must not contain a NUL byte"],
