@@ -29,6 +29,7 @@ import {
 } from "./_check_values.ts";
 import {
   checkIdMap,
+  checkMountCount,
   checkMounts,
   checkNamespaces,
   checkRlimits,
@@ -37,7 +38,7 @@ import {
 import { pathFromUrl } from "./file_url.ts";
 import { UsernsTypeError } from "./builtin_errors.ts";
 
-export { NAMESPACES, RLIMIT_NAMES } from "./_check_nested.ts";
+export { mountOperations, NAMESPACES, RLIMIT_NAMES } from "./_check_nested.ts";
 
 /** How `map` maps IDs. */
 export const MAP_MODES = ["auto", "root", "current", "subids"] as const;
@@ -108,7 +109,8 @@ const RULES: readonly (readonly [string, Check])[] = [
  * @throws {UsernsTypeError} for a value of the wrong type, an unknown
  * enumerated value or key, a malformed path, a NUL byte, or a control
  * character in the hostname
- * @throws {UsernsRangeError} for a number or a length out of range
+ * @throws {UsernsRangeError} for a number or a length out of range, or
+ * mounts that come to more operations than the native side takes
  * @throws {UsernsURIError} for a `file:` URL that does not decode
  */
 export function checkCommandOptions(options: unknown): void {
@@ -118,6 +120,7 @@ export function checkCommandOptions(options: unknown): void {
     const value = options[rule[0]];
     if (value !== undefined) rule[1](value, rule[0]);
   }
+  checkMountCount(options);
 }
 
 function checkMap(value: unknown, name: string): void {

@@ -5,9 +5,24 @@
 // error with a code from the constructor (library); and a clock offset the
 // kernel refuses (ERANGE) is said to be that, not an old kernel.
 import assert from "node:assert/strict";
-import { isUsernsError, UsernsCommand } from "../../lib/mod.ts";
+import { isUsernsError, UsernsCommand, UsernsPod } from "../../lib/mod.ts";
 import { cli, nsTest } from "./_env.ts";
 import { PodPlace, refused } from "./_pod.ts";
+
+/** A tmpfs on /mnt, then 18 `--dev` under it (14 operations each) and
+ * `tmpfs` more tmpfs mounts: 253 + `tmpfs` mount operations. */
+function mountOptions(tmpfs: number): string[] {
+  return [
+    "--tmpfs",
+    "/mnt",
+    ...Array.from({ length: 18 }, (_, i) => ["--dev", `/mnt/d${i}`]).flat(),
+    ...Array.from({ length: tmpfs }, (_, i) => ["--tmpfs", `/mnt/t${i}`])
+      .flat(),
+  ];
+}
+
+const TOO_MANY =
+  /^userns: (run|start): too many mounts: --bind, --ro-bind, --tmpfs, --dev, --proc and --mount-proc come to 257 mount operations, at most 256; each --dev is 14 of them; /;
 
 nsTest(
   "run and start refuse bad values in one line: nothing runs",
@@ -44,6 +59,11 @@ nsTest(
         ["--hostname", "h".repeat(65)],
         /^userns: run: --hostname must be 1 to 64 bytes long, got "h{65}"; /,
       ],
+      [
+        "more mount operations than the native side takes",
+        [...mountOptions(3), "--mount-proc"],
+        TOO_MANY,
+      ],
     ];
     try {
       for (const [i, [what, options, re]] of cases.entries()) {
@@ -58,6 +78,10 @@ nsTest(
         const place = await PodPlace.create();
         try {
           refused(
+            await place.cli(["start", ...mountOptions(4), place.name("m")]),
+            TOO_MANY,
+          );
+          refused(
             await place.cli(["start", "--hostname", "a\nb", place.name("h")]),
             /^userns: start: --hostname must not contain a newline/,
           );
@@ -66,6 +90,10 @@ nsTest(
         } finally {
           await place.close();
         }
+      });
+      await t.step("as many mount operations as it takes run", async () => {
+        const out = await cli(["run", ...mountOptions(3), "--", "true"]);
+        assert.deepEqual([out.code, out.stderr], [0, ""]);
       });
     } finally {
       await Deno.remove(dir, { recursive: true });
@@ -89,6 +117,10 @@ nsTest(
 nsTest(
   "the library refuses them from the constructor, with a code",
   async (t) => {
+    const mounts = Array.from(
+      { length: 19 },
+      (_, i) => ({ type: "dev" as const, target: `/mnt/d${i}` }),
+    );
     const cases: [string, () => unknown, ErrorConstructor, RegExp][] = [
       [
         "timeOffsets.monotonic past the kernel's range",
@@ -105,6 +137,12 @@ nsTest(
         TypeError,
         /^hostname must not contain a newline or other control character, got "a\\nb"$/,
       ],
+      [
+        "mounts past the native limit",
+        () => new UsernsCommand("true", { mounts }),
+        RangeError,
+        /^mounts must come to at most 256 mount operations, got 266 \(a "dev" mount is 14 of them\)$/,
+      ],
     ];
     for (const [what, make, cls, re] of cases) {
       await t.step(what, () => {
@@ -117,5 +155,20 @@ nsTest(
         });
       });
     }
+    await t.step("UsernsPod.start() too, and starts nothing", async () => {
+      const place = await PodPlace.create();
+      try {
+        await place.use(async () => {
+          const e = await UsernsPod.start({ name: place.name("m"), mounts })
+            .catch((e) => e);
+          assert.ok(e instanceof RangeError && isUsernsError(e), `${e}`);
+          assert.equal(e.code, "INVALID_ARGUMENT");
+        });
+        assert.deepEqual(place.holders(), []);
+        assert.deepEqual(place.files(), []);
+      } finally {
+        await place.close();
+      }
+    });
   },
 );

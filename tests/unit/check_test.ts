@@ -310,6 +310,12 @@ Deno.test("checkCommandOptions() leaves Deno.Command's options to spawn()", () =
 });
 
 /** [options, class, message] for the options Deno.Command does not have. */
+/** `n` dev mounts (14 mount operations each) and `n` tmpfs mounts (1). */
+const devs = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ type: "dev", target: `/d${i}` }));
+const tmpfs = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ type: "tmpfs", target: `/t${i}` }));
+
 const OWN: [Record<string, unknown>, ErrorClass, string][] = [
   [
     { map: "bogus" },
@@ -599,6 +605,16 @@ const OWN: [Record<string, unknown>, ErrorClass, string][] = [
     "timeOffsets.boottime must be an integer of seconds from -4611686018 to 4611686018, got -9007199254740992",
   ],
   [
+    { mounts: devs(19) },
+    RangeError,
+    'mounts must come to at most 256 mount operations, got 266 (a "dev" mount is 14 of them)',
+  ],
+  [
+    { mounts: [...devs(18), ...tmpfs(4)], mountProc: true },
+    RangeError,
+    'mounts must come to at most 256 mount operations, got 257 (a "dev" mount is 14 of them)',
+  ],
+  [
     { timeOffsets: { monotonic: "1" } },
     TypeError,
     'timeOffsets.monotonic must be an integer of seconds from -4611686018 to 4611686018, got "1"',
@@ -664,6 +680,8 @@ Deno.test("checkCommandOptions() accepts every valid namespace option", () => {
     bogus: {},
   };
   checkCommandOptions(valid);
+  // As many mount operations as the native side takes.
+  checkCommandOptions({ mounts: [...devs(18), ...tmpfs(3)], mountProc: true });
   checkCommandOptions({ map: undefined, uidMap: undefined }); // not given
   checkCommandOptions(undefined);
   checkCommandOptions(Object.create({ map: "root" }));
