@@ -36,6 +36,7 @@ export const AT = {
 
 /** The errno values the callers branch on. */
 export const E = {
+  EPERM: 1,
   ENOENT: 2,
   EIO: 5,
   ENXIO: 6,

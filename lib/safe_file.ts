@@ -27,6 +27,7 @@ import {
   E,
   type FileStat,
   fstat,
+  getuid,
   O,
   openAt,
   readFd,
@@ -144,6 +145,26 @@ export class StagedFile {
       closeFd(dir);
       throw e;
     }
+  }
+
+  /**
+   * Whether {@link StagedFile.commit} may replace what is at the final
+   * name: not when it is another user's file in a sticky directory that is
+   * not the caller's either (only its owner, the directory's or root may
+   * replace it, and the rename fails with EPERM). Asked early, so that a
+   * caller can fail before it relies on the commit; the rename stays the
+   * check that counts.
+   *
+   * @returns false when the rename would fail for that reason
+   */
+  replaceable(): boolean {
+    const me = getuid();
+    if (me === 0) return true; // CAP_FOWNER
+    const dir = fstat(this.#dir);
+    if (typeof dir === "number" || dir.uid === me) return true;
+    if ((dir.mode & 0o1000) === 0) return true;
+    const st = statAt(this.#dir, this.#name);
+    return typeof st === "number" || st.uid === me;
   }
 
   /**

@@ -8,7 +8,8 @@ import { type UsernsChild, UsernsCommand } from "../command.ts";
 import { UsernsPod } from "../pod.ts";
 import type { UsernsCommandOptions } from "../options.ts";
 import { UsernsError } from "../errors.ts";
-import { StagedFile } from "../safe_file.ts";
+import { FileCallError, StagedFile } from "../safe_file.ts";
+import { E } from "../../ffi/libc.ts";
 import { HELP, helpText, type OptionSpecs, parse, usageError } from "./args.ts";
 import {
   COMMAND_OPTIONS,
@@ -62,15 +63,16 @@ function commandOf(operands: string[]): [string, string[]] {
 }
 
 /** The one-line error for a pid file that cannot be written. */
-function pidFileError(file: string, e: unknown): UsernsError {
+function pidFileError(
+  file: string,
+  e: unknown,
+  hint = "check that its directory exists and that you may write there",
+): UsernsError {
   const why = (e as { code?: string }).code ?? (e as Error).name;
   return new UsernsError(
     "INVALID_ARGUMENT",
     `cannot write the pid file ${file}: ${why}`,
-    {
-      hint: "check that its directory exists and that you may write there",
-      cause: e,
-    },
+    { hint, cause: e },
   );
 }
 
@@ -94,6 +96,14 @@ class PidFile {
       this.#file = StagedFile.create(path, 0o644);
     } catch (e) {
       throw pidFileError(path, e);
+    }
+    if (!this.#file.replaceable()) {
+      this.#file.removeIfOurs();
+      throw pidFileError(
+        path,
+        new FileCallError(-E.EPERM), // as the rename would fail
+        "another user's file is there, in a sticky directory, and only they may replace it; choose another path",
+      );
     }
   }
 

@@ -8,9 +8,9 @@
 // another uid: as root, outside uid 1000; unprivileged, a subordinate uid
 // (spawnAsOther).
 import assert from "node:assert/strict";
-import { cli, MAIN, nsTest, text } from "./_env.ts";
+import { cli, MAIN, nsTest, PRIVILEGED, text } from "./_env.ts";
 import { scratchDir, spawnAsOther } from "./_cache.ts";
-import { PodPlace } from "./_pod.ts";
+import { PodPlace, refused } from "./_pod.ts";
 import { delay } from "./_process.ts";
 
 const PRECIOUS = "precious\n";
@@ -98,9 +98,9 @@ nsTest(
         "sh",
         go,
       ]);
-      // The temporary names the old code used, and the final name.
+      // The temporary name the old code used, and one like ours.
       await asAttacker(
-        'for n in "pid.$2.tmp" ".pid.$2.tmp" pid; do ln -s "$3" "$1/$n"; done',
+        'for n in "pid.$2.tmp" ".pid.$2.tmp"; do ln -s "$3" "$1/$n"; done',
         shared,
         String(run.pid),
         victim,
@@ -140,10 +140,11 @@ nsTest(
 );
 
 nsTest(
-  "--pid-file: a link at the final name is replaced, then removed; its target stays",
+  "--pid-file: a link at the final name is never followed; replaced only where the caller may",
   async () => {
     const { base, victim } = arena();
     const shared = `${base}/shared`;
+    const marker = `${base}/ran`;
     try {
       await asAttacker('mkdir "$1" && chmod 1777 "$1"', shared);
       await asAttacker('ln -s "$2" "$1/pid"', shared, victim);
@@ -154,14 +155,35 @@ nsTest(
         "--",
         "sh",
         "-c",
-        'while [ -L "$1" ]; do sleep 0.05; done; cat "$1"',
+        'touch "$2"; while [ -L "$1" ]; do sleep 0.05; done; cat "$1"',
         "sh",
         `${shared}/pid`,
+        marker,
       ]);
-      assert.equal(out.code, 0, out.stderr);
-      assert.match(out.stdout, /^[1-9][0-9]*\n$/, "the pid, not the victim");
-      assert.equal(Deno.readTextFileSync(victim), PRECIOUS);
-      assert.deepEqual([...Deno.readDirSync(shared)], [], "ours is removed");
+      assert.equal(Deno.readTextFileSync(victim), PRECIOUS, "never written");
+      if (PRIVILEGED) {
+        // Root may replace another user's link in a sticky directory: the
+        // link itself is replaced, and ours removed at the end.
+        assert.equal(out.code, 0, out.stderr);
+        assert.match(out.stdout, /^[1-9][0-9]*\n$/, "the pid, not the victim");
+        assert.deepEqual([...Deno.readDirSync(shared)], [], "ours is removed");
+      } else {
+        // Only the link's owner may replace it there (the rename would fail
+        // with EPERM): refused before anything runs; the link stays.
+        refused(
+          out,
+          new RegExp(
+            `^userns: run: cannot write the pid file ${shared}/pid: EPERM; another user's file is there, in a sticky directory, and only they may replace it; choose another path\\n$`,
+          ),
+        );
+        assert.throws(() => Deno.statSync(marker), Deno.errors.NotFound);
+        assert.equal(Deno.readLinkSync(`${shared}/pid`), victim);
+        assert.deepEqual(
+          [...Deno.readDirSync(shared)].map((e) => e.name),
+          ["pid"],
+          "no temporary left",
+        );
+      }
     } finally {
       await cleanUp(base);
     }
