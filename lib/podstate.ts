@@ -7,8 +7,8 @@
  * start claims its name by creating the file exclusively, so of two starts
  * of one name exactly one wins. Files are written as new temporaries
  * renamed into place and read without following links or waiting
- * (safe_file.ts): a link, FIFO or device at a record's name is refused,
- * never followed or waited on.
+ * (safe_file.ts, safe_read.ts): a link, FIFO or device at a record's name
+ * is refused, never followed or waited on.
  *
  * @module
  */
@@ -16,7 +16,8 @@ import { UsernsError } from "./errors.ts";
 import type { IdMapping } from "./idmap.ts";
 import { findPasswdEntry, readPasswd } from "./identity.ts";
 import { processId } from "../ffi/native.ts";
-import { NotRegularError, readRegularFile, writeNewFile } from "./safe_file.ts";
+import { NotRegularError, readRegularFile } from "./safe_read.ts";
+import { writeNewFile } from "./safe_file.ts";
 
 /** What is recorded of a pod. */
 export interface PodRecord {

@@ -1,22 +1,19 @@
 /**
- * Files that userns writes and reads where someone else may have put
- * something first: the `--pid-file` (often in a shared directory such as
- * /tmp) and the pod records. Nothing here follows a link or writes into a
- * file that was already there:
+ * Files that userns writes where someone else may have put something
+ * first: the `--pid-file` (often in a shared directory such as /tmp) and
+ * the pod records. Nothing here follows a link or writes into a file that
+ * was already there:
  *
  * - a file is written as a new temporary with an unpredictable name in its
  *   final directory, created with `O_CREAT|O_EXCL|O_NOFOLLOW` (which fails
  *   on any existing name, a planted link included), then renamed into place:
  *   `rename(2)` replaces a link at the final name, never what it points at;
  * - it is removed later only while the name still holds that very file
- *   (device and inode), so a file someone else put there meanwhile stays;
- * - a record is opened `O_NOFOLLOW|O_NONBLOCK` and used only if it is a
- *   regular file: a link, FIFO, device or directory in its place is refused
- *   at once, never waited on.
+ *   (device and inode), so a file someone else put there meanwhile stays.
  *
- * A file written is created, renamed and removed relative to its
- * directory's fd, opened once, so the directory looked at is the one
- * written to.
+ * A file is created, renamed and removed relative to its directory's fd,
+ * opened once, so the directory looked at is the one written to. (Reading
+ * such files: safe_read.ts.)
  *
  * @module
  */
@@ -30,9 +27,7 @@ import {
   getuid,
   O,
   openAt,
-  readFd,
   renameAt,
-  S,
   statAt,
   unlinkAt,
   writeAll,
@@ -57,8 +52,14 @@ export class FileCallError extends Error {
   }
 }
 
-/** `rc` when it is not negative, else a {@link FileCallError}. */
-function ok(rc: number): number {
+/**
+ * `rc` when it is not negative, else a {@link FileCallError}.
+ *
+ * @param rc what a call of ffi/libc.ts returned
+ * @returns `rc`
+ * @throws {FileCallError} for a negative one
+ */
+export function ok(rc: number): number {
   if (rc < 0) throw new FileCallError(rc);
   return rc;
 }
@@ -240,74 +241,5 @@ export function writeNewFile(
   } catch (e) {
     f.removeIfOurs();
     throw e;
-  }
-}
-
-/** What a file that is not a regular one is, for messages. */
-const KINDS: ReadonlyMap<number, string> = new Map([
-  [S.IFLNK, "a symbolic link"],
-  [S.IFIFO, "a FIFO"],
-  [S.IFCHR, "a character device"],
-  [S.IFBLK, "a block device"],
-  [S.IFDIR, "a directory"],
-  [S.IFSOCK, "a socket"],
-]);
-
-/** A file that was to be read is not a regular file. */
-export class NotRegularError extends Error {
-  override name = "NotRegularError";
-
-  /**
-   * @param path the file
-   * @param kind what it is: `a FIFO`, `a symbolic link`, ...
-   */
-  constructor(readonly path: string, readonly kind: string) {
-    super(`${path} is ${kind}, not a regular file`);
-  }
-}
-
-/** What a file of `mode` is, for messages. */
-function kind(mode: number): string {
-  return KINDS.get(mode & S.IFMT) ?? "something else";
-}
-
-/** What `path` is, not following it, when opening it as a file failed. */
-function kindOf(path: string): string {
-  const st = statAt(AT.FDCWD, path);
-  return typeof st === "number" ? "something else" : kind(st.mode);
-}
-
-/**
- * Reads a regular file without following a link at its name and without
- * waiting on a FIFO or device there.
- *
- * @param path the file
- * @returns its text, or undefined when there is no such file
- * @throws {NotRegularError} when something else is there
- * @throws {FileCallError} when it cannot be opened or read
- */
-export function readRegularFile(path: string): string | undefined {
-  const fd = openAt(
-    AT.FDCWD,
-    path,
-    O.RDONLY | O.NOFOLLOW | O.NONBLOCK | O.CLOEXEC,
-  );
-  if (fd === -E.ENOENT) return undefined;
-  // ELOOP: a link at the name; ENXIO: a socket.
-  if (fd === -E.ELOOP || fd === -E.ENXIO) {
-    throw new NotRegularError(path, kindOf(path));
-  }
-  ok(fd);
-  try {
-    const st = fstat(fd);
-    if (typeof st === "number") throw new FileCallError(st);
-    if ((st.mode & S.IFMT) !== S.IFREG) {
-      throw new NotRegularError(path, kind(st.mode));
-    }
-    const bytes = readFd(fd);
-    if (!bytes) throw new FileCallError(-E.EIO);
-    return new TextDecoder().decode(bytes);
-  } finally {
-    closeFd(fd);
   }
 }
