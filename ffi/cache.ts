@@ -10,9 +10,9 @@
  */
 import { errnoName, NativeError } from "../lib/errors.ts";
 import { BUILT, CFLAGS, compileSources, envOr } from "./build.ts";
-import { install, openChecked, openLibrary, readFd } from "./cache_file.ts";
+import { install, openChecked, openLibrary } from "./cache_file.ts";
 import { sha256 } from "./hash.ts";
-import { AT, closeFd, mkdirAt, O, openAt, unlinkAt } from "./libc.ts";
+import { AT, closeFd, mkdirAt, O, openAt, readFd, unlinkAt } from "./libc.ts";
 import { openTrustedDir } from "./trusted_dir.ts";
 import { cachePathFor } from "./trust.ts";
 

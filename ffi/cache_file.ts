@@ -14,7 +14,7 @@ import {
   getuid,
   O,
   openAt,
-  pread,
+  readFd,
   renameAt,
   unlinkAt,
   writeAll,
@@ -46,32 +46,6 @@ export function openChecked(
     return undefined;
   }
   return fd;
-}
-
-/**
- * Reads a whole file through its fd.
- *
- * @param fd an fd open for reading
- * @returns the bytes, or undefined when a read fails
- */
-export function readFd(fd: number): Uint8Array | undefined {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const chunk = new Uint8Array(1 << 16);
-    const n = pread(fd, chunk, size);
-    if (n < 0) return undefined;
-    if (n === 0) break;
-    chunks.push(chunk.subarray(0, n));
-    size += n;
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return all;
 }
 
 /**

@@ -12,13 +12,15 @@
 
 const aarch64 = Deno.build.arch === "aarch64";
 
-/** `open(2)` flags (asm-generic values; arm64 has its own `O_NOFOLLOW`). */
+/** `open(2)` flags (asm-generic values; arm64 has its own `O_DIRECTORY`
+ * and `O_NOFOLLOW`). */
 export const O = {
   RDONLY: 0,
   WRONLY: 1,
   CREAT: 0o100,
   EXCL: 0o200,
   NONBLOCK: 0o4000,
+  DIRECTORY: aarch64 ? 0o40000 : 0o200000,
   NOFOLLOW: aarch64 ? 0o100000 : 0o400000,
   CLOEXEC: 0o2000000,
   PATH: 0o10000000,
@@ -32,15 +34,27 @@ export const AT = {
   EMPTY_PATH: 0x1000,
 } as const;
 
-/** The errno values the cache branches on. */
-export const E = { ENOENT: 2, EEXIST: 17 } as const;
+/** The errno values the callers branch on. */
+export const E = {
+  EPERM: 1,
+  ENOENT: 2,
+  EIO: 5,
+  ENXIO: 6,
+  EEXIST: 17,
+  EISDIR: 21,
+  ELOOP: 40,
+} as const;
 
 /** File type bits of `st_mode`. */
 export const S = {
   IFMT: 0o170000,
+  IFIFO: 0o010000,
+  IFCHR: 0o020000,
   IFDIR: 0o040000,
+  IFBLK: 0o060000,
   IFREG: 0o100000,
   IFLNK: 0o120000,
+  IFSOCK: 0o140000,
 } as const;
 
 const symbols = {
@@ -105,12 +119,16 @@ function check<T extends number | bigint>(rc: T): number {
   return at ? -new Deno.UnsafePointerView(at).getInt32() : -1;
 }
 
-/** What the cache needs to know of a file, from `statx(2)`. */
+/** What the callers need to know of a file, from `statx(2)`. */
 export interface FileStat {
   /** Owner. */
   uid: number;
   /** Type and permission bits. */
   mode: number;
+  /** Its device (major in the high 32 bits, minor in the low ones). */
+  dev: bigint;
+  /** Its inode number: with `dev`, which file it is. */
+  ino: bigint;
 }
 
 /**
@@ -135,22 +153,40 @@ export function openAt(
  * Describes the file an fd refers to (`O_PATH` fds included).
  *
  * @param fd an open fd
- * @returns its owner and mode, or `-errno`
+ * @returns its owner, mode and identity, or `-errno`
  */
 export function fstat(fd: number): FileStat | number {
+  return statAt(fd, "");
+}
+
+/**
+ * Describes `name` in the directory `dir` without following it: a link is
+ * described, not what it points at. With `name` "", the file `dir` itself.
+ *
+ * @param dir a directory fd, or `AT.FDCWD` (any fd, with `name` "")
+ * @param name a name in it, or a path
+ * @returns its owner, mode and identity, or `-errno`
+ */
+export function statAt(dir: number, name: string): FileStat | number {
   const buf = new Uint8Array(256);
   const rc = check(
     lib().statx(
-      fd,
-      cstr(""),
-      AT.EMPTY_PATH | AT.SYMLINK_NOFOLLOW,
+      dir,
+      cstr(name),
+      (name === "" ? AT.EMPTY_PATH : 0) | AT.SYMLINK_NOFOLLOW,
       0x7ff, // STATX_BASIC_STATS
       buf,
     ),
   );
   if (rc < 0) return rc;
   const v = new DataView(buf.buffer); // struct statx, the same everywhere
-  return { uid: v.getUint32(20, true), mode: v.getUint16(28, true) };
+  return {
+    uid: v.getUint32(20, true),
+    mode: v.getUint16(28, true),
+    ino: v.getBigUint64(32, true),
+    dev: (BigInt(v.getUint32(136, true)) << 32n) |
+      BigInt(v.getUint32(140, true)),
+  };
 }
 
 /**
@@ -163,6 +199,32 @@ export function fstat(fd: number): FileStat | number {
  */
 export function pread(fd: number, buf: Uint8Array, offset: number): number {
   return check(lib().pread(fd, buf, BigInt(buf.length), BigInt(offset)));
+}
+
+/**
+ * Reads a whole file through its fd.
+ *
+ * @param fd an fd open for reading
+ * @returns the bytes, or undefined when a read fails
+ */
+export function readFd(fd: number): Uint8Array | undefined {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const chunk = new Uint8Array(1 << 16);
+    const n = pread(fd, chunk, size);
+    if (n < 0) return undefined;
+    if (n === 0) break;
+    chunks.push(chunk.subarray(0, n));
+    size += n;
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return all;
 }
 
 /**

@@ -3,9 +3,11 @@
  * `USERNS_LIBRARY`; a prebuilt `build/libuserns.so` next to the module; the
  * one embedded in a compiled binary (the same file, inside the binary, which
  * dlopen cannot open: it is extracted to the cache); else one built from the
- * module's own sources into the user's cache, keyed by their hash. The first
- * two are trusted locations, loaded by path; a cached library is verified
- * through an open fd and loaded through that fd, which stays open.
+ * module's own sources into the user's cache, keyed by their hash. The
+ * prebuilt file is a trusted location, loaded by path; `USERNS_LIBRARY` is
+ * checked as the cache is (explicit_library.ts), and it and a cached
+ * library are verified through an open fd and loaded through that fd,
+ * which stays open.
  *
  * @module
  */
@@ -18,6 +20,7 @@ import {
   cachePath,
   extractLibrary,
 } from "./cache.ts";
+import { openExplicitLibrary } from "./explicit_library.ts";
 import { closeFd } from "./libc.ts";
 import { SOURCES } from "./source.ts";
 import { type NativeSymbols, symbols } from "./symbols.ts";
@@ -43,7 +46,8 @@ export interface LocatedLibrary {
   path: string;
   /** Where it came from, for messages: the file and how it got there. */
   origin: string;
-  /** For a cached library, the open fd that was verified. */
+  /** For a cached library or `USERNS_LIBRARY`, the open fd that was
+   * verified. */
   fd?: number;
 }
 
@@ -75,7 +79,12 @@ export function currentSearch(): LibrarySearch {
  */
 export function locateLibrary(s: LibrarySearch): LocatedLibrary {
   if (s.explicit) {
-    return { path: s.explicit, origin: `${s.explicit} (USERNS_LIBRARY)` };
+    const fd = openExplicitLibrary(s.explicit);
+    return {
+      path: `/proc/self/fd/${fd}`,
+      origin: `${s.explicit} (USERNS_LIBRARY)`,
+      fd,
+    };
   }
   if (s.prebuilt && isFile(s.prebuilt)) {
     return s.standalone
@@ -118,11 +127,11 @@ export function loadNative(): NativeSymbols {
 
 /**
  * The open, verified file of the library {@link loadNative} loaded from the
- * cache, for running that file itself (`execveat`). It stays open for the
- * life of the process and is close-on-exec.
+ * cache or `USERNS_LIBRARY`, for running that file itself (`execveat`). It
+ * stays open for the life of the process and is close-on-exec.
  *
  * @returns the fd, or undefined before loading and for a library loaded by
- * path (prebuilt, `USERNS_LIBRARY`)
+ * path (prebuilt)
  */
 export function verifiedLibraryFd(): number | undefined {
   return loadedFd;

@@ -77,6 +77,28 @@ export function fileProblem(
 }
 
 /**
+ * Why the file `USERNS_LIBRARY` names cannot be used, or undefined when it
+ * can: a regular file of the caller's or root's that no one else can
+ * write. (Unlike a cached file, it may be root's: a system-wide install.)
+ *
+ * @param st the file's type, owner and mode
+ * @param me the caller's uid
+ * @returns the reason, or undefined
+ */
+export function explicitFileProblem(
+  st: Owned,
+  me: number,
+): string | undefined {
+  const perm = st.mode & 0o7777;
+  if ((st.mode & S.IFMT) !== S.IFREG) return "is not a regular file";
+  if (st.uid !== me && st.uid !== 0) {
+    return `is owned by uid ${st.uid}, neither by you (uid ${me}) nor by root`;
+  }
+  if ((perm & 0o022) !== 0) return writable(perm);
+  return undefined;
+}
+
+/**
  * The cache directory by the XDG Base Directory rules:
  * `$XDG_CACHE_HOME/userns` when that is an absolute path (a relative one is
  * ignored), else `$HOME/.cache/userns`.

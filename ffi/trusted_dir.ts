@@ -33,6 +33,31 @@ interface Dir {
 }
 
 /**
+ * What a trusted directory is for: the words of its refusals, and whether
+ * the last directory must be the caller's own.
+ */
+export interface DirUse {
+  /** What cannot be used, for messages: `the library cache`. */
+  what: string;
+  /** The last directory must be the caller's (else the caller's or root's). */
+  mine: boolean;
+  /** The fix for a directory others may write. */
+  fix: string;
+  /** The way out when a directory cannot be used at all. */
+  elsewhere: string;
+}
+
+/** The library cache: its directory must be the caller's. */
+export const CACHE_DIR: DirUse = {
+  what: "the library cache",
+  mine: true,
+  fix:
+    "have its owner make it writable by no one else (chmod go-w), or set XDG_CACHE_HOME to a directory that only you and root can write",
+  elsewhere:
+    "set XDG_CACHE_HOME to a directory of yours, or USERNS_LIBRARY to a built libuserns.so",
+};
+
+/**
  * Opens the directory `path`, checking every directory on the way with
  * {@link dirProblem}. A symbolic link is followed only after the directory
  * holding it passed, so that no one but its owner or root can have put it
@@ -40,6 +65,7 @@ interface Dir {
  *
  * @param path an absolute path
  * @param create make missing directories (mode 700) instead of stopping
+ * @param use what the directory is for @default {CACHE_DIR}
  * @returns an `O_PATH` fd of the directory (the caller closes it), or
  * undefined when a component is missing and `create` is false
  * @throws {NativeError} NATIVE_LOAD naming the directory that fails and why
@@ -47,12 +73,13 @@ interface Dir {
 export function openTrustedDir(
   path: string,
   create: boolean,
+  use: DirUse = CACHE_DIR,
 ): number | undefined {
   const me = getuid();
   const todo = parts(path);
   const dirs: Dir[] = [];
   try {
-    dirs.push(describe(openAt(AT.FDCWD, "/", O.PATH | O.CLOEXEC), "/"));
+    dirs.push(describe(openAt(AT.FDCWD, "/", O.PATH | O.CLOEXEC), "/", use));
     for (let links = 0; todo.length > 0;) {
       const name = todo.shift()!;
       if (name === "..") {
@@ -60,9 +87,9 @@ export function openTrustedDir(
         continue;
       }
       const at = dirs.at(-1)!;
-      check(at, me, false); // before anything in it is used
+      check(at, me, false, use); // before anything in it is used
       const where = `${at.path === "/" ? "" : at.path}/${name}`;
-      const next = openChild(at.fd, name, where, create);
+      const next = openChild(at.fd, name, where, create, use);
       if (!next) return undefined;
       if ((next.st.mode & S.IFMT) !== S.IFLNK) {
         dirs.push(next);
@@ -72,9 +99,10 @@ export function openTrustedDir(
       closeFd(next.fd);
       if (typeof target === "number" || ++links > MAX_LINKS) {
         throw refusal(
+          use,
           where,
           "is a symbolic link that cannot be followed (unreadable, or a loop)",
-          ELSEWHERE,
+          use.elsewhere,
         );
       }
       if (target.startsWith("/")) {
@@ -82,7 +110,7 @@ export function openTrustedDir(
       }
       todo.unshift(...parts(target));
     }
-    check(dirs.at(-1)!, me, true);
+    check(dirs.at(-1)!, me, use.mine, use);
     return dirs.pop()!.fd;
   } finally {
     for (const d of dirs) closeFd(d.fd);
@@ -99,49 +127,65 @@ function openChild(
   name: string,
   where: string,
   create: boolean,
+  use: DirUse,
 ): Dir | undefined {
   const flags = O.PATH | O.NOFOLLOW | O.CLOEXEC;
   let fd = openAt(dir, name, flags);
   if (fd === -E.ENOENT && create) {
     const rc = mkdirAt(dir, name, 0o700);
     if (rc < 0 && rc !== -E.EEXIST) {
-      throw refusal(where, `cannot be created (${errnoName(-rc)})`, ELSEWHERE);
+      throw refusal(
+        use,
+        where,
+        `cannot be created (${errnoName(-rc)})`,
+        use.elsewhere,
+      );
     }
     fd = openAt(dir, name, flags); // ours, or a concurrent run's: checked next
   }
-  return fd === -E.ENOENT ? undefined : describe(fd, where);
+  return fd === -E.ENOENT ? undefined : describe(fd, where, use);
 }
 
 /** The fd `fd` (or `-errno`) of the directory entry `where`, with its stat. */
-function describe(fd: number, where: string): Dir {
+function describe(fd: number, where: string, use: DirUse): Dir {
   if (fd < 0) {
-    throw refusal(where, `cannot be opened (${errnoName(-fd)})`, ELSEWHERE);
+    throw refusal(
+      use,
+      where,
+      `cannot be opened (${errnoName(-fd)})`,
+      use.elsewhere,
+    );
   }
   const st = fstat(fd);
   if (typeof st === "number") {
     closeFd(fd);
-    throw refusal(where, `cannot be examined (${errnoName(-st)})`, ELSEWHERE);
+    throw refusal(
+      use,
+      where,
+      `cannot be examined (${errnoName(-st)})`,
+      use.elsewhere,
+    );
   }
   return { fd, path: where, st };
 }
 
-function check(d: Dir, me: number, leaf: boolean): void {
+function check(d: Dir, me: number, leaf: boolean, use: DirUse): void {
   if ((d.st.mode & S.IFMT) !== S.IFDIR) {
-    throw refusal(d.path, "is not a directory", ELSEWHERE);
+    throw refusal(use, d.path, "is not a directory", use.elsewhere);
   }
   const problem = dirProblem(d.st, me, leaf);
-  if (problem) throw refusal(d.path, problem);
+  if (problem) throw refusal(use, d.path, problem, use.fix);
 }
 
-const FIX =
-  "have its owner make it writable by no one else (chmod go-w), or set XDG_CACHE_HOME to a directory that only you and root can write";
-const ELSEWHERE =
-  "set XDG_CACHE_HOME to a directory of yours, or USERNS_LIBRARY to a built libuserns.so";
-
-function refusal(where: string, why: string, hint = FIX): NativeError {
+function refusal(
+  use: DirUse,
+  where: string,
+  why: string,
+  hint: string,
+): NativeError {
   return new NativeError(
     "NATIVE_LOAD",
-    `cannot use the library cache: ${where} ${why}`,
+    `cannot use ${use.what}: ${where} ${why}`,
     { hint },
   );
 }

@@ -16,6 +16,8 @@ import {
 } from "./_check_values.ts";
 import { pathFromUrl } from "./file_url.ts";
 import { UsernsRangeError } from "./builtin_errors.ts";
+import { mountOps } from "./mounts.ts";
+import { MAX_MOUNTS } from "../ffi/abi.ts";
 
 /** The largest ID, count and ID-map field value the kernel takes. */
 const MAX_ID = 4294967295;
@@ -73,8 +75,14 @@ const WRONG_TYPE = -1;
 const OUT_OF_RANGE = -2;
 
 const CLOCKS = ["monotonic", "boottime"] as const;
-/** KTIME_SEC_MAX: the kernel refuses larger clock offsets with ERANGE. */
-const MAX_OFFSET = 9223372036;
+/**
+ * The largest clock offset the kernel can take: the clock inside, which is
+ * the clock outside plus the offset, must stay within 0 and KTIME_SEC_MAX/2
+ * seconds (time_namespaces(7): ERANGE otherwise), so no offset beyond this,
+ * either way, is ever taken. Within it, a negative offset larger than the
+ * time since boot is the kernel's to refuse, with ERANGE.
+ */
+const MAX_OFFSET = 4611686018;
 const OFFSET_EXPECTED =
   `an integer of seconds from ${-MAX_OFFSET} to ${MAX_OFFSET}`;
 
@@ -152,6 +160,50 @@ export function checkMounts(value: unknown, name: string): void {
     throw typeError(name, `an array of mounts, ${MOUNT_EXPECTED}`, value);
   }
   for (let i = 0; i < value.length; i++) checkMount(value[i], name, i);
+}
+
+/** The operations of one dev mount, counted once (see mounts.ts). */
+let devOperations: number | undefined;
+
+/**
+ * How many mount operations the native side is given for `mounts` and
+ * `mountProc`: one for each bind, tmpfs and proc mount, those mounts.ts
+ * makes of each dev mount (its tmpfs, devices, devpts, shm and links), one
+ * for `mountProc`. The native side takes {@link MAX_MOUNTS} at most.
+ *
+ * @param mounts checked mounts
+ * @param mountProc a proc is mounted at /proc too
+ * @returns the count
+ */
+export function mountOperations(
+  mounts: readonly { type: string }[],
+  mountProc: boolean,
+): number {
+  devOperations ??= mountOps([{ type: "dev", target: "/dev" }], false).length;
+  let n = mountProc ? 1 : 0;
+  for (let i = 0; i < mounts.length; i++) {
+    n += mounts[i]!.type === "dev" ? devOperations : 1;
+  }
+  return n;
+}
+
+/**
+ * Checks that `mounts` and `mountProc` (both checked alone already) come to
+ * no more mount operations than the native side takes.
+ *
+ * @param options the options
+ * @throws {UsernsRangeError} INVALID_ARGUMENT when they come to more
+ */
+export function checkMountCount(options: Record<string, unknown>): void {
+  const mounts = options.mounts;
+  if (!Array.isArray(mounts)) return;
+  const n = mountOperations(mounts, options.mountProc === true);
+  if (n > MAX_MOUNTS) {
+    throw new UsernsRangeError(
+      "INVALID_ARGUMENT",
+      `mounts must come to at most ${MAX_MOUNTS} mount operations, got ${n} (a "dev" mount is ${devOperations} of them)`,
+    );
+  }
 }
 
 function checkMount(mount: unknown, name: string, i: number): void {

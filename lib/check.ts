@@ -21,6 +21,7 @@ import {
   checkFunction,
   checkInteger,
   checkOneOf,
+  describe,
   isObject,
   nulError,
   rangeError,
@@ -28,14 +29,16 @@ import {
 } from "./_check_values.ts";
 import {
   checkIdMap,
+  checkMountCount,
   checkMounts,
   checkNamespaces,
   checkRlimits,
   checkTimeOffsets,
 } from "./_check_nested.ts";
 import { pathFromUrl } from "./file_url.ts";
+import { UsernsTypeError } from "./builtin_errors.ts";
 
-export { NAMESPACES, RLIMIT_NAMES } from "./_check_nested.ts";
+export { mountOperations, NAMESPACES, RLIMIT_NAMES } from "./_check_nested.ts";
 
 /** How `map` maps IDs. */
 export const MAP_MODES = ["auto", "root", "current", "subids"] as const;
@@ -105,8 +108,10 @@ const RULES: readonly (readonly [string, Check])[] = [
  *
  * @param options the constructor's second argument
  * @throws {UsernsTypeError} for a value of the wrong type, an unknown
- * enumerated value or key, a malformed path, or a NUL byte
- * @throws {UsernsRangeError} for a number or a length out of range
+ * enumerated value or key, a malformed path, a NUL byte, or a control
+ * character in the hostname
+ * @throws {UsernsRangeError} for a number or a length out of range, or
+ * mounts that come to more operations than the native side takes
  * @throws {UsernsURIError} for a `file:` URL that does not decode
  */
 export function checkCommandOptions(options: unknown): void {
@@ -116,6 +121,7 @@ export function checkCommandOptions(options: unknown): void {
     const value = options[rule[0]];
     if (value !== undefined) rule[1](value, rule[0]);
   }
+  checkMountCount(options);
 }
 
 function checkMap(value: unknown, name: string): void {
@@ -146,9 +152,27 @@ function checkHelperTimeout(value: unknown, name: string): void {
   }
 }
 
+/** Whether `s` has a control character (C0, DEL, C1): a hostname shown
+ * in a prompt or a log must not start a new line or move the cursor. */
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
+  }
+  return false;
+}
+
 function checkHostname(value: unknown, name: string): void {
   if (typeof value !== "string") throw typeError(name, "a string", value);
   if (value.includes("\0")) throw nulError(name);
+  if (hasControl(value)) {
+    throw new UsernsTypeError(
+      "INVALID_ARGUMENT",
+      `${name} must not contain a newline or other control character, got ${
+        describe(value)
+      }`,
+    );
+  }
   const bytes = utf8Length(value);
   if (bytes < 1 || bytes > MAX_HOSTNAME) {
     throw rangeError(name, `1 to ${MAX_HOSTNAME} bytes long`, value);

@@ -18,7 +18,6 @@ const STEP_HINTS: Record<string, string> = {
   setgid: "the group must be mapped",
   setgroups: "setgroups is denied in this namespace",
   setns: "check that the process still runs and is yours (userns ps)",
-  time: "time namespaces need Linux 5.6 or later",
   "no-new-privs": "the kernel refused no_new_privs",
   lock:
     "the mounts could not be locked in a nested user namespace (user.max_user_namespaces, or /proc is not mounted)",
@@ -106,9 +105,24 @@ export function failureError(f: ChildFailure, prepared: Prepared): Error {
       },
     );
   }
+  const hint = f.step === "time" ? timeHint(errno) : STEP_HINTS[f.step];
   return new SpawnError(
     "SETUP",
     `cannot set up the namespace: ${f.step} failed: ${errno}`,
-    { errno, step: f.step, hint: STEP_HINTS[f.step] ?? "run userns doctor" },
+    { errno, step: f.step, hint: hint ?? "run userns doctor" },
   );
+}
+
+/**
+ * Why a time namespace could not be made or given its offsets: ERANGE is an
+ * offset that would put the clock inside below 0 or past KTIME_SEC_MAX/2
+ * (time_namespaces(7)); EINVAL from unshare() is a kernel without time
+ * namespaces.
+ */
+function timeHint(errno: string): string | undefined {
+  if (errno === "ERANGE") {
+    return "a clock offset (--monotonic, --boottime; timeOffsets) would put the clock inside below 0 or past 4611686018 s: a negative offset may be at most the time since boot";
+  }
+  if (errno === "EINVAL") return "time namespaces need Linux 5.6 or later";
+  return undefined;
 }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { checkCommandOptions } from "./check.ts";
 import { UsernsCommand } from "./command.ts";
 import { UsernsError } from "./errors.ts";
 import { failureError } from "./failure.ts";
@@ -42,6 +43,7 @@ import {
   type StdioMode,
 } from "../ffi/native.ts";
 import { getReactor } from "../ffi/reactor.ts";
+import * as libc from "../ffi/libc.ts";
 
 /** Options of {@link UsernsPod.start}: the maps and namespaces of `run`. */
 export interface PodOptions extends
@@ -142,8 +144,11 @@ export class UsernsPod implements AsyncDisposable {
    * @returns the pod
    * @throws {UsernsError} POD_EXISTS when a live pod has the name; POD_STATE
    * when the state directory cannot be used; the errors of a spawn
+   * @throws {UsernsTypeError} {UsernsRangeError} INVALID_ARGUMENT for
+   * options a command would refuse (see `checkCommandOptions()`)
    */
   static async start(options: PodOptions = {}): Promise<UsernsPod> {
+    checkCommandOptions(options);
     const name = options.name ?? `pod-${crypto.randomUUID().slice(0, 8)}`;
     checkName(name);
     const dir = stateDir(true)!;
@@ -223,14 +228,14 @@ export class UsernsPod implements AsyncDisposable {
       signalProcess(rec.pid, 9, () => isAlive(rec));
       for (let i = 0; i < 500 && isAlive(rec); i++) await delay(10);
       forgetPod(rec);
-      if (!pin) return { remaining: 0 }; // it had ended already
+      if (!pin) return { remaining: 0 };
       const hasPid = rec.namespaces.includes("pid");
       for (let i = 0; hasPid && i < 200 && remaining(rec) > 0; i++) {
         await delay(10);
       }
       return { remaining: remaining(rec) };
     } finally {
-      if (pin !== true) pin?.close();
+      if (pin?.fd !== undefined) libc.closeFd(pin.fd);
     }
   }
 
@@ -246,20 +251,37 @@ const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Holds the pod's user namespace open while its processes are counted by
  * its inode: once the last process of a namespace is gone, the kernel may
  * give its inode number to a new one, whose processes would be counted.
- * Undefined when the holder has ended (nothing to count for sure); true
- * when it runs but Deno may not open its /proc files (counted unpinned).
+ *
+ * It is opened through a process found in it, not through the holder: a
+ * process of the pod may have moved the holder into a nested namespace.
+ * What is opened is the pod's namespace when it has the recorded inode and
+ * the holder (pid and start time) still runs after the open: while the
+ * holder runs, so does the pod's namespace (the holder's own, or an
+ * ancestor of it: a process can only move into namespaces nested in its
+ * own), and no other namespace can have its inode.
+ *
+ * @returns `{ fd }`, the namespace held; `{}` when its processes could not
+ * be opened (not dumpable: counted unpinned); undefined when there is
+ * nothing to count: the holder has ended, or no process is left in the
+ * namespace (the holder moved out of it, and only the holder let anyone
+ * in)
  */
-function pinUserns(rec: PodRecord): Deno.FsFile | true | undefined {
+function pinUserns(rec: PodRecord): { fd?: number } | undefined {
   if (!isAlive(rec)) return undefined;
-  let pin: Deno.FsFile;
-  try {
-    pin = Deno.openSync(`/proc/${rec.pid}/ns/user`);
-  } catch {
-    return isAlive(rec) ? true : undefined;
+  const inside = processesByUserns().get(rec.userns) ?? [];
+  for (const pid of inside) {
+    const fd = libc.openAt(
+      libc.AT.FDCWD,
+      `/proc/${pid}/ns/user`,
+      libc.O.RDONLY | libc.O.CLOEXEC,
+    );
+    if (fd < 0) continue;
+    const st = libc.fstat(fd);
+    const ours = typeof st !== "number" && st.ino === BigInt(rec.userns);
+    if (ours && isAlive(rec)) return { fd };
+    libc.closeFd(fd);
   }
-  if (isAlive(rec)) return pin; // the holder's namespace, then
-  pin.close();
-  return undefined;
+  return inside.length > 0 && isAlive(rec) ? {} : undefined;
 }
 
 function remaining(rec: PodRecord): number {

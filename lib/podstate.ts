@@ -2,16 +2,22 @@
  * Where pods are recorded: one JSON file per pod in a private directory,
  * `$XDG_RUNTIME_DIR/userns/` (else `/tmp/userns-UID/`), mode 700, the
  * caller's own (refused otherwise). A pod is alive while its holder runs:
- * the same pid, start time and user namespace as recorded; a record whose
- * holder is gone (reboot, SIGKILL, a reused pid) is removed by the next pod
- * command. A start claims its name by creating the file exclusively, so of
- * two starts of one name exactly one wins.
+ * the same pid and start time as recorded; a record whose holder is gone
+ * (reboot, SIGKILL, a reused pid) is removed by the next pod command. A
+ * start claims its name by creating the file exclusively, so of two starts
+ * of one name exactly one wins. Files are written as new temporaries
+ * renamed into place and read without following links or waiting
+ * (safe_file.ts, safe_read.ts): a link, FIFO or device at a record's name
+ * is refused, never followed or waited on.
  *
  * @module
  */
 import { UsernsError } from "./errors.ts";
 import type { IdMapping } from "./idmap.ts";
+import { findPasswdEntry, readPasswd } from "./identity.ts";
 import { processId } from "../ffi/native.ts";
+import { NotRegularError, readRegularFile } from "./safe_read.ts";
+import { writeNewFile } from "./safe_file.ts";
 
 /** What is recorded of a pod. */
 export interface PodRecord {
@@ -21,7 +27,11 @@ export interface PodRecord {
   pid: number;
   /** The holder's start time, in clock ticks after boot. */
   start: number;
-  /** The inode of the pod's user namespace. */
+  /**
+   * The inode of the pod's user namespace, as it was started: its
+   * processes are counted by it. Not the holder's identity: the holder may
+   * be moved into a nested namespace by a process of the pod.
+   */
   userns: number;
   /** The namespaces it holds: user, mount, and those it was started with. */
   namespaces: string[];
@@ -112,16 +122,45 @@ export function stateDir(create: boolean): string | undefined {
     }
   }
   const mode = (st.mode ?? 0) & 0o777;
-  if (!st.isDirectory || st.uid !== Deno.uid() || mode !== 0o700) {
+  const me = Deno.uid();
+  if (st.uid !== me) throw takenError(dir, st.uid ?? -1, me ?? -1);
+  if (!st.isDirectory || mode !== 0o700) {
     throw new UsernsError(
       "POD_STATE",
       `${dir} is not a private directory of yours (owner ${st.uid}, mode ${
         mode.toString(8)
       }${st.isSymlink ? ", a symbolic link" : ""})`,
-      { hint: `remove it, or make it yours with mode 700` },
+      {
+        hint: st.isDirectory
+          ? `make it private (chmod 700 ${dir})`
+          : `remove it (rm ${dir})`,
+      },
     );
   }
   return dir;
+}
+
+/**
+ * The error for a state directory of another user's: the caller cannot
+ * remove it (it is theirs, in a sticky /tmp or their XDG_RUNTIME_DIR), so
+ * the way out is a state directory elsewhere.
+ */
+function takenError(dir: string, owner: number, me: number): UsernsError {
+  let name: string | undefined;
+  try {
+    name = findPasswdEntry(readPasswd(), owner)?.name;
+  } catch {
+    // unreadable: the uid alone
+  }
+  const who = `uid ${owner}${name ? ` (${name})` : ""}`;
+  return new UsernsError(
+    "POD_STATE",
+    `${dir} is taken by another user: it belongs to ${who}, and only they or root can remove it`,
+    {
+      hint:
+        `set XDG_RUNTIME_DIR to a private directory of yours (such as /run/user/${me}) to keep your pods there, or ask root to remove ${dir}`,
+    },
+  );
 }
 
 /** Whether a parsed file is a record or a claim, not something else. */
@@ -135,29 +174,82 @@ function wellFormed(v: unknown): v is PodRecord | Claim {
     Array.isArray(r.gid);
 }
 
+/**
+ * The record or claim of `name`: undefined when there is none, or when
+ * what is there does not parse as one (stale: removed by the next sweep).
+ * Opened without following a link and without blocking.
+ *
+ * @throws {UsernsError} POD_STATE when its file is not a regular file (a
+ * link, FIFO, device or directory) or cannot be read
+ */
 function read(dir: string, name: string): PodRecord | Claim | undefined {
+  const path = `${dir}/${name}.json`;
+  let text: string | undefined;
   try {
-    const v = JSON.parse(Deno.readTextFileSync(`${dir}/${name}.json`));
+    text = readRegularFile(path);
+  } catch (e) {
+    if (e instanceof NotRegularError) {
+      throw new UsernsError(
+        "POD_STATE",
+        `cannot read pod "${name}": ${e.message}`,
+        { hint: `remove it (rm ${JSON.stringify(path)})`, cause: e },
+      );
+    }
+    throw stateError(`cannot read pod "${name}"`, e, "check its permissions");
+  }
+  if (text === undefined) return undefined;
+  try {
+    const v = JSON.parse(text);
     return wellFormed(v) ? v : undefined;
   } catch {
-    return undefined; // gone, or not ours: stale
+    return undefined; // not a record: stale
   }
 }
 
 /**
- * Whether a recorded holder still runs: the same pid, start time and user
- * namespace.
+ * The start time of a running process (clock ticks after boot). The native
+ * read is the quick one (a pod spawn asks each time), but it also looks at
+ * the process's namespaces, which only those who may trace it can: for a
+ * holder made undumpable it fails, and `/proc/PID/stat`, which anyone may
+ * read, is read instead, through libc (Deno's read permission does not
+ * reach other processes' /proc files).
+ *
+ * @returns it, or undefined when there is no such process or it has ended
+ * (a zombie not yet reaped: where PID 1 reaps late or never, it would
+ * otherwise pass for alive)
+ */
+function startTime(pid: number): number | undefined {
+  const start = processId(pid)?.start;
+  if (start !== undefined) return start;
+  let stat: string | undefined;
+  try {
+    stat = readRegularFile(`/proc/${pid}/stat`);
+  } catch {
+    return undefined; // ended meanwhile (ESRCH)
+  }
+  // The command name may hold spaces and parentheses: fields after the
+  // last ")" are the state (field 3) to the start time (field 22).
+  const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
+  if (!fields || fields[0] === "Z" || fields[0] === "X") return undefined;
+  const ticks = Number(fields[19]);
+  return Number.isSafeInteger(ticks) ? ticks : undefined;
+}
+
+/**
+ * Whether a recorded holder still runs: the same pid and start time. Its
+ * user namespace is not asked: a process of the pod (its root) may trace
+ * the holder and move it into a nested namespace, and the pod must not be
+ * forgotten, nor left unstoppable, for that.
  *
  * @param rec the record
  * @returns true while the pod is alive
  */
 export function isAlive(rec: PodRecord): boolean {
-  const id = processId(rec.pid);
-  return id !== undefined && id.start === rec.start && id.userns === rec.userns;
+  return startTime(rec.pid) === rec.start;
 }
 
 function claimAlive(c: Claim): boolean {
-  return processId(c.starting)?.start === c.start;
+  return startTime(c.starting) === c.start;
 }
 
 /** A record or claim whose process still runs: not to be removed. */
@@ -229,7 +321,7 @@ export function sweep(dir: string): PodRecord[] {
  * @returns POD_NOT_FOUND saying so
  */
 export function notRunning(rec: PodRecord): UsernsError {
-  const why = processId(rec.pid)
+  const why = startTime(rec.pid) !== undefined
     ? `pid ${rec.pid} is another process now`
     : `its holder, pid ${rec.pid}, is gone`;
   return new UsernsError(
@@ -278,8 +370,7 @@ export function findPod(name: string): PodRecord {
  * POD_STATE when the directory cannot be written
  */
 export function claimName(dir: string, name: string): void {
-  const me = processId(Deno.pid);
-  const claim: Claim = { starting: Deno.pid, start: me?.start ?? 0 };
+  const claim: Claim = { starting: Deno.pid, start: startTime(Deno.pid) ?? 0 };
   const path = `${dir}/${name}.json`;
   locked(dir, () => {
     const rec = read(dir, name);
@@ -300,26 +391,14 @@ export function claimName(dir: string, name: string): void {
         },
       );
     }
-    let created = false;
     try {
-      Deno.removeSync(path);
+      Deno.removeSync(path); // a stale one: removed under the lock
     } catch {
       // there was none (or it cannot be removed: writing says why)
     }
     try {
-      const f = Deno.openSync(path, {
-        write: true,
-        createNew: true,
-        mode: 0o600,
-      });
-      created = true;
-      try {
-        f.writeSync(new TextEncoder().encode(JSON.stringify(claim)));
-      } finally {
-        f.close();
-      }
+      writeNewFile(path, JSON.stringify(claim), 0o600, false);
     } catch (e) {
-      if (created) Deno.removeSync(path); // ours: the lock is held
       throw stateError(
         `cannot record pod "${name}" in ${dir}`,
         e,
@@ -339,16 +418,14 @@ export function claimName(dir: string, name: string): void {
  * removed then)
  */
 export function commitRecord(dir: string, rec: PodRecord): void {
-  const tmp = `${dir}/.${rec.name}.${Deno.pid}.tmp`;
   try {
-    Deno.writeTextFileSync(tmp, JSON.stringify(rec), { mode: 0o600 });
-    Deno.renameSync(tmp, `${dir}/${rec.name}.json`);
+    // Under the lock: a start of the same name that has read the claim
+    // then asks whether its starter still runs, and must not find it gone
+    // (committed and exited) and take the name of a live pod.
+    locked(dir, () => {
+      writeNewFile(`${dir}/${rec.name}.json`, JSON.stringify(rec), 0o600, true);
+    });
   } catch (e) {
-    try {
-      Deno.removeSync(tmp);
-    } catch {
-      // never written
-    }
     forgetPod(rec.name);
     throw stateError(
       `cannot record pod "${rec.name}" in ${dir}`,

@@ -10,12 +10,16 @@ import { RUNNERS } from "./bundle.ts";
 
 /**
  * The library's name of an option (`oomScoreAdj must be ...`) as the
- * subcommand's option (`--oom-score-adj must be ...`), where it has one.
+ * subcommand's option (`--oom-score-adj must be ...`), where it has one; a
+ * field of an option (`timeOffsets.monotonic must be ...`) by the field's
+ * name (`--monotonic must be ...`).
  */
 function cliWording(message: string, specs: OptionSpecs): string {
-  const name = /^([a-z][A-Za-z]*) must /.exec(message)?.[1];
+  const name = /^([a-z][A-Za-z]*(?:\.[a-z][A-Za-z]*)?) must /.exec(message)
+    ?.[1];
   if (name === undefined) return message;
-  const flag = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const flag = name.slice(name.indexOf(".") + 1)
+    .replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   if (!Object.hasOwn(specs, flag)) return message;
   return `--${flag}${message.slice(name.length)}`;
 }

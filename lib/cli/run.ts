@@ -8,6 +8,8 @@ import { type UsernsChild, UsernsCommand } from "../command.ts";
 import { UsernsPod } from "../pod.ts";
 import type { UsernsCommandOptions } from "../options.ts";
 import { UsernsError } from "../errors.ts";
+import { FileCallError, StagedFile } from "../safe_file.ts";
+import { E } from "../../ffi/libc.ts";
 import { HELP, helpText, type OptionSpecs, parse, usageError } from "./args.ts";
 import {
   COMMAND_OPTIONS,
@@ -60,71 +62,64 @@ function commandOf(operands: string[]): [string, string[]] {
   return [shell || "/bin/sh", []];
 }
 
-function removeQuietly(file: string): void {
-  try {
-    Deno.removeSync(file);
-  } catch {
-    // never written, or removed already
-  }
-}
-
 /** The one-line error for a pid file that cannot be written. */
-function pidFileError(file: string, e: unknown): UsernsError {
+function pidFileError(
+  file: string,
+  e: unknown,
+  hint = "check that its directory exists and that you may write there",
+): UsernsError {
   const why = (e as { code?: string }).code ?? (e as Error).name;
   return new UsernsError(
     "INVALID_ARGUMENT",
     `cannot write the pid file ${file}: ${why}`,
-    {
-      hint: "check that its directory exists and that you may write there",
-      cause: e,
-    },
+    { hint, cause: e },
   );
 }
 
 /**
- * A pid file: its temporary file is made before the command runs, so that
- * a path that cannot be written fails before anything runs; it gets the
- * pid and is renamed into place once the command runs.
+ * A pid file, written so that nothing planted in its directory (a shared
+ * one such as /tmp) redirects it: a new temporary with an unpredictable
+ * name is made before the command runs (so that a path that cannot be
+ * written fails before anything runs), gets the pid and is renamed into
+ * place once the command runs; at the end it is removed only if the name
+ * still holds it (see safe_file.ts).
  */
 class PidFile {
-  readonly #tmp: string;
-  #file: Deno.FsFile | undefined;
+  readonly #file: StagedFile;
 
   /**
    * @param path where the pid is to be
    * @throws {UsernsError} INVALID_ARGUMENT when it cannot be written
    */
   constructor(readonly path: string) {
-    this.#tmp = `${path}.${Deno.pid}.tmp`;
     try {
-      this.#file = Deno.openSync(this.#tmp, {
-        write: true,
-        create: true,
-        truncate: true,
-      });
+      this.#file = StagedFile.create(path, 0o644);
     } catch (e) {
       throw pidFileError(path, e);
+    }
+    if (!this.#file.replaceable()) {
+      this.#file.removeIfOurs();
+      throw pidFileError(
+        path,
+        new FileCallError(-E.EPERM), // as the rename would fail
+        "another user's file is there, in a sticky directory, and only they may replace it; choose another path",
+      );
     }
   }
 
   /** Writes the pid and renames the file into place. */
   commit(pid: number): void {
     try {
-      this.#file!.writeSync(new TextEncoder().encode(`${pid}\n`));
-      this.#file!.close();
-      this.#file = undefined;
-      Deno.renameSync(this.#tmp, this.path);
+      this.#file.write(`${pid}\n`);
+      this.#file.commit();
     } catch (e) {
       throw pidFileError(this.path, e);
     }
   }
 
-  /** Removes the file, written or not. */
+  /** Removes the file, written or not, if it is still ours. */
   remove(): void {
-    this.#file?.close();
-    this.#file = undefined;
-    removeQuietly(this.#tmp);
-    removeQuietly(this.path);
+    this.#file.removeIfOurs();
   }
 }
 

@@ -8,6 +8,8 @@ import type { MapMode } from "../idmap.ts";
 import { parseIdMapSpec } from "../idmap.ts";
 import { parseRlimit, type RlimitName, type RlimitValue } from "../limits.ts";
 import type { Mount } from "../mounts.ts";
+import { mountOperations } from "../check.ts";
+import { MAX_MOUNTS } from "../../ffi/abi.ts";
 import type { Namespace, UsernsCommandOptions } from "../options.ts";
 import { type OptionSpecs, type Parsed, usageError } from "./args.ts";
 
@@ -229,6 +231,11 @@ function integer(value: string | undefined, name: string): number | undefined {
   if (!/^-?\d+$/.test(value)) {
     throw usageError(`invalid --${name} "${value}": not an integer`);
   }
+  // Ranges are the library's to check; a number that does not even fit
+  // exactly is refused here, before it is rounded into another.
+  if (!Number.isSafeInteger(Number(value))) {
+    throw usageError(`invalid --${name} "${value}": out of range`);
+  }
   return Number(value);
 }
 
@@ -259,9 +266,12 @@ function limits(
   return out;
 }
 
-/** The mounts, in command-line order. */
-function mounts(ordered: Parsed["ordered"]): Mount[] {
-  return ordered.map(([name, [a, b]]): Mount => {
+/**
+ * The mounts, in command-line order: no more operations, with
+ * `--mount-proc`, than the native side takes (each `--dev` is several).
+ */
+function mounts(ordered: Parsed["ordered"], mountProc: boolean): Mount[] {
+  const list = ordered.map(([name, [a, b]]): Mount => {
     if (name === "bind" || name === "ro-bind") {
       return {
         type: "bind",
@@ -272,6 +282,16 @@ function mounts(ordered: Parsed["ordered"]): Mount[] {
     }
     return { type: name as "tmpfs" | "dev" | "proc", target: a! };
   });
+  const n = mountOperations(list, mountProc);
+  if (n > MAX_MOUNTS) {
+    throw usageError(
+      `too many mounts: --bind, --ro-bind, --tmpfs, --dev, --proc and --mount-proc come to ${n} mount operations, at most ${MAX_MOUNTS}`,
+      `each --dev is ${
+        mountOperations([{ type: "dev" }], false)
+      } of them; bind one directory that holds the files instead of each file`,
+    );
+  }
+  return list;
 }
 
 /** What needs a mount namespace, for the --no-mount refusal. */
@@ -343,7 +363,9 @@ export function commandOptions(p: Parsed): UsernsCommandOptions {
     hostname: str(v.hostname),
     init: v["as-pid-1"] ? false : undefined,
     root: str(v.root),
-    mounts: p.ordered.length ? mounts(p.ordered) : undefined,
+    mounts: p.ordered.length
+      ? mounts(p.ordered, v["mount-proc"] === true)
+      : undefined,
     mountProc: v["mount-proc"] === true ? true : undefined,
     cwd: str(v.cwd),
     setsid: v.setsid === true ? true : undefined,

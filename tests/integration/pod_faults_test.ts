@@ -154,7 +154,8 @@ nsTest(
       for (
         const [why, fields] of [
           ["another start time", { start: 1 }],
-          ["another user namespace", { userns: 1 }],
+          // above pid_max (2^22 at most): no process has it
+          ["a pid no process has", { pid: 2 ** 22 + 1 }],
         ] as const
       ) {
         await t.step(`${why}: stop, run --in, enter refuse it`, async () => {
@@ -186,7 +187,7 @@ nsTest(
         forge({ start: 1 });
         assert.equal(await place.must(["ls", "--json"]), "[]\n");
         assert.deepEqual(place.files(), []);
-        forge({ userns: 1 });
+        forge({ pid: 2 ** 22 + 1 });
         await place.must(["start", name]);
         const [holder] = place.holders();
         assert.ok(holder !== undefined && holder !== sleep.pid);

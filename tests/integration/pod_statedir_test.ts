@@ -5,7 +5,7 @@
 // and read-only ones are made in a mount namespace of the test's own.
 import assert from "node:assert/strict";
 import { type UsernsError, UsernsPod } from "../../lib/mod.ts";
-import { cli, MAIN, nsTest, ROOT } from "./_env.ts";
+import { cli, MAIN, nsTest, ROOT, text } from "./_env.ts";
 import { fdTargets, fdTargetsSettle } from "./_process.ts";
 import { holders, podError, PodPlace, refused } from "./_pod.ts";
 
@@ -68,7 +68,11 @@ nsTest(
         assert.equal(out.code, 0, out.stderr);
         const owner = Deno.statSync(place.state).uid;
         assert.notEqual(owner, Deno.uid());
-        await allRefuse(new RegExp(`\\(owner ${owner}, mode 700\\)`));
+        await allRefuse(
+          new RegExp(
+            `${place.state} is taken by another user: it belongs to uid ${owner}\\b.*; set XDG_RUNTIME_DIR to a private directory of yours`,
+          ),
+        );
         Deno.removeSync(place.state);
       });
       await t.step(
@@ -103,6 +107,42 @@ nsTest(
             assert.equal(out.code, 0, out.stderr);
             assert.equal(out.stdout, `700 0 directory\n${name}.json\n`);
           }
+          assert.deepEqual(place.holders(), []);
+        },
+      );
+      await t.step(
+        "another user's /tmp/userns-UID: says whose, and XDG_RUNTIME_DIR is the way out",
+        async () => {
+          // As in the step above, where the user is root: /tmp/userns-0,
+          // made by inside uid 1 (some other uid outside).
+          const script = `mkdir -m 700 /tmp/userns-0 && chown 1:1 /tmp/userns-0
+for args in ls "start --map root $3" "run --in $3 -- true" "stop $3"; do
+  env -u XDG_RUNTIME_DIR "$1" run -A "$2" $args 2>&1; echo "exit $?"
+done
+mkdir -m 700 /tmp/mine && export XDG_RUNTIME_DIR=/tmp/mine &&
+  "$1" run -A "$2" start --map root "$3" && "$1" run -A "$2" stop "$3"`;
+          const out = await cli([
+            "run",
+            "--bind",
+            ROOT,
+            "/mnt",
+            "--tmpfs",
+            "/tmp",
+            "--",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            Deno.execPath(),
+            "/mnt/main.ts",
+            name,
+          ]);
+          assert.equal(out.code, 0, out.stdout + out.stderr);
+          const line =
+            "userns: /tmp/userns-0 is taken by another user: it belongs to uid 1 (daemon), and only they or root can remove it; " +
+            "set XDG_RUNTIME_DIR to a private directory of yours (such as /run/user/0) to keep your pods there, or ask root to remove /tmp/userns-0\n" +
+            "exit 125\n";
+          assert.equal(out.stdout, line.repeat(4));
           assert.deepEqual(place.holders(), []);
         },
       );
@@ -145,12 +185,12 @@ nsTest(
           // by then and must go
           [
             "almost",
-            /cannot record pod "[^"]+" in .*: No space left on device/,
+            /cannot record pod "[^"]+" in .*: ENOSPC/,
             "",
           ],
           [
             "full",
-            /cannot record pod "[^"]+" in .*: No space left on device/,
+            /cannot record pod "[^"]+" in .*: ENOSPC/,
             "",
           ],
           [
@@ -158,7 +198,7 @@ nsTest(
             /cannot create .*\/xdg\/userns: Read-only file system/,
             "ls: ",
           ],
-          ["ro", /cannot record pod "[^"]+" in .*: Read-only file system/, ""],
+          ["ro", /cannot record pod "[^"]+" in .*: EROFS/, ""],
         ] as const
       ) {
         await t.step(how, async () => {
@@ -191,6 +231,90 @@ nsTest(
           assert.deepEqual(holders(name), [], "no holder left");
         });
       }
+      place.assertStopped();
+    } finally {
+      await place.close();
+    }
+  },
+);
+
+nsTest(
+  "a FIFO, socket, directory or link named NAME.json: refused in one line, never waited on",
+  async (t) => {
+    const place = await PodPlace.create();
+    const name = place.name("odd");
+    const path = `${place.state}/${name}.json`;
+    const other = place.name("fine");
+    const plants: [string, string, () => Deno.Listener | void][] = [
+      ["a FIFO", "a FIFO", () => {
+        const r = new Deno.Command("mkfifo", { args: [path] }).outputSync();
+        assert.ok(r.success, text(r.stderr));
+      }],
+      ["a socket", "a socket", () => Deno.listen({ transport: "unix", path })],
+      ["a directory", "a directory", () => Deno.mkdirSync(path)],
+      ["a link to a FIFO", "a symbolic link", () => {
+        const fifo = `${place.runtime}/fifo`;
+        const r = new Deno.Command("mkfifo", { args: [fifo] }).outputSync();
+        assert.ok(r.success, text(r.stderr));
+        Deno.symlinkSync(fifo, path);
+      }],
+    ];
+    try {
+      Deno.mkdirSync(place.state, { mode: 0o700 });
+      await place.must(["start", other]);
+      for (const [what, kind, plant] of plants) {
+        await t.step(what, async () => {
+          const listener = plant();
+          const why =
+            `cannot read pod "${name}": ${path} is ${kind}, not a regular file; remove it \\(rm "${path}"\\)`;
+          const line = new RegExp(`^userns: ${why}\\n$`);
+          try {
+            for (
+              const args of [
+                ["run", "--in", name, "--", "true"],
+                ["start", name],
+                ["stop", name],
+                ["enter", name, "--", "true"],
+              ]
+            ) {
+              // A CLI that waits on the FIFO is killed: no exit 125 then.
+              const out = await cli(args, {
+                env: place.env,
+                signal: AbortSignal.timeout(10_000),
+              });
+              refused(out, line);
+            }
+            // ls lists the pods and passes over what is not a record.
+            const ls = await cli(["ls", "--json"], {
+              env: place.env,
+              signal: AbortSignal.timeout(10_000),
+            });
+            assert.equal(ls.code, 0, ls.stderr);
+            assert.deepEqual(
+              JSON.parse(ls.stdout).map((p: { name: string }) => p.name),
+              [other],
+            );
+            await place.use(() =>
+              podError(
+                (() => {
+                  try {
+                    return UsernsPod.open(name);
+                  } catch (e) {
+                    return e;
+                  }
+                })(),
+                "POD_STATE",
+                new RegExp(`^${why}$`),
+              )
+            );
+          } finally {
+            // Closing the listener removes its socket.
+            if (listener) listener.close();
+            else Deno.removeSync(path, { recursive: true });
+          }
+        });
+      }
+      await place.must(["stop", other]);
       place.assertStopped();
     } finally {
       await place.close();

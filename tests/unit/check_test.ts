@@ -310,6 +310,12 @@ Deno.test("checkCommandOptions() leaves Deno.Command's options to spawn()", () =
 });
 
 /** [options, class, message] for the options Deno.Command does not have. */
+/** `n` dev mounts (14 mount operations each) and `n` tmpfs mounts (1). */
+const devs = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ type: "dev", target: `/d${i}` }));
+const tmpfs = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ type: "tmpfs", target: `/t${i}` }));
+
 const OWN: [Record<string, unknown>, ErrorClass, string][] = [
   [
     { map: "bogus" },
@@ -414,6 +420,16 @@ const OWN: [Record<string, unknown>, ErrorClass, string][] = [
     `hostname must be 1 to 64 bytes long, got "${"é".repeat(33)}"`,
   ],
   [{ hostname: "a\0b" }, TypeError, "hostname must not contain a NUL byte"],
+  [
+    { hostname: "a\nb" },
+    TypeError,
+    'hostname must not contain a newline or other control character, got "a\\nb"',
+  ],
+  [
+    { hostname: "host\u001b[2J" },
+    TypeError,
+    'hostname must not contain a newline or other control character, got "host\\u001b[2J"',
+  ],
   [{ root: 1 }, TypeError, "root must be a string or a file: URL, got 1"],
   [{ root: "" }, RangeError, 'root must be a non-empty path, got ""'],
   [{ root: "/r\0" }, TypeError, "root must not contain a NUL byte"],
@@ -576,12 +592,32 @@ const OWN: [Record<string, unknown>, ErrorClass, string][] = [
   [
     { timeOffsets: { boottime: 1.5 } },
     RangeError,
-    "timeOffsets.boottime must be an integer of seconds from -9223372036 to 9223372036, got 1.5",
+    "timeOffsets.boottime must be an integer of seconds from -4611686018 to 4611686018, got 1.5",
+  ],
+  [
+    { timeOffsets: { monotonic: 4611686019 } },
+    RangeError,
+    "timeOffsets.monotonic must be an integer of seconds from -4611686018 to 4611686018, got 4611686019",
+  ],
+  [
+    { timeOffsets: { boottime: -(2 ** 53) } },
+    RangeError,
+    "timeOffsets.boottime must be an integer of seconds from -4611686018 to 4611686018, got -9007199254740992",
+  ],
+  [
+    { mounts: devs(19) },
+    RangeError,
+    'mounts must come to at most 256 mount operations, got 266 (a "dev" mount is 14 of them)',
+  ],
+  [
+    { mounts: [...devs(18), ...tmpfs(4)], mountProc: true },
+    RangeError,
+    'mounts must come to at most 256 mount operations, got 257 (a "dev" mount is 14 of them)',
   ],
   [
     { timeOffsets: { monotonic: "1" } },
     TypeError,
-    'timeOffsets.monotonic must be an integer of seconds from -9223372036 to 9223372036, got "1"',
+    'timeOffsets.monotonic must be an integer of seconds from -4611686018 to 4611686018, got "1"',
   ],
 ];
 
@@ -631,7 +667,7 @@ Deno.test("checkCommandOptions() accepts every valid namespace option", () => {
       nice: 0,
     },
     noNewPrivs: true,
-    timeOffsets: { monotonic: -3600, boottime: 9223372036 },
+    timeOffsets: { monotonic: -4611686018, boottime: 4611686018 },
     setsid: true,
     ctty: false,
     oomScoreAdj: -1000,
@@ -644,6 +680,8 @@ Deno.test("checkCommandOptions() accepts every valid namespace option", () => {
     bogus: {},
   };
   checkCommandOptions(valid);
+  // As many mount operations as the native side takes.
+  checkCommandOptions({ mounts: [...devs(18), ...tmpfs(3)], mountProc: true });
   checkCommandOptions({ map: undefined, uidMap: undefined }); // not given
   checkCommandOptions(undefined);
   checkCommandOptions(Object.create({ map: "root" }));

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { NativeError } from "../../lib/errors.ts";
-import { cachePathFor, dirProblem, fileProblem } from "../../ffi/trust.ts";
+import {
+  cachePathFor,
+  dirProblem,
+  explicitFileProblem,
+  fileProblem,
+} from "../../ffi/trust.ts";
 
 const DIR = 0o040000, FILE = 0o100000, LINK = 0o120000, FIFO = 0o010000;
 const ME = 1001;
@@ -127,6 +132,39 @@ Deno.test("fileProblem() takes only the caller's private files", async (t) => {
   for (const [name, uid, mode, executable, want] of cases) {
     await t.step(name, () => {
       assert.equal(fileProblem({ uid, mode }, ME, executable), want);
+    });
+  }
+});
+
+Deno.test("explicitFileProblem() takes the caller's or root's private files", async (t) => {
+  const cases: [string, number, number, string | undefined][] = [
+    ["mine, 755", ME, FILE | 0o755, undefined],
+    ["mine, 600", ME, FILE | 0o600, undefined],
+    ["root's, 755 (installed system-wide)", 0, FILE | 0o755, undefined],
+    [
+      "another user's",
+      1002,
+      FILE | 0o755,
+      "is owned by uid 1002, neither by you (uid 1001) nor by root",
+    ],
+    [
+      "root's, group-writable",
+      0,
+      FILE | 0o775,
+      "is writable by group (mode 775)",
+    ],
+    [
+      "mine, writable by others",
+      ME,
+      FILE | 0o757,
+      "is writable by others (mode 757)",
+    ],
+    ["a FIFO", ME, FIFO | 0o600, "is not a regular file"],
+    ["a directory", 0, DIR | 0o755, "is not a regular file"],
+  ];
+  for (const [name, uid, mode, want] of cases) {
+    await t.step(name, () => {
+      assert.equal(explicitFileProblem({ uid, mode }, ME), want);
     });
   }
 });
