@@ -364,7 +364,7 @@ static int status_fields(int32_t pid, int64_t *tracer, int64_t *euid)
  * uns_proc_id() - what tells a process from a later one with the same pid,
  * and what `enter` checks before it joins it.
  * @pid: the process
- * @full: 0: its start time only; else all of @out
+ * @full: 0: its start time only; 1: and its user namespace; 2: all of @out
  * @out: UNS_PROC_SLOTS slots (enum uns_proc): its start time (clock ticks
  *       after boot), the inodes of its namespaces (0: none), its tracer's
  *       pid, its effective uid, and the owner of /proc/PID, which is root
@@ -383,7 +383,7 @@ int32_t uns_proc_id(int32_t pid, int32_t full, int64_t *out)
 
 	if ((rc = start_time(pid, &out[UNS_PROC_START])) < 0 || !full)
 		return rc;
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < (full == 1 ? 1 : 8); i++) {
 		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, ns[i]);
 		if (stat(path, &st) == 0)
 			out[UNS_PROC_USERNS + i] = (int64_t)st.st_ino;
@@ -392,6 +392,8 @@ int32_t uns_proc_id(int32_t pid, int32_t full, int64_t *out)
 		else
 			return -errno;
 	}
+	if (full == 1)
+		return 0;
 	if ((rc = status_fields(pid, &out[UNS_PROC_TRACER],
 				&out[UNS_PROC_EUID])) < 0)
 		return rc;

@@ -74,6 +74,6 @@ export const native = {
   ttySize: (from: number, to: number): number => call(Call.TTY_SIZE, from, to),
   reopen: (ctx: number, fd: number, flags: number): number =>
     call(Call.REOPEN, ctx, fd, flags),
-  procId: (pid: number, full: boolean, out: BigInt64Array): number =>
-    call(Call.PROC_ID, pid, full ? 1 : 0, 0, out),
+  procId: (pid: number, full: 0 | 1 | 2, out: BigInt64Array): number =>
+    call(Call.PROC_ID, pid, full, 0, out),
 };

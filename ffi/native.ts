@@ -742,7 +742,7 @@ const procOut = new BigInt64Array(Proc.COUNT);
  * has ended (a zombie not yet reaped), or it cannot be seen
  */
 export function processId(pid: number): ProcessId | undefined {
-  if (native.procId(pid, true, procOut) < 0) return undefined;
+  if (native.procId(pid, 2, procOut) < 0) return undefined;
   const ns = {} as ProcessId["ns"];
   NS_NAMES.forEach((n, i) => ns[n] = Number(procOut[Proc.USERNS + i]));
   return {
@@ -764,8 +764,20 @@ export function processId(pid: number): ProcessId | undefined {
  * {@link processId}
  */
 export function startTime(pid: number): number | undefined {
-  if (native.procId(pid, false, procOut) < 0) return undefined;
+  if (native.procId(pid, 0, procOut) < 0) return undefined;
   return Number(procOut[Proc.START]);
+}
+
+/**
+ * The inode of a process's user namespace: what `ps`, `ls` and `stop`
+ * count processes by, at the cost of two reads.
+ *
+ * @param pid the process
+ * @returns the inode, or undefined as {@link processId}
+ */
+export function usernsOf(pid: number): number | undefined {
+  if (native.procId(pid, 1, procOut) < 0) return undefined;
+  return Number(procOut[Proc.USERNS]);
 }
 
 /**

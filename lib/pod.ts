@@ -41,6 +41,7 @@ import {
   spawnPaused,
   startTime,
   type StdioMode,
+  usernsOf,
 } from "../ffi/native.ts";
 import { getReactor } from "../ffi/reactor.ts";
 import * as libc from "../ffi/libc.ts";
@@ -104,11 +105,11 @@ function processesByUserns(): Map<number, number[]> {
   for (const e of Deno.readDirSync("/proc")) {
     const pid = Number(e.name);
     if (!Number.isInteger(pid)) continue;
-    const id = processId(pid);
-    if (!id) continue;
-    const list = by.get(id.userns);
+    const userns = usernsOf(pid);
+    if (userns === undefined) continue;
+    const list = by.get(userns);
     if (list) list.push(pid);
-    else by.set(id.userns, [pid]);
+    else by.set(userns, [pid]);
   }
   return by;
 }

@@ -15,7 +15,7 @@
 import { UsernsError } from "./errors.ts";
 import type { IdMapping } from "./idmap.ts";
 import { findPasswdEntry, readPasswd } from "./identity.ts";
-import { processId } from "../ffi/native.ts";
+import { startTime } from "../ffi/native.ts";
 import { NotRegularError, readRegularFile } from "./safe_read.ts";
 import { writeNewFile } from "./safe_file.ts";
 
@@ -204,35 +204,6 @@ function read(dir: string, name: string): PodRecord | Claim | undefined {
   } catch {
     return undefined; // not a record: stale
   }
-}
-
-/**
- * The start time of a running process (clock ticks after boot). The native
- * read is the quick one (a pod spawn asks each time), but it also looks at
- * the process's namespaces, which only those who may trace it can: for a
- * holder made undumpable it fails, and `/proc/PID/stat`, which anyone may
- * read, is read instead, through libc (Deno's read permission does not
- * reach other processes' /proc files).
- *
- * @returns it, or undefined when there is no such process or it has ended
- * (a zombie not yet reaped: where PID 1 reaps late or never, it would
- * otherwise pass for alive)
- */
-function startTime(pid: number): number | undefined {
-  const start = processId(pid)?.start;
-  if (start !== undefined) return start;
-  let stat: string | undefined;
-  try {
-    stat = readRegularFile(`/proc/${pid}/stat`);
-  } catch {
-    return undefined; // ended meanwhile (ESRCH)
-  }
-  // The command name may hold spaces and parentheses: fields after the
-  // last ")" are the state (field 3) to the start time (field 22).
-  const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
-  if (!fields || fields[0] === "Z" || fields[0] === "X") return undefined;
-  const ticks = Number(fields[19]);
-  return Number.isSafeInteger(ticks) ? ticks : undefined;
 }
 
 /**
