@@ -115,6 +115,23 @@ nsTest(
 );
 
 nsTest(
+  "a clock offset past 32 bits reaches the kernel whole, never cut",
+  async () => {
+    // 2^32 + 5: an int32 slot would make it 5.
+    const out = await cli([
+      "run",
+      "--monotonic",
+      "4294967301",
+      "--",
+      "cat",
+      "/proc/self/timens_offsets",
+    ]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /^monotonic +4294967301 +0$/m);
+  },
+);
+
+nsTest(
   "the library refuses them from the constructor, with a code",
   async (t) => {
     const mounts = Array.from(
