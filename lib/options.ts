@@ -480,7 +480,8 @@ function outsideOf(map: IdMapping[], inside: number): number | undefined {
 /**
  * The stdio and session part of a native request, the same for `run` and
  * `enter`: stdin inherits by default, `ctty` implies `setsid`, and so does
- * `isolated` unless `ctty` is given: a command under a new root, or in
+ * `isolated` unless `ctty` is given alone (then the caller's session and
+ * terminal are kept, as they were): a command under a new root, or in
  * another user's namespaces, must not hold the caller's terminal as its
  * controlling one, from which it could push input into the caller's shell
  * (TIOCSTI).
@@ -498,14 +499,17 @@ export function sessionRequest(
   stdioDefault: StdioMode,
   isolated = false,
 ): Pick<SpawnRequest, "stdio" | "setsid" | "ctty"> {
+  // `ctty` alone where a new session is the default keeps the caller's
+  // session and terminal, as before; with `setsid`, it takes the terminal.
+  const keep = isolated && o.ctty && !o.setsid;
   return {
     stdio: [
       o.stdin ?? "inherit",
       o.stdout ?? stdioDefault,
       o.stderr ?? stdioDefault,
     ],
-    setsid: !!(o.setsid || o.ctty || isolated),
-    ctty: !!o.ctty,
+    setsid: !keep && !!(o.setsid || o.ctty || isolated),
+    ctty: !keep && !!o.ctty,
   };
 }
 
