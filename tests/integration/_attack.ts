@@ -28,6 +28,7 @@ const HOLD_C = String.raw`#define _GNU_SOURCE
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,8 @@ int main(int argc, char **argv)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return 125;
 	if ((child = fork()) == 0) {
+		/* Killed (a test's timeout), it takes PROG with it. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if ((fd = listen_exec()) < 0 || pass_fd(sv[1], fd) < 0) {
 			perror("hold-exec: seccomp");
 			_exit(125);
@@ -186,8 +189,9 @@ int main(int argc, char **argv)
  * tries each new process of its own uid (as its namespace sees uids) over
  * and over until the process is gone: read `/proc/PID/environ` (for
  * `USERNS_SECRET=`), read its memory through `/proc/PID/mem` (every
- * readable mapping, for `USERNS-HEAP-` and 32 hex digits), and
- * `PTRACE_ATTACH` it. Each attempt that worked is done; one line per change
+ * readable mapping, for `USERNS-HEAP-` and 32 hex digits), and attach
+ * it with ptrace (`PTRACE_SEIZE`, which PTRACE_ATTACH's permission check
+ * guards too). Each attempt that worked is done; one line per change
  * of an outcome: `PID COMM environ|mem|ptrace: RESULT`. Prints `watching`
  * once ready and `watched N new processes` at the end.
  */
@@ -367,16 +371,25 @@ static void try_mem(struct proc *p, const char *comm)
 	p->done |= 2;
 }
 
+/* Attaches and stops it, then lets it go as it was. PTRACE_SEIZE, not
+ * PTRACE_ATTACH (the same permission check): ATTACH's SIGSTOP could stay
+ * pending behind the SIGTRAP that ATTACH adds after an exec, and stop the
+ * process for good once detached. */
 static void try_ptrace(struct proc *p, const char *comm)
 {
-	int status;
+	int status, sig = 0;
 
-	if (ptrace(PTRACE_ATTACH, p->pid, 0, 0) < 0) {
+	if (ptrace(PTRACE_SEIZE, p->pid, 0, 0) < 0) {
 		say(p, 2, comm, strerrorname_np(errno));
 		return;
 	}
-	(void)waitpid(p->pid, &status, __WALL);
-	(void)ptrace(PTRACE_DETACH, p->pid, 0, 0);
+	(void)ptrace(PTRACE_INTERRUPT, p->pid, 0, 0);
+	if (waitpid(p->pid, &status, __WALL) == p->pid && WIFSTOPPED(status)) {
+		/* A signal that came first goes on; the stop itself does not. */
+		if (status >> 16 == 0)
+			sig = WSTOPSIG(status);
+		(void)ptrace(PTRACE_DETACH, p->pid, 0, sig);
+	}
 	say(p, 2, comm, "attached");
 	p->done |= 4;
 }

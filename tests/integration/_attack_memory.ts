@@ -84,6 +84,7 @@ async function memory(kind: string): Promise<void> {
         stdin: "null",
         stdout: "null",
         stderr: "piped",
+        signal: AbortSignal.timeout(60_000),
       }).output();
       const err = text(out.stderr);
       if (out.code !== 0) {
