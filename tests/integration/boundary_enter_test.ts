@@ -38,10 +38,19 @@ import {
 /** `deno run -A main.ts` as root. */
 const USERNS = [Deno.execPath(), "run", "-A", MAIN];
 
-/** Root entering the test user's namespace needs both. */
-const rootReason = !PRIVILEGED
-  ? "needs root: root enters the test user's namespace"
-  : UNPRIVILEGED_REASON;
+/**
+ * Registers a test of root entering the test user's namespace: as root
+ * (and under CI it fails when the test user or a tool is missing); only
+ * ignored when not root, where the suite's root run covers it.
+ */
+function rootTest(
+  name: string,
+  fn: (t: Deno.TestContext) => Promise<void>,
+  needs?: string,
+): void {
+  if (PRIVILEGED) nsTest(name, fn, needs ?? UNPRIVILEGED_REASON);
+  else Deno.test({ name: `${name} (root only)`, ignore: true, fn });
+}
 
 /**
  * Asserts that nothing the entered `sti` did reached root's shell: it read
@@ -62,7 +71,7 @@ function untouched(term: Terminal, what: string): void {
   }
 }
 
-nsTest(
+rootTest(
   "boundary: root enters a user's namespace: nothing typed reaches root's terminal (TIOCSTI), a new session, a pty of its own",
   async (t) => {
     const tools = await buildTools();
@@ -155,10 +164,10 @@ nsTest(
       await removeTools(tools);
     }
   },
-  toolsReason ?? rootReason ?? tiocstiReason,
+  toolsReason ?? tiocstiReason,
 );
 
-nsTest(
+rootTest(
   "boundary: root enters a user's namespace: its root neither reads nor attaches the entered process before it executes",
   async () => {
     const tools = await buildTools();
@@ -215,7 +224,7 @@ nsTest(
       await removeTools(tools);
     }
   },
-  toolsReason ?? rootReason,
+  toolsReason,
 );
 
 /** What the entered process tells of where it is. */
