@@ -6,7 +6,7 @@
  * /root).
  */
 import { findPasswdEntry, readPasswd } from "../../lib/identity.ts";
-import { cli, PRIVILEGED, ROOT, text } from "./_env.ts";
+import { cli, MAIN, PRIVILEGED, ROOT, text } from "./_env.ts";
 
 /** The unprivileged user root runs the CLI as. */
 export const USER = Deno.env.get("USERNS_TEST_USER") ?? "nsuser";
@@ -50,6 +50,58 @@ function readableCopy(): string {
 }
 
 /**
+ * The `main.ts` the user runs: a copy it can read as root, the checkout's
+ * otherwise.
+ */
+export function userMain(): string {
+  return PRIVILEGED ? `${readableCopy()}/main.ts` : MAIN;
+}
+
+/**
+ * How to run argv as the user: as root through `runuser` and `env -i` with
+ * exactly PATH, HOME, NO_COLOR, DENO_NO_UPDATE_CHECK and `env`; as it is
+ * otherwise, with `env` added to the caller's environment.
+ *
+ * @param argv the program and its arguments
+ * @param env variables to set (PATH and HOME are kept unless given)
+ * @param wrap as root, a command prefix run as root that then executes
+ *   the rest (e.g. `unshare --mount` with a bind mount); refused
+ *   unprivileged
+ * @returns the argv to run and the variables to give it
+ */
+export function asUser(
+  argv: string[],
+  env: Record<string, string> = {},
+  wrap: string[] = [],
+): { argv: string[]; env: Record<string, string> } {
+  if (!PRIVILEGED) {
+    if (wrap.length) throw new Error("a wrap needs root");
+    return { argv, env };
+  }
+  const vars = {
+    PATH: Deno.env.get("PATH") ?? "",
+    HOME: home!,
+    NO_COLOR: "1",
+    DENO_NO_UPDATE_CHECK: "1",
+    ...env,
+  };
+  return {
+    argv: [
+      ...wrap,
+      "runuser",
+      "-u",
+      USER,
+      "--",
+      "env",
+      "-i",
+      ...Object.entries(vars).map(([k, v]) => `${k}=${v}`),
+      ...argv,
+    ],
+    env: {},
+  };
+}
+
+/**
  * Runs `userns ARGS` unprivileged.
  *
  * @param args the CLI's arguments
@@ -67,30 +119,13 @@ export async function cliAsUser(
     if (wrap.length) throw new Error("a wrap needs root");
     return await cli(args, { env, stdout: "piped", stderr: "piped" });
   }
-  const vars = {
-    PATH: Deno.env.get("PATH") ?? "",
-    HOME: home!,
-    NO_COLOR: "1",
-    DENO_NO_UPDATE_CHECK: "1",
-    ...env,
-  };
-  const argv = [
-    ...wrap,
-    "runuser",
-    "-u",
-    USER,
-    "--",
-    "env",
-    "-i",
-    ...Object.entries(vars).map(([k, v]) => `${k}=${v}`),
-    Deno.execPath(),
-    "run",
-    "-A",
-    `${readableCopy()}/main.ts`,
-    ...args,
-  ];
-  const out = await new Deno.Command(argv[0]!, {
-    args: argv.slice(1),
+  const run = asUser(
+    [Deno.execPath(), "run", "-A", userMain(), ...args],
+    env,
+    wrap,
+  );
+  const out = await new Deno.Command(run.argv[0]!, {
+    args: run.argv.slice(1),
     stdin: "null",
   }).output();
   return {
