@@ -9,7 +9,7 @@
  * @module
  */
 import { errnoName, NativeError } from "../lib/errors.ts";
-import { BUILT, CFLAGS, compileSources, envOr } from "./build.ts";
+import { BUILT, CFLAGS, compileSources, envOr } from "./compiler.ts";
 import { install, openChecked, openLibrary } from "./cache_file.ts";
 import { sha256 } from "./hash.ts";
 import { AT, closeFd, mkdirAt, O, openAt, readFd, unlinkAt } from "./libc.ts";

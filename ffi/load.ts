@@ -13,7 +13,7 @@
  */
 import { NativeError } from "../lib/errors.ts";
 import { ABI_VERSION } from "./abi.ts";
-import { envOr } from "./build.ts";
+import { envOr } from "./compiler.ts";
 import {
   buildInCache,
   type CachedLibrary,

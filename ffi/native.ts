@@ -11,7 +11,6 @@
 import { errnoName, HelperError, SpawnError } from "../lib/errors.ts";
 import { execError as commandError } from "../lib/spawn_errors.ts";
 import {
-  Errno,
   Event,
   HelperOut,
   MAX_MOUNTS,
@@ -25,6 +24,7 @@ import {
   Stdio,
   STEPS,
 } from "./abi.ts";
+import { Errno } from "./linux.ts";
 import { native } from "./call.ts";
 import { verifiedLibraryFd } from "./load.ts";
 import { getReactor } from "./reactor.ts";
@@ -730,7 +730,7 @@ export interface ProcessId {
   owner: number;
 }
 
-const procOut = new BigInt64Array(Proc.COUNT);
+const procOut = new BigInt64Array(Proc.SLOTS);
 
 /**
  * The start time, namespaces, tracer and owner of a process, read by the

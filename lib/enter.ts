@@ -23,7 +23,7 @@ import {
   type UsernsCommandOptions,
   workingDirectory,
 } from "./options.ts";
-import { CloneFlag } from "../ffi/abi.ts";
+import { CloneFlag } from "../ffi/linux.ts";
 import {
   type JoinTarget,
   type NS_NAMES,

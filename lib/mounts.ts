@@ -8,7 +8,8 @@
  * @module
  */
 import { UsernsError } from "./errors.ts";
-import { MountAttr, MountFlag } from "../ffi/abi.ts";
+import { MountFlag } from "../ffi/abi.ts";
+import { MountAttr } from "../ffi/linux.ts";
 import type { MountOp } from "../ffi/native.ts";
 
 /** One mount of the `mounts` option, applied in order. */

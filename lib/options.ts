@@ -21,7 +21,7 @@ import { findHelpers, type HelperPaths } from "./mapwrite.ts";
 import { type LabeledOp, type Mount, mountOps } from "./mounts.ts";
 import { rangesFor, readSubIdFileSync, type SubIdFile } from "./subid.ts";
 import type { TtyRelay } from "./tty.ts";
-import { CloneFlag, MS } from "../ffi/abi.ts";
+import { CloneFlag, MS } from "../ffi/linux.ts";
 import type { SpawnRequest, StdioMode } from "../ffi/native.ts";
 
 /** A namespace `userns` can unshare besides the user namespace: mount,

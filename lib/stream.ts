@@ -8,7 +8,8 @@
  */
 import { brokenPipeError } from "./spawn_errors.ts";
 import { errnoName, SpawnError } from "./errors.ts";
-import { Errno, Event } from "../ffi/abi.ts";
+import { Event } from "../ffi/abi.ts";
+import { Errno } from "../ffi/linux.ts";
 import { closeFd, readNow, writeNow } from "../ffi/native.ts";
 import { getReactor } from "../ffi/reactor.ts";
 

@@ -25,7 +25,8 @@ import {
   release,
   spawnPaused,
 } from "../ffi/native.ts";
-import { Errno, Event } from "../ffi/abi.ts";
+import { Event } from "../ffi/abi.ts";
+import { Errno } from "../ffi/linux.ts";
 import { getReactor } from "../ffi/reactor.ts";
 
 const scratch = new Uint8Array(65536);

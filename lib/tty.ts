@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { Errno, Event } from "../ffi/abi.ts";
+import { Event } from "../ffi/abi.ts";
+import { Errno } from "../ffi/linux.ts";
 import {
   closeFd,
   copyTtySize,

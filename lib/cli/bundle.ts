@@ -22,42 +22,6 @@ export const RUNNERS: readonly string[] = [
 /** The bundle's stamp: each source's path (relative), size and mtime. */
 export type Stamp = [path: string, size: number, mtime: number][];
 
-/** The directories whose `.ts` files (and deno.json) the bundle comes from. */
-export const SOURCE_DIRS: readonly string[] = ["lib", "ffi"];
-
-/**
- * The files the bundle depends on, relative to `root`.
- *
- * @param root the checkout (its URL ends with a slash)
- * @returns their paths
- */
-export function sources(root: URL): string[] {
-  const out = ["deno.json"];
-  const walk = (dir: string) => {
-    for (const e of Deno.readDirSync(new URL(dir, root))) {
-      const path = `${dir}/${e.name}`;
-      if (e.isDirectory) walk(path);
-      else if (e.name.endsWith(".ts")) out.push(path);
-    }
-  };
-  SOURCE_DIRS.forEach(walk);
-  return out.sort();
-}
-
-/**
- * The stamp of the sources as they are now.
- *
- * @param root the checkout
- * @param files the files, from {@link sources}
- * @returns their stamp
- */
-export function stampOf(root: URL, files: string[]): Stamp {
-  return files.map((path) => {
-    const st = Deno.statSync(new URL(path, root));
-    return [path, st.size, st.mtime?.getTime() ?? 0];
-  });
-}
-
 /**
  * The bundle's URL when it exists and every source it was made from is as
  * it was then; undefined otherwise (or when it cannot be checked, say

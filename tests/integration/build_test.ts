@@ -2,7 +2,7 @@
 // library whose child-side code reads the cloning thread's TLS (stack
 // protector, TLS variables) is refused at build time with one line.
 import assert from "node:assert/strict";
-import { CFLAGS } from "../../ffi/build.ts";
+import { CFLAGS } from "../../ffi/compiler.ts";
 import { libraryProblem } from "../../ffi/elf.ts";
 import { compileC, denoEval } from "./_cache.ts";
 import { ROOT } from "./_env.ts";
@@ -14,7 +14,8 @@ const UBUNTU = "-fstack-protector-strong -fstack-clash-protection " +
 /** Builds the library from c/ in a new process with `CC` set. */
 function build(cc: string, out: string) {
   return denoEval(
-    `import { buildLibrary, readSources } from "${ROOT}ffi/build.ts";
+    `import { buildLibrary } from "${ROOT}tools/build.ts";
+    import { readSources } from "${ROOT}tools/gen.ts";
     try { buildLibrary(readSources("${ROOT}c"), "${out}"); console.log("built"); }
     catch (e) { console.log(e.code, e.message); }`,
     { CC: cc },

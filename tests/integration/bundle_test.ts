@@ -2,7 +2,8 @@
 // it while it is fresh, and its sources once anything changed; the sources
 // always work. CI builds it, so these tests also prove that bundling works.
 import assert from "node:assert/strict";
-import { freshBundle, sources, stampOf } from "../../lib/cli/bundle.ts";
+import { freshBundle } from "../../lib/cli/bundle.ts";
+import { bundleSources, stampOf } from "../../tools/build.ts";
 import { ROOT, text } from "./_env.ts";
 
 const root = new URL(`file://${ROOT}`);
@@ -77,7 +78,7 @@ Deno.test("the stamp covers every module of the CLI's graph", async () => {
   const graph = JSON.parse(text(out.stdout)) as {
     modules: { specifier: string }[];
   };
-  const stamped = new Set(stampOf(root, sources(root)).map(([p]) => p));
+  const stamped = new Set(stampOf(root, bundleSources(root)).map(([p]) => p));
   const local = graph.modules.map((m) => m.specifier)
     .filter((s) => s.startsWith(`file://${ROOT}`))
     .map((s) => s.slice(`file://${ROOT}`.length));

@@ -4,7 +4,7 @@
 // binary does differently runs here under `deno run`.
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { compileBinary, denortProblem } from "../../ffi/compile.ts";
+import { compileBinary, denortProblem } from "../../tools/compile.ts";
 import { cli, MAIN, nsTest, ROOT, text } from "./_env.ts";
 import {
   DENO,

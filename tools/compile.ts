@@ -6,7 +6,8 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { buildLibrary, readSources } from "./build.ts";
+import { buildLibrary } from "./build.ts";
+import { readSources } from "./gen.ts";
 
 /** The permissions the compiled binary runs with (see the README). */
 export const BINARY_PERMISSIONS: readonly string[] = [
