@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { errnoName, NativeError } from "../lib/errors.ts";
+import { errnoName, NativeError } from "../lib/errors/mod.ts";
 import { BUILT, CFLAGS, compileSources, envOr } from "./compiler.ts";
 import { install, openChecked, openLibrary } from "./cache_file.ts";
 import { sha256 } from "./hash.ts";

@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { errnoName, NativeError } from "../lib/errors.ts";
+import { Errno, errnoName, NativeError } from "../lib/errors/mod.ts";
 import {
   closeFd,
-  E,
   fchmod,
   fstat,
   getuid,
@@ -107,7 +106,7 @@ export function install(
     closeFd(fd); // no writer may stay open: the library is executed later
     if (rc === 0) rc = renameAt(dir, tmp, name, replace);
     if (rc < 0) unlinkAt(dir, tmp);
-    if (rc === -E.EEXIST && !replace) rc = 0; // another writer's is there
+    if (rc === -Errno.EEXIST && !replace) rc = 0; // another writer's is there
   }
   if (rc < 0) {
     throw new NativeError(

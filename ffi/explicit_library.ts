@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { errnoName, NativeError } from "../lib/errors.ts";
-import { closeFd, E, fstat, getuid, O, openAt, readLink } from "./libc.ts";
+import { Errno, errnoName, NativeError } from "../lib/errors/mod.ts";
+import { closeFd, fstat, getuid, O, openAt, readLink } from "./libc.ts";
 import { explicitFileProblem } from "./trust.ts";
 import { type DirUse, openTrustedDir } from "./trusted_dir.ts";
 
@@ -76,12 +76,12 @@ export function openExplicitLibrary(path: string): number {
       );
       if (fd >= 0) return checked(fd, path, file);
       // A link, in a directory that passed: where it leads is checked next.
-      const target = fd === -E.ELOOP ? linkTarget(dir, name) : undefined;
+      const target = fd === -Errno.ELOOP ? linkTarget(dir, name) : undefined;
       if (target === undefined || links >= MAX_LINKS) {
-        const why = fd === -E.ENOENT
+        const why = fd === -Errno.ENOENT
           ? "does not exist"
           : `cannot be opened (${
-            fd === -E.ELOOP ? "a link loop" : errnoName(-fd)
+            fd === -Errno.ELOOP ? "a link loop" : errnoName(-fd)
           })`;
         throw refusal(path, `${subject(path, file)} ${why}`, use.elsewhere);
       }

@@ -34,17 +34,6 @@ export const AT = {
   EMPTY_PATH: 0x1000,
 } as const;
 
-/** The errno values the callers branch on. */
-export const E = {
-  EPERM: 1,
-  ENOENT: 2,
-  EIO: 5,
-  ENXIO: 6,
-  EEXIST: 17,
-  EISDIR: 21,
-  ELOOP: 40,
-} as const;
-
 /** File type bits of `st_mode`. */
 export const S = {
   IFMT: 0o170000,

@@ -1,7 +1,8 @@
 /**
  * Linux's own numbers that a spawn request carries to the native side, as
  * the kernel's headers define them (the generic table: x86, arm, riscv).
- * The library's own numbers are in `abi.ts`, generated from `c/userns.h`.
+ * The library's own numbers are in `abi.ts`, generated from `c/userns.h`;
+ * errno numbers in `lib/errors/errno.ts`.
  *
  * @module
  */
@@ -30,13 +31,4 @@ export const MountAttr = {
   NOSUID: 0x2,
   NODEV: 0x4,
   NOEXEC: 0x8,
-} as const;
-
-/** errno numbers the TypeScript side tests for. */
-export const Errno = {
-  ENOENT: 2,
-  ESRCH: 3,
-  EAGAIN: 11,
-  EPIPE: 32,
-  EBUSY: 16,
 } as const;

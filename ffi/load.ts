@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { NativeError } from "../lib/errors.ts";
+import { NativeError } from "../lib/errors/mod.ts";
 import { ABI_VERSION } from "./abi.ts";
 import { envOr } from "./compiler.ts";
 import {

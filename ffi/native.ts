@@ -8,8 +8,14 @@
  *
  * @module
  */
-import { errnoName, HelperError, SpawnError } from "../lib/errors.ts";
-import { execError as commandError } from "../lib/spawn_errors.ts";
+import {
+  type ChildFailure,
+  Errno,
+  errnoName,
+  execError as commandError,
+  HelperError,
+  SpawnError,
+} from "../lib/errors/mod.ts";
 import {
   Event,
   HelperOut,
@@ -24,7 +30,6 @@ import {
   Stdio,
   STEPS,
 } from "./abi.ts";
-import { Errno } from "./linux.ts";
 import { native } from "./call.ts";
 import { verifiedLibraryFd } from "./load.ts";
 import { getReactor } from "./reactor.ts";
@@ -158,16 +163,6 @@ export interface PausedChild {
   stderr: number;
   /** The child shares this process's memory until it executes. */
   shared: boolean;
-}
-
-/** A child-side failure reported on the error pipe. */
-export interface ChildFailure {
-  /** The set-up step, e.g. `exec` or `chdir`. */
-  step: string;
-  /** errno number. */
-  errno: number;
-  /** The mount operation or limit that failed, or -1. */
-  index: number;
 }
 
 const encoder = new TextEncoder();

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { errnoName, SpawnError } from "../lib/errors.ts";
+import { errnoName, SpawnError } from "../lib/errors/mod.ts";
 import { EV_SLOTS, Event, EventSlot } from "./abi.ts";
 import { native as calls } from "./call.ts";
 

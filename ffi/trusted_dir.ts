@@ -7,11 +7,10 @@
  *
  * @module
  */
-import { errnoName, NativeError } from "../lib/errors.ts";
+import { Errno, errnoName, NativeError } from "../lib/errors/mod.ts";
 import {
   AT,
   closeFd,
-  E,
   type FileStat,
   fstat,
   getuid,
@@ -131,9 +130,9 @@ function openChild(
 ): Dir | undefined {
   const flags = O.PATH | O.NOFOLLOW | O.CLOEXEC;
   let fd = openAt(dir, name, flags);
-  if (fd === -E.ENOENT && create) {
+  if (fd === -Errno.ENOENT && create) {
     const rc = mkdirAt(dir, name, 0o700);
-    if (rc < 0 && rc !== -E.EEXIST) {
+    if (rc < 0 && rc !== -Errno.EEXIST) {
       throw refusal(
         use,
         where,
@@ -143,7 +142,7 @@ function openChild(
     }
     fd = openAt(dir, name, flags); // ours, or a concurrent run's: checked next
   }
-  return fd === -E.ENOENT ? undefined : describe(fd, where, use);
+  return fd === -Errno.ENOENT ? undefined : describe(fd, where, use);
 }
 
 /** The fd `fd` (or `-errno`) of the directory entry `where`, with its stat. */

@@ -15,7 +15,7 @@ import {
   unknownKeyError,
 } from "./_check_values.ts";
 import { pathFromUrl } from "./file_url.ts";
-import { UsernsRangeError } from "./builtin_errors.ts";
+import { UsernsRangeError } from "./errors/mod.ts";
 import { mountOps } from "./mounts.ts";
 import { MAX_MOUNTS } from "../ffi/abi.ts";
 

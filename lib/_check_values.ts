@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { UsernsRangeError, UsernsTypeError } from "./builtin_errors.ts";
+import { UsernsRangeError, UsernsTypeError } from "./errors/mod.ts";
 
 /** The longest string quoted whole in a message. */
 const MAX_SHOWN = 80;

@@ -36,7 +36,7 @@ import {
   checkTimeOffsets,
 } from "./_check_nested.ts";
 import { pathFromUrl } from "./file_url.ts";
-import { UsernsTypeError } from "./builtin_errors.ts";
+import { UsernsTypeError } from "./errors/mod.ts";
 
 export { mountOperations, NAMESPACES, RLIMIT_NAMES } from "./_check_nested.ts";
 

@@ -26,9 +26,8 @@ import {
   nulError,
   typeError,
 } from "./_check_values.ts";
-import { UsernsTypeError } from "./builtin_errors.ts";
+import { cwdError, notFoundError, UsernsTypeError } from "./errors/mod.ts";
 import { pathFromUrl } from "./file_url.ts";
-import { cwdError, notFoundError } from "./spawn_errors.ts";
 
 /** The method that spawns, which decides a few of Deno's checks. */
 export type SpawnMethod = "spawn" | "output" | "outputSync";

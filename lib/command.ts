@@ -11,12 +11,12 @@ import {
   type SpawnMethod,
 } from "./check_spawn.ts";
 import {
+  failureError,
   permissionError,
   SpawnError,
   UsernsError,
   UsernsTypeError,
-} from "./errors.ts";
-import { failureError } from "./failure.ts";
+} from "./errors/mod.ts";
 import { type AbortSource, writeIdMaps } from "./mapwrite.ts";
 import {
   prepare,
@@ -553,7 +553,7 @@ export class UsernsChild implements AsyncDisposable {
       // EPIPE: the child already died (say, SIGKILL); its status tells.
       release(n.syncFd);
       const failure = await readFailure(n.errFd);
-      if (failure) throw failureError(failure, prepared);
+      if (failure) throw failureError(failure, prepared.request);
       this.#closeErr();
     } catch (e) {
       this.#fail();

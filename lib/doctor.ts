@@ -5,7 +5,7 @@
  * @module
  */
 import { UsernsCommand } from "./command.ts";
-import { isUsernsError } from "./errors.ts";
+import { isUsernsError } from "./errors/mod.ts";
 import { currentIdentity, type Identity } from "./identity.ts";
 import { parseIdMap } from "./idmap.ts";
 import { formatCompactMap } from "./nsps.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import { UsernsCommand } from "./command.ts";
-import { UsernsError } from "./errors.ts";
+import { UsernsError } from "./errors/mod.ts";
 import { pathFromUrl } from "./file_url.ts";
 import type { IdMapping } from "./idmap.ts";
 import {

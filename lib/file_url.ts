@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { UsernsTypeError, UsernsURIError } from "./builtin_errors.ts";
+import { UsernsTypeError, UsernsURIError } from "./errors/mod.ts";
 import { describe, typeError } from "./_check_values.ts";
 
 /** A `%` not followed by two hex digits; Deno keeps it as a literal `%`. */

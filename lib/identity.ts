@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Cause } from "./errors.ts";
+import type { Cause } from "./errors/mod.ts";
 import { cached } from "./filecache.ts";
 import { readFailure, readSystemFile } from "./sysfile.ts";
 

@@ -6,14 +6,15 @@
  * @module
  */
 import {
+  abortedError,
   type Cause,
   errnoName,
   HelperError,
+  helperTimeoutError,
   IdMapError,
   UsernsError,
-} from "./errors.ts";
+} from "./errors/mod.ts";
 import { whyNotOnPath } from "./pathsearch.ts";
-import { abortedError, helperTimeoutError } from "./spawn_errors.ts";
 import { formatIdMap, type IdMapping, type IdMapPlan } from "./idmap.ts";
 import {
   type HelperChild,

@@ -45,9 +45,50 @@ export type { Mount } from "./mounts.ts";
 export type { RlimitName, RlimitValue } from "./limits.ts";
 export type { UsernsOutput, UsernsStatus } from "./command.ts";
 export type { Namespace, UsernsCommandOptions } from "./options.ts";
-export * from "./errors.ts";
-export * from "./subid.ts";
-export * from "./idmap.ts";
+export {
+  type Cause,
+  HelperError,
+  IdMapError,
+  isUsernsError,
+  NativeError,
+  SpawnError,
+  SubIdError,
+  UsernsBrokenPipe,
+  UsernsError,
+  type UsernsErrorClass,
+  type UsernsErrorCode,
+  type UsernsErrorDetails,
+  type UsernsErrorFields,
+  UsernsFilesystemLoop,
+  UsernsNotADirectory,
+  UsernsNotFound,
+  UsernsPermissionDenied,
+  UsernsRangeError,
+  UsernsTypeError,
+  UsernsURIError,
+} from "./errors/mod.ts";
+export {
+  checkSubIdFile,
+  parseSubIdFile,
+  rangesFor,
+  readSubIdFile,
+  readSubIdFileSync,
+  type SubIdFile,
+  type SubIdProblem,
+  type SubIdRange,
+  type SubIdUser,
+} from "./subid.ts";
+export {
+  formatIdMap,
+  type IdMapping,
+  type IdMapPlan,
+  type IdSide,
+  type MapMode,
+  parseIdMap,
+  planIdMaps,
+  type PlanInput,
+  validateIdMap,
+} from "./idmap.ts";
 export {
   delegateCommand,
   type IdSpan,

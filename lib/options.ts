@@ -4,9 +4,8 @@
  *
  * @module
  */
-import { UsernsError } from "./errors.ts";
+import { cwdError, UsernsError } from "./errors/mod.ts";
 import { pathFromUrl } from "./file_url.ts";
-import { cwdError } from "./spawn_errors.ts";
 import { currentIdentity, type Identity } from "./identity.ts";
 import { cached } from "./filecache.ts";
 import { NAMESPACES } from "./check.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Cause } from "./errors.ts";
+import type { Cause } from "./errors/mod.ts";
 
 /** Where distributions install programs such as newuidmap. */
 export const STANDARD_DIRS: readonly string[] = [

@@ -8,8 +8,7 @@
  */
 import { checkCommandOptions } from "./check.ts";
 import { UsernsCommand } from "./command.ts";
-import { UsernsError } from "./errors.ts";
-import { failureError } from "./failure.ts";
+import { failureError, UsernsError } from "./errors/mod.ts";
 import type { IdMapping } from "./idmap.ts";
 import { joinFlags, joinRequest, ORDER } from "./enter.ts";
 import { writeIdMaps } from "./mapwrite.ts";
@@ -332,7 +331,7 @@ async function startHolder(
     release(n.syncFd);
     const ready = await readFailure(n.errFd);
     if (ready === null || ready.step !== "") {
-      throw ready ? failureError(ready, prepared) : notReady(name);
+      throw ready ? failureError(ready, prepared.request) : notReady(name);
     }
     const id = processId(n.pid);
     if (!id) throw notReady(name);

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { UsernsError } from "./errors.ts";
+import { UsernsError } from "./errors/mod.ts";
 import type { IdMapping } from "./idmap.ts";
 import { findPasswdEntry, readPasswd } from "./identity.ts";
 import { startTime } from "../ffi/native.ts";

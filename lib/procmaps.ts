@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { UsernsError } from "./errors.ts";
+import { UsernsError } from "./errors/mod.ts";
 import { type IdMapping, parseIdMap } from "./idmap.ts";
 
 /** The maps of one process's user namespace, as the kernel shows them. */

@@ -17,11 +17,10 @@
  *
  * @module
  */
-import { errnoName } from "./errors.ts";
+import { Errno, errnoName } from "./errors/mod.ts";
 import {
   AT,
   closeFd,
-  E,
   type FileStat,
   fstat,
   getuid,
@@ -121,7 +120,7 @@ export class StagedFile {
   static create(path: string, mode: number): StagedFile {
     const [dirPath, name] = split(path);
     if (name === "" || name === "." || name === "..") {
-      throw new FileCallError(-E.EISDIR); // names a directory, not a file
+      throw new FileCallError(-Errno.EISDIR); // names a directory, not a file
     }
     const dir = ok(
       openAt(AT.FDCWD, dirPath, O.PATH | O.DIRECTORY | O.CLOEXEC),

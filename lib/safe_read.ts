@@ -6,11 +6,11 @@
  *
  * @module
  */
+import { Errno } from "./errors/mod.ts";
 import { FileCallError, ok } from "./safe_file.ts";
 import {
   AT,
   closeFd,
-  E,
   fstat,
   O,
   openAt,
@@ -68,9 +68,9 @@ export function readRegularFile(path: string): string | undefined {
     path,
     O.RDONLY | O.NOFOLLOW | O.NONBLOCK | O.CLOEXEC,
   );
-  if (fd === -E.ENOENT) return undefined;
+  if (fd === -Errno.ENOENT) return undefined;
   // ELOOP: a link at the name; ENXIO: a socket.
-  if (fd === -E.ELOOP || fd === -E.ENXIO) {
+  if (fd === -Errno.ELOOP || fd === -Errno.ENXIO) {
     throw new NotRegularError(path, kindOf(path));
   }
   ok(fd);
@@ -81,7 +81,7 @@ export function readRegularFile(path: string): string | undefined {
       throw new NotRegularError(path, kind(st.mode));
     }
     const bytes = readFd(fd);
-    if (!bytes) throw new FileCallError(-E.EIO);
+    if (!bytes) throw new FileCallError(-Errno.EIO);
     return new TextDecoder().decode(bytes);
   } finally {
     closeFd(fd);

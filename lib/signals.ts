@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { UsernsTypeError } from "./builtin_errors.ts";
+import { UsernsTypeError } from "./errors/mod.ts";
 import { describe } from "./_check_values.ts";
 
 const NUMBERS: Record<string, number> = {

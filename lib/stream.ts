@@ -6,10 +6,9 @@
  *
  * @module
  */
-import { brokenPipeError } from "./spawn_errors.ts";
-import { errnoName, SpawnError } from "./errors.ts";
+import { brokenPipeError, errnoName, SpawnError } from "./errors/mod.ts";
 import { Event } from "../ffi/abi.ts";
-import { Errno } from "../ffi/linux.ts";
+import { Errno } from "./errors/mod.ts";
 import { closeFd, readNow, writeNow } from "../ffi/native.ts";
 import { getReactor } from "../ffi/reactor.ts";
 

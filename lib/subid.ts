@@ -17,7 +17,7 @@
  * @module
  */
 
-import { SubIdError } from "./errors.ts";
+import { SubIdError } from "./errors/mod.ts";
 
 /** One parsed `owner:start:count` line. */
 export interface SubIdRange {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { UsernsError } from "./errors.ts";
+import { UsernsError } from "./errors/mod.ts";
 import { MAX_ID } from "./idmap.ts";
 import { readSubIdTextSync } from "./subid.ts";
 import {

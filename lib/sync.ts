@@ -4,9 +4,7 @@
  *
  * @module
  */
-import { UsernsError } from "./errors.ts";
-import { failureError } from "./failure.ts";
-import { helperTimeoutError } from "./spawn_errors.ts";
+import { failureError, helperTimeoutError, UsernsError } from "./errors/mod.ts";
 import {
   finishIdMaps,
   type MapWrite,
@@ -26,7 +24,7 @@ import {
   spawnPaused,
 } from "../ffi/native.ts";
 import { Event } from "../ffi/abi.ts";
-import { Errno } from "../ffi/linux.ts";
+import { Errno } from "./errors/mod.ts";
 import { getReactor } from "../ffi/reactor.ts";
 
 const scratch = new Uint8Array(65536);
@@ -122,7 +120,7 @@ export function runSync(
     released = true;
     release(n.syncFd);
     const failure = readFailureSync(n.errFd);
-    if (failure) throw failureError(failure, prepared);
+    if (failure) throw failureError(failure, prepared.request);
   } catch (e) {
     if (!released) abort(n.syncFd);
     for (const fd of [n.stdout, n.stderr, n.errFd]) closeFd(fd);

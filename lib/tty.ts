@@ -13,7 +13,7 @@
  * @module
  */
 import { Event } from "../ffi/abi.ts";
-import { Errno } from "../ffi/linux.ts";
+import { Errno } from "./errors/mod.ts";
 import {
   closeFd,
   copyTtySize,

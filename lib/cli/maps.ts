@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { UsernsError } from "../errors.ts";
+import { UsernsError } from "../errors/mod.ts";
 import type { IdMapping } from "../idmap.ts";
 import { type ProcessMaps, readProcessMaps } from "../procmaps.ts";
 import {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isUsernsError, permissionError } from "../errors.ts";
+import { isUsernsError, permissionError } from "../errors/mod.ts";
 import type { OptionSpecs } from "./args.ts";
 import { RUNNERS } from "./bundle.ts";
 

@@ -7,9 +7,8 @@
 import { type UsernsChild, UsernsCommand } from "../command.ts";
 import { UsernsPod } from "../pod.ts";
 import type { UsernsCommandOptions } from "../options.ts";
-import { UsernsError } from "../errors.ts";
+import { Errno, UsernsError } from "../errors/mod.ts";
 import { FileCallError, StagedFile } from "../safe_file.ts";
-import { E } from "../../ffi/libc.ts";
 import { HELP, helpText, type OptionSpecs, parse, usageError } from "./args.ts";
 import {
   COMMAND_OPTIONS,
@@ -101,7 +100,7 @@ class PidFile {
       this.#file.removeIfOurs();
       throw pidFileError(
         path,
-        new FileCallError(-E.EPERM), // as the rename would fail
+        new FileCallError(-Errno.EPERM), // as the rename would fail
         "another user's file is there, in a sticky directory, and only they may replace it; choose another path",
       );
     }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { SubIdError, UsernsError } from "../errors.ts";
+import { SubIdError, UsernsError } from "../errors/mod.ts";
 import {
   checkSubIdFile,
   readSubIdFileSync,

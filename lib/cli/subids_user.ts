@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { UsernsError } from "../errors.ts";
+import { UsernsError } from "../errors/mod.ts";
 import { currentIdentity, findPasswdEntry, readPasswd } from "../identity.ts";
 
 /**

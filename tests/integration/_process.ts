@@ -2,7 +2,7 @@
 // by _faults.ts. No side effects at load: _faults.ts runs under resource
 // limits and no_new_privs, where _env.ts's probe must not run.
 import assert from "node:assert/strict";
-import type { UsernsError } from "../../lib/errors.ts";
+import type { UsernsError } from "../../lib/errors/mod.ts";
 
 /** Resolves after `ms` milliseconds. */
 export const delay = (ms: number): Promise<void> =>

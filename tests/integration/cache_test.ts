@@ -3,7 +3,7 @@
 // ssh's StrictModes checks, the cache is found by the XDG rules, and a
 // warm cache needs nothing written.
 import assert from "node:assert/strict";
-import { NativeError } from "../../lib/errors.ts";
+import { NativeError } from "../../lib/errors/mod.ts";
 import {
   chownToOther,
   DENO,

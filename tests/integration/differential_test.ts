@@ -12,7 +12,7 @@ import {
   parseIdMap,
   validateIdMap,
 } from "../../lib/idmap.ts";
-import { IdMapError } from "../../lib/errors.ts";
+import { IdMapError } from "../../lib/errors/mod.ts";
 import { rangesFor, readSubIdFileSync } from "../../lib/subid.ts";
 import { file, prng, type Rand, request } from "../fixtures/subuid_gen.ts";
 

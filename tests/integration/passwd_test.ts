@@ -2,7 +2,7 @@
 // for "no subordinate ids".
 import assert from "node:assert/strict";
 import { type DoctorCheck, runDoctor } from "../../lib/doctor.ts";
-import { UsernsError } from "../../lib/errors.ts";
+import { UsernsError } from "../../lib/errors/mod.ts";
 import { currentIdentity, readPasswd } from "../../lib/identity.ts";
 import { PRIVILEGED } from "./_env.ts";
 import { cliAsUser, UNPRIVILEGED_REASON, USER } from "./_asuser.ts";

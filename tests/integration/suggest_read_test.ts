@@ -2,7 +2,7 @@
 // input moves the suggestion; unreadable inputs are errors, missing ones
 // are empty.
 import assert from "node:assert/strict";
-import { UsernsError } from "../../lib/errors.ts";
+import { UsernsError } from "../../lib/errors/mod.ts";
 import { suggestFreeRange, type SuggestPaths } from "../../lib/suggest_read.ts";
 
 /** A temp dir holding `files` (relative path -> content). */

@@ -1,7 +1,7 @@
 // The CLI's option parser: one table per subcommand, values as the next
 // word or after "=", usage errors as one exact line.
 import assert from "node:assert/strict";
-import { UsernsError } from "../../lib/errors.ts";
+import { UsernsError } from "../../lib/errors/mod.ts";
 import {
   HELP,
   helpText,

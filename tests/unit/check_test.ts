@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { checkCommandOptions } from "../../lib/check.ts";
 import { checkSpawnOptions, type SpawnMethod } from "../../lib/check_spawn.ts";
-import { isUsernsError } from "../../lib/errors.ts";
+import { isUsernsError } from "../../lib/errors/mod.ts";
 
 const CAN_RUN =
   (await Deno.permissions.query({ name: "run", command: "true" })).state ===

@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import {
+  abortedError,
+  brokenPipeError,
+  cwdError,
+  deniedError,
+  execError,
   HelperError,
+  helperTimeoutError,
   IdMapError,
   isUsernsError,
+  notFoundError,
   permissionError,
   SpawnError,
   SubIdError,
@@ -15,16 +22,7 @@ import {
   UsernsRangeError,
   UsernsTypeError,
   UsernsURIError,
-} from "../../lib/errors.ts";
-import {
-  abortedError,
-  brokenPipeError,
-  cwdError,
-  deniedError,
-  execError,
-  helperTimeoutError,
-  notFoundError,
-} from "../../lib/spawn_errors.ts";
+} from "../../lib/errors/mod.ts";
 
 const CAN_RUN = (await Deno.permissions.query({ name: "run" })).state ===
   "granted";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HelperError, IdMapError } from "../../lib/errors.ts";
+import { HelperError, IdMapError } from "../../lib/errors/mod.ts";
 import {
   formatIdMap,
   type IdMapping,

@@ -11,7 +11,7 @@ import {
   IdMapError,
   SubIdError,
   type UsernsErrorCode,
-} from "../../lib/errors.ts";
+} from "../../lib/errors/mod.ts";
 import {
   formatIdMap,
   type IdMapping,

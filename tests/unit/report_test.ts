@@ -1,7 +1,7 @@
 // How the CLI reports a failure: one line, the CLI's option names, SPEC's
 // exit status.
 import assert from "node:assert/strict";
-import { UsernsError } from "../../lib/errors.ts";
+import { UsernsError } from "../../lib/errors/mod.ts";
 import type { OptionSpecs } from "../../lib/cli/args.ts";
 import { errorLine, exitStatus } from "../../lib/cli/report.ts";
 

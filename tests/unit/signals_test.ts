@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { signalNumber } from "../../lib/signals.ts";
-import { isUsernsError } from "../../lib/errors.ts";
+import { isUsernsError } from "../../lib/errors/mod.ts";
 
 // What Deno.ChildProcess.kill() takes on Linux (Deno 2.9.6, tried on a
 // child): the Deno.Signal names of Linux, aliases included, and integers

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SubIdError } from "../../lib/errors.ts";
+import { SubIdError } from "../../lib/errors/mod.ts";
 import {
   checkSubIdFile,
   parseSubIdFile,

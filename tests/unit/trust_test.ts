@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { NativeError } from "../../lib/errors.ts";
+import { NativeError } from "../../lib/errors/mod.ts";
 import {
   cachePathFor,
   dirProblem,

@@ -10,10 +10,6 @@
  * @module
  */
 
-import { BRAND, brand, messageOf } from "./_brand.ts";
-
-export * from "./builtin_errors.ts";
-
 /** Machine-readable reason carried by every {@link UsernsError}. */
 export type UsernsErrorCode =
   | "INVALID_ARGUMENT"
@@ -74,6 +70,52 @@ export interface UsernsErrorFields {
   readonly errno?: string;
   /** The child set-up step that failed, if any. */
   readonly step?: string;
+}
+
+/**
+ * The mark on every error class of `userns`, which {@link isUsernsError}
+ * looks for. A registered symbol, so that two copies of the library (two
+ * versions imported by one program) recognise each other's errors.
+ */
+const BRAND: unique symbol = Symbol.for("userns.error") as never;
+
+/**
+ * Marks the instances of an error class as errors of `userns`. Not exported
+ * from `mod.ts`: for this module's classes only.
+ *
+ * @param cls the class
+ */
+export function brand(cls: { prototype: object }): void {
+  Object.defineProperty(cls.prototype, BRAND, { value: true });
+}
+
+/**
+ * The message of an error: `what`, then the hint after `; `.
+ *
+ * @param what what failed and why
+ * @param details the hint, if any
+ * @returns the one-line message
+ */
+export function messageOf(what: string, details: UsernsErrorDetails): string {
+  return details.hint ? `${what}; ${details.hint}` : what;
+}
+
+/**
+ * Sets the fields of {@link UsernsErrorFields} on a new error.
+ *
+ * @param e the error being constructed
+ * @param code machine-readable reason
+ * @param details hint, errno and step
+ */
+export function setFields(
+  e: { -readonly [K in keyof UsernsErrorFields]: UsernsErrorFields[K] },
+  code: UsernsErrorCode,
+  details: UsernsErrorDetails,
+): void {
+  e.code = code;
+  e.hint = details.hint;
+  e.errno = details.errno;
+  e.step = details.step;
 }
 
 /**
@@ -178,48 +220,6 @@ export class SpawnError extends UsernsError {
 }
 
 brand(UsernsError);
-
-const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM",
-  2: "ENOENT",
-  3: "ESRCH",
-  4: "EINTR",
-  5: "EIO",
-  6: "ENXIO",
-  7: "E2BIG",
-  8: "ENOEXEC",
-  9: "EBADF",
-  11: "EAGAIN",
-  12: "ENOMEM",
-  13: "EACCES",
-  14: "EFAULT",
-  16: "EBUSY",
-  17: "EEXIST",
-  20: "ENOTDIR",
-  21: "EISDIR",
-  22: "EINVAL",
-  24: "EMFILE",
-  25: "ENOTTY",
-  26: "ETXTBSY",
-  28: "ENOSPC",
-  30: "EROFS",
-  32: "EPIPE",
-  34: "ERANGE",
-  36: "ENAMETOOLONG",
-  38: "ENOSYS",
-  40: "ELOOP",
-  95: "EOPNOTSUPP",
-};
-
-/**
- * Names a Linux errno number.
- *
- * @param errno a positive errno value
- * @returns its symbolic name, or `errno N` for one not in the table
- */
-export function errnoName(errno: number): string {
-  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
-}
 
 /**
  * Turns Deno's refusal of a permission into a {@link UsernsError} with code

@@ -8,8 +8,8 @@
  *
  * @module
  */
+import { errnoName } from "./errno.ts";
 import {
-  errnoName,
   HelperError,
   SpawnError,
   UsernsError,
@@ -21,7 +21,7 @@ import {
   UsernsNotADirectory,
   UsernsNotFound,
   UsernsPermissionDenied,
-} from "./builtin_errors.ts";
+} from "./builtin.ts";
 
 /** strerror(3), in lower case, for the errnos an exec or chdir gives. */
 const REASONS: Record<string, string> = {
@@ -70,7 +70,7 @@ function name(errno: string | number): string {
  *
  * @example Usage
  * ```ts
- * import { notFoundError } from "./spawn_errors.ts";
+ * import { notFoundError } from "./spawn.ts";
  * const e = notFoundError("foo");
  * console.assert(e instanceof Deno.errors.NotFound && e.code === "EXEC_NOT_FOUND");
  * console.assert(e.message === "failed to spawn 'foo': not found on PATH (ENOENT); check the program name or PATH");

@@ -4,10 +4,33 @@
  *
  * @module
  */
-import { errnoName, SpawnError } from "./errors.ts";
-import { cwdError, execError } from "./spawn_errors.ts";
-import type { Prepared } from "./options.ts";
-import type { ChildFailure } from "../ffi/native.ts";
+import { errnoName } from "./errno.ts";
+import { SpawnError } from "./errors.ts";
+import { cwdError, execError } from "./spawn.ts";
+
+/** What a child that failed reports on its error pipe. */
+export interface ChildFailure {
+  /** The set-up step, e.g. `exec` or `chdir`. */
+  step: string;
+  /** errno number. */
+  errno: number;
+  /** The mount operation or limit that failed, or -1. */
+  index: number;
+}
+
+/** What {@link failureError} names of the request that failed. */
+export interface FailedRequest {
+  /** The command. */
+  file: string;
+  /** Its working directory. */
+  cwd?: string;
+  /** Its new root. */
+  root?: string;
+  /** Its mount operations: what each does, its source or type, its target. */
+  mounts?: readonly { label?: string; a: string; target: string }[];
+  /** Its resource limits, by name. */
+  rlimits?: readonly { name?: string }[];
+}
 
 const STEP_HINTS: Record<string, string> = {
   chdir: "check that the directory exists inside",
@@ -26,11 +49,11 @@ const STEP_HINTS: Record<string, string> = {
 };
 
 /** The error of a failed mount operation, naming it. */
-function mountError(f: ChildFailure, prepared: Prepared): SpawnError {
+function mountError(f: ChildFailure, request: FailedRequest): SpawnError {
   const errno = errnoName(f.errno);
-  const op = prepared.request.mounts?.[f.index];
+  const op = request.mounts?.[f.index];
   const label = op?.label ?? `run mount operation ${f.index}`;
-  const root = prepared.request.root;
+  const root = request.root;
   if (f.step === "mount-source") {
     return new SpawnError("SETUP", `cannot ${label}: the source: ${errno}`, {
       errno,
@@ -65,23 +88,23 @@ function mountError(f: ChildFailure, prepared: Prepared): SpawnError {
  * Turns the child's failure record into the error the caller sees.
  *
  * @param f the record
- * @param prepared the spawn's request, to name the operation that failed
+ * @param request the spawn's request, to name the operation that failed
  * @returns the error
  */
-export function failureError(f: ChildFailure, prepared: Prepared): Error {
+export function failureError(f: ChildFailure, request: FailedRequest): Error {
   const errno = errnoName(f.errno);
-  const file = prepared.request.file;
+  const file = request.file;
   if (f.step === "exec") return execError(file, errno);
   if (f.step === "chdir") {
-    return cwdError(file, prepared.request.cwd ?? "", errno, STEP_HINTS.chdir);
+    return cwdError(file, request.cwd ?? "", errno, STEP_HINTS.chdir);
   }
   if (f.step === "mount" || f.step === "mount-source") {
-    return mountError(f, prepared);
+    return mountError(f, request);
   }
   if (f.step === "root") {
     return new SpawnError(
       "SETUP",
-      `cannot make ${prepared.request.root} the root: ${errno}`,
+      `cannot make ${request.root} the root: ${errno}`,
       {
         errno,
         step: f.step,
@@ -94,7 +117,7 @@ export function failureError(f: ChildFailure, prepared: Prepared): Error {
     );
   }
   if (f.step === "rlimit") {
-    const l = prepared.request.rlimits?.[f.index];
+    const l = request.rlimits?.[f.index];
     return new SpawnError(
       "SETUP",
       `cannot set the ${l?.name} limit: ${errno}`,
