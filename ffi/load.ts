@@ -5,7 +5,7 @@
  * dlopen cannot open: it is extracted to the cache); else one built from the
  * module's own sources into the user's cache, keyed by their hash. The
  * prebuilt file is a trusted location, loaded by path; `USERNS_LIBRARY` is
- * checked as the cache is (explicit_library.ts), and it and a cached
+ * checked as the cache is (library/explicit.ts), and it and a cached
  * library are verified through an open fd and loaded through that fd,
  * which stays open.
  *
@@ -13,16 +13,16 @@
  */
 import { NativeError } from "../lib/errors/mod.ts";
 import { ABI_VERSION } from "./abi.ts";
-import { envOr } from "./compiler.ts";
+import { envOr } from "./library/compiler.ts";
 import {
   buildInCache,
   type CachedLibrary,
   cachePath,
   extractLibrary,
-} from "./cache.ts";
-import { openExplicitLibrary } from "./explicit_library.ts";
+} from "./library/cache.ts";
+import { openExplicitLibrary } from "./library/explicit.ts";
 import { closeFd } from "./libc.ts";
-import { SOURCES } from "./source.ts";
+import { SOURCES } from "./library/source.ts";
 import { type NativeSymbols, symbols } from "./symbols.ts";
 
 let loaded: NativeSymbols | undefined;
@@ -58,6 +58,8 @@ export interface LocatedLibrary {
  * @returns the search
  */
 export function currentSearch(): LibrarySearch {
+  // Relative to this module, which sits one level down as the CLI's bundle
+  // (build/cli.js) does: the same path holds for the sources and the bundle.
   const url = new URL("../build/libuserns.so", import.meta.url);
   return {
     explicit: envOr("USERNS_LIBRARY", ""),

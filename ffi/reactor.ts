@@ -14,7 +14,7 @@
  */
 import { errnoName, SpawnError } from "../lib/errors/mod.ts";
 import { EV_SLOTS, Event, EventSlot } from "./abi.ts";
-import { native as calls } from "./call.ts";
+import { raw as calls } from "./raw.ts";
 
 /** Called with an event's two values: exit code and signal, or epoll bits. */
 export type EventHandler = (a: number, b: number) => void;

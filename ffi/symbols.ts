@@ -1,7 +1,7 @@
 /**
  * The one symbol table of the native library: three symbols, each parameter
  * naming its C type and name from `c/userns.h`. Every operation but the
- * wait goes through `uns_call` (see `ffi/call.ts`): the runtime binds each
+ * wait goes through `uns_call` (see `ffi/raw.ts`): the runtime binds each
  * symbol when it loads the library, at a cost the CLI's start pays in full.
  * Only `uns_ctx_wait_async` is nonblocking: it is the one call an isolate
  * leaves pending, and it writes nothing into the isolate's memory (see

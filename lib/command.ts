@@ -32,16 +32,16 @@ import {
 } from "./stream.ts";
 import { runSync } from "./sync.ts";
 import { TtyRelay } from "./tty.ts";
+import { closeFd } from "../ffi/fd.ts";
+import type { StdioMode } from "../ffi/request.ts";
 import {
   abort,
-  closeFd,
   killChild,
   type PausedChild,
   readFailure,
   release,
   spawnPaused,
-  type StdioMode,
-} from "../ffi/native.ts";
+} from "../ffi/spawn.ts";
 import { getReactor } from "../ffi/reactor.ts";
 
 /** How the command ended, as `Deno.CommandStatus`. */

@@ -24,13 +24,8 @@ import {
   workingDirectory,
 } from "./options.ts";
 import { CloneFlag } from "../ffi/linux.ts";
-import {
-  type JoinTarget,
-  type NS_NAMES,
-  type ProcessId,
-  processId,
-  type StdioMode,
-} from "../ffi/native.ts";
+import { type NS_NAMES, type ProcessId, processId } from "../ffi/process.ts";
+import type { JoinTarget, StdioMode } from "../ffi/request.ts";
 
 /** Options of {@link EnterCommand}: those of a command, and what to join. */
 export interface EnterOptions extends

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Limit } from "../ffi/native.ts";
+import type { Limit } from "../ffi/request.ts";
 
 /** RLIMIT_* numbers (Linux's generic table: x86, arm, riscv). */
 const RLIMIT = {

@@ -16,14 +16,14 @@ import {
 } from "./errors/mod.ts";
 import { whyNotOnPath } from "./pathsearch.ts";
 import { formatIdMap, type IdMapping, type IdMapPlan } from "./idmap.ts";
+import { writeFileOnce } from "../ffi/fd.ts";
 import {
   type HelperChild,
   helperOutcome,
-  killChild,
   startHelper as start,
-  which,
-  writeFileOnce,
-} from "../ffi/native.ts";
+} from "../ffi/helper.ts";
+import { killChild } from "../ffi/spawn.ts";
+import { which } from "../ffi/which.ts";
 import { getReactor } from "../ffi/reactor.ts";
 
 /** Absolute paths of the helpers found on PATH. */

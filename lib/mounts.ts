@@ -10,7 +10,7 @@
 import { UsernsError } from "./errors/mod.ts";
 import { MountFlag } from "../ffi/abi.ts";
 import { MountAttr } from "../ffi/linux.ts";
-import type { MountOp } from "../ffi/native.ts";
+import type { MountOp } from "../ffi/request.ts";
 
 /** One mount of the `mounts` option, applied in order. */
 export type Mount =

@@ -21,7 +21,7 @@ import { type LabeledOp, type Mount, mountOps } from "./mounts.ts";
 import { rangesFor, readSubIdFileSync, type SubIdFile } from "./subid.ts";
 import type { TtyRelay } from "./tty.ts";
 import { CloneFlag, MS } from "../ffi/linux.ts";
-import type { SpawnRequest, StdioMode } from "../ffi/native.ts";
+import type { SpawnRequest, StdioMode } from "../ffi/request.ts";
 
 /** A namespace `userns` can unshare besides the user namespace: mount,
  * pid, uts, ipc, net, cgroup or time. */

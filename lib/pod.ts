@@ -30,18 +30,15 @@ import {
   stateDir,
   sweep,
 } from "./podstate.ts";
+import { closeFd } from "../ffi/fd.ts";
 import {
-  abort,
-  closeFd,
   processId,
-  readFailure,
-  release,
   signalProcess,
-  spawnPaused,
   startTime,
-  type StdioMode,
   usernsOf,
-} from "../ffi/native.ts";
+} from "../ffi/process.ts";
+import type { StdioMode } from "../ffi/request.ts";
+import { abort, readFailure, release, spawnPaused } from "../ffi/spawn.ts";
 import { getReactor } from "../ffi/reactor.ts";
 import * as libc from "../ffi/libc.ts";
 

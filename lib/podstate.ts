@@ -15,7 +15,7 @@
 import { UsernsError } from "./errors/mod.ts";
 import type { IdMapping } from "./idmap.ts";
 import { findPasswdEntry, readPasswd } from "./identity.ts";
-import { startTime } from "../ffi/native.ts";
+import { startTime } from "../ffi/process.ts";
 import { NotRegularError, readRegularFile } from "./safe_read.ts";
 import { writeNewFile } from "./safe_file.ts";
 

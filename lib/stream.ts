@@ -9,7 +9,7 @@
 import { brokenPipeError, errnoName, SpawnError } from "./errors/mod.ts";
 import { Event } from "../ffi/abi.ts";
 import { Errno } from "./errors/mod.ts";
-import { closeFd, readNow, writeNow } from "../ffi/native.ts";
+import { closeFd, readNow, writeNow } from "../ffi/fd.ts";
 import { getReactor } from "../ffi/reactor.ts";
 
 /** One buffer for every read: each read is copied out at once. */

@@ -15,14 +15,8 @@ import type { Prepared, UsernsCommandOptions } from "./options.ts";
 import { signalName } from "./signals.ts";
 import { join } from "./stream.ts";
 import { outputOf, type UsernsOutput } from "./command.ts";
-import {
-  abort,
-  closeFd,
-  readFailureSync,
-  readNow,
-  release,
-  spawnPaused,
-} from "../ffi/native.ts";
+import { closeFd, readNow } from "../ffi/fd.ts";
+import { abort, readFailureSync, release, spawnPaused } from "../ffi/spawn.ts";
 import { Event } from "../ffi/abi.ts";
 import { Errno } from "./errors/mod.ts";
 import { getReactor } from "../ffi/reactor.ts";

@@ -14,14 +14,8 @@
  */
 import { Event } from "../ffi/abi.ts";
 import { Errno } from "./errors/mod.ts";
-import {
-  closeFd,
-  copyTtySize,
-  openPty,
-  readNow,
-  reopen,
-  writeNow,
-} from "../ffi/native.ts";
+import { closeFd, readNow, reopen, writeNow } from "../ffi/fd.ts";
+import { copyTtySize, openPty } from "../ffi/pty.ts";
 import { getReactor } from "../ffi/reactor.ts";
 
 /** Waits for one readiness event of `fd`. */

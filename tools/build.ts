@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { compileSources } from "../ffi/compiler.ts";
+import { compileSources } from "../ffi/library/compiler.ts";
 import type { Stamp } from "../lib/cli/bundle.ts";
 import { readSources } from "./gen.ts";
 

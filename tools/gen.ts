@@ -1,7 +1,7 @@
 /**
  * `deno task gen`: the two files of `ffi/` made from `c/`, never by hand.
  *
- * - `ffi/source.ts`: the C sources as text, so that a module imported by URL
+ * - `ffi/library/source.ts`: the C sources as text, so that a module imported by URL
  *   or path can build its native part ({@link sourceModule}).
  * - `ffi/abi.ts`: the numbers shared with `c/userns.h` (its enums and
  *   `#define`s: option and out slots, events, stdio modes, mount kinds and
@@ -15,7 +15,7 @@
  */
 
 /**
- * The C files, in `c/` and in `ffi/source.ts`: every header, `userns.h`
+ * The C files, in `c/` and in `ffi/library/source.ts`: every header, `userns.h`
  * first, then every `.c` file, each group by name. A file added to `c/` is
  * built and shipped without a list to update.
  *
@@ -45,7 +45,7 @@ export function readSources(cDir: string): Record<string, string> {
 }
 
 /**
- * The text of `ffi/source.ts` for the given sources.
+ * The text of `ffi/library/source.ts` for the given sources.
  *
  * @param sources file name to text
  * @returns a TypeScript module exporting them as `SOURCES`
@@ -348,6 +348,6 @@ export function abiModule(header: string): string {
 if (import.meta.main) {
   const root = new URL("..", import.meta.url).pathname;
   const sources = readSources(`${root}c`);
-  Deno.writeTextFileSync(`${root}ffi/source.ts`, sourceModule(sources));
+  Deno.writeTextFileSync(`${root}ffi/library/source.ts`, sourceModule(sources));
   Deno.writeTextFileSync(`${root}ffi/abi.ts`, abiModule(sources["userns.h"]!));
 }

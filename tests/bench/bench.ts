@@ -9,12 +9,8 @@
 import { UsernsCommand } from "../../lib/mod.ts";
 import { prepare } from "../../lib/options.ts";
 import { writeIdMaps } from "../../lib/mapwrite.ts";
-import {
-  closeFd,
-  readFailure,
-  release,
-  spawnPaused,
-} from "../../ffi/native.ts";
+import { closeFd } from "../../ffi/fd.ts";
+import { readFailure, release, spawnPaused } from "../../ffi/spawn.ts";
 import { getReactor } from "../../ffi/reactor.ts";
 import { podRows } from "./pods.ts";
 import {

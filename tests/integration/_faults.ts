@@ -18,7 +18,7 @@ import {
   UsernsError,
 } from "../../lib/mod.ts";
 import { currentIdentity } from "../../lib/identity.ts";
-import { startNative } from "../../ffi/native.ts";
+import { startNative } from "../../ffi/spawn.ts";
 import {
   alive,
   delay,

@@ -2,8 +2,8 @@
 // library whose child-side code reads the cloning thread's TLS (stack
 // protector, TLS variables) is refused at build time with one line.
 import assert from "node:assert/strict";
-import { CFLAGS } from "../../ffi/compiler.ts";
-import { libraryProblem } from "../../ffi/elf.ts";
+import { CFLAGS } from "../../ffi/library/compiler.ts";
+import { libraryProblem } from "../../ffi/library/elf.ts";
 import { compileC, denoEval } from "./_cache.ts";
 import { ROOT } from "./_env.ts";
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { findHelpers, INSTALL_HELPERS } from "../../lib/mapwrite.ts";
 import { findOnPath, whyNotOnPath } from "../../lib/pathsearch.ts";
-import { which } from "../../ffi/native.ts";
+import { which } from "../../ffi/which.ts";
 import type { DoctorCheck } from "../../lib/doctor.ts";
 import { PRIVILEGED } from "./_env.ts";
 import { cliAsUser, UNPRIVILEGED_REASON, USER_UID } from "./_asuser.ts";

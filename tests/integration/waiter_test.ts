@@ -2,28 +2,28 @@
 // fds, timers and helpers.
 import assert from "node:assert/strict";
 import { EV_SLOTS, Event } from "../../ffi/abi.ts";
-import { native } from "../../ffi/call.ts";
+import { raw } from "../../ffi/raw.ts";
 import { UsernsCommand } from "../../lib/mod.ts";
 import { PRIVILEGED } from "./_env.ts";
 
 Deno.test("an fd closed with its event queued takes the event with it: a reused number never gets it", () => {
   const out = new Int32Array(2);
-  assert.equal(native.ctxOpen(out), 0);
+  assert.equal(raw.ctxOpen(out), 0);
   const [ctx, alive] = [out[0]!, out[1]!];
   try {
-    const fd = native.timer(ctx, 0);
+    const fd = raw.timer(ctx, 0);
     assert.ok(fd >= 0, `timer: ${fd}`);
-    assert.equal(native.watch(fd, Event.READ), 0);
+    assert.equal(raw.watch(fd, Event.READ), 0);
     // Blocks until the waiter thread has queued the timer's event.
-    assert.ok(native.ctxWait(ctx, 5000) > 0, "the timer fired");
-    assert.equal(native.close(fd), 0);
-    const next = native.timer(ctx, 60_000); // most likely the same number
+    assert.ok(raw.ctxWait(ctx, 5000) > 0, "the timer fired");
+    assert.equal(raw.close(fd), 0);
+    const next = raw.timer(ctx, 60_000); // most likely the same number
     assert.ok(next >= 0, `timer: ${next}`);
     const events = new Int32Array(8 * EV_SLOTS);
-    assert.equal(native.ctxTake(ctx, events, 8), 0, "no event is left");
-    assert.equal(native.close(next), 0);
+    assert.equal(raw.ctxTake(ctx, events, 8), 0, "no event is left");
+    assert.equal(raw.close(next), 0);
   } finally {
-    native.close(alive); // the context goes with its liveness pipe
+    raw.close(alive); // the context goes with its liveness pipe
   }
 });
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { libraryProblem } from "../../ffi/elf.ts";
+import { libraryProblem } from "../../ffi/library/elf.ts";
 
 const X86_64 = 62, AARCH64 = 183;
 

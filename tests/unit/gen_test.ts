@@ -5,17 +5,17 @@ import {
   readSources,
   sourceModule,
 } from "../../tools/gen.ts";
-import { SOURCES } from "../../ffi/source.ts";
+import { SOURCES } from "../../ffi/library/source.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
-// ffi/source.ts lets a module imported by URL build its native part; it
+// ffi/library/source.ts lets a module imported by URL build its native part; it
 // must be exactly what `deno task gen` makes of c/.
-Deno.test("ffi/source.ts is current with c/ (run deno task gen)", () => {
+Deno.test("ffi/library/source.ts is current with c/ (run deno task gen)", () => {
   const sources = readSources(`${root}c`);
   assert.deepEqual(SOURCES, sources);
   assert.equal(
-    Deno.readTextFileSync(`${root}ffi/source.ts`),
+    Deno.readTextFileSync(`${root}ffi/library/source.ts`),
     sourceModule(sources),
   );
 });

@@ -5,7 +5,7 @@ import {
   dirProblem,
   explicitFileProblem,
   fileProblem,
-} from "../../ffi/trust.ts";
+} from "../../ffi/library/trust.ts";
 
 const DIR = 0o040000, FILE = 0o100000, LINK = 0o120000, FIFO = 0o010000;
 const ME = 1001;

@@ -1,7 +1,8 @@
 /**
- * Typed wrappers of the native library's operations, all reached through
- * its one `uns_call` symbol (enum uns_call in `c/userns.h`). Each returns
- * what the C function returns: a result, or -errno.
+ * The native library's operations, raw: all reached through its one
+ * `uns_call` symbol (enum uns_call in `c/userns.h`), each returning what
+ * its C function returns, a result or -errno. Only the typed wrappers beside
+ * it call these; they turn -errno into a result or a thrown error.
  *
  * @module
  */
@@ -23,8 +24,11 @@ function call(
   return loadNative().uns_call(op, a, b, c, B(p), B(q), B(r));
 }
 
-/** The native operations, by name; see `c/userns.h` for each. */
-export const native = {
+/** The native operations, by name, raw: each returns what its C function
+ * returns (see `c/userns.h`), a result or -errno. The typed wrappers that
+ * turn -errno into errors are `spawn.ts`, `fd.ts`, `helper.ts`, `pty.ts`,
+ * `process.ts` and `which.ts`. */
+export const raw = {
   ctxOpen: (out: Int32Array): number => call(Call.CTX_OPEN, 0, 0, 0, out),
   ctxWait: (ctx: number, ms: number): number => call(Call.CTX_WAIT, ctx, ms),
   ctxWaitAsync: (ctx: number, ms: number): Promise<number> =>

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Errno, errnoName, NativeError } from "../lib/errors/mod.ts";
+import { Errno, errnoName, NativeError } from "../../lib/errors/mod.ts";
 import {
   AT,
   closeFd,
@@ -19,7 +19,7 @@ import {
   openAt,
   readLink,
   S,
-} from "./libc.ts";
+} from "../libc.ts";
 import { dirProblem } from "./trust.ts";
 
 /** As the kernel's limit on links followed in one lookup. */

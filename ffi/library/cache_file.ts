@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Errno, errnoName, NativeError } from "../lib/errors/mod.ts";
+import { Errno, errnoName, NativeError } from "../../lib/errors/mod.ts";
 import {
   closeFd,
   fchmod,
@@ -17,7 +17,7 @@ import {
   renameAt,
   unlinkAt,
   writeAll,
-} from "./libc.ts";
+} from "../libc.ts";
 import { sha256 } from "./hash.ts";
 import { fileProblem } from "./trust.ts";
 

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { Errno, errnoName, NativeError } from "../lib/errors/mod.ts";
-import { closeFd, fstat, getuid, O, openAt, readLink } from "./libc.ts";
+import { Errno, errnoName, NativeError } from "../../lib/errors/mod.ts";
+import { closeFd, fstat, getuid, O, openAt, readLink } from "../libc.ts";
 import { explicitFileProblem } from "./trust.ts";
 import { type DirUse, openTrustedDir } from "./trusted_dir.ts";
 

@@ -8,11 +8,11 @@
  *
  * @module
  */
-import { errnoName, NativeError } from "../lib/errors/mod.ts";
+import { errnoName, NativeError } from "../../lib/errors/mod.ts";
 import { BUILT, CFLAGS, compileSources, envOr } from "./compiler.ts";
 import { install, openChecked, openLibrary } from "./cache_file.ts";
 import { sha256 } from "./hash.ts";
-import { AT, closeFd, mkdirAt, O, openAt, readFd, unlinkAt } from "./libc.ts";
+import { AT, closeFd, mkdirAt, O, openAt, readFd, unlinkAt } from "../libc.ts";
 import { openTrustedDir } from "./trusted_dir.ts";
 import { cachePathFor } from "./trust.ts";
 

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { NativeError } from "../lib/errors/mod.ts";
-import { S } from "./libc.ts";
+import { NativeError } from "../../lib/errors/mod.ts";
+import { S } from "../libc.ts";
 
 /** Owner and mode of a file, as `statx(2)` gives them. */
 export interface Owned {
