@@ -30,21 +30,32 @@
  * is not found is `instanceof Deno.errors.NotFound` with code
  * `EXEC_NOT_FOUND` (a {@link UsernsNotFound}), and so on.
  *
+ * The library is built in floors, each a folder with a `mod.ts`: `errors/`
+ * at the bottom (the one part `ffi/` may import), then `check/` and
+ * `system/`, then `idmap/` and `mounts/`, then `command/`, then `enter/`,
+ * `pod/` and `inspect/`, and `cli/` on top. An import never points upward.
+ *
  * @module
  */
-export { UsernsChild, UsernsCommand } from "./command.ts";
-export { EnterCommand, type EnterOptions } from "./enter.ts";
+export {
+  type Namespace,
+  type RlimitName,
+  type RlimitValue,
+  UsernsChild,
+  UsernsCommand,
+  type UsernsCommandOptions,
+  type UsernsOutput,
+  type UsernsStatus,
+} from "./command/mod.ts";
+export type { Mount } from "./mounts/mod.ts";
+export { EnterCommand, type EnterOptions } from "./enter/mod.ts";
 export {
   type PodCommandOptions,
   type PodInfo,
   type PodOptions,
   type PodStopped,
   UsernsPod,
-} from "./pod.ts";
-export type { Mount } from "./mounts.ts";
-export type { RlimitName, RlimitValue } from "./limits.ts";
-export type { UsernsOutput, UsernsStatus } from "./command.ts";
-export type { Namespace, UsernsCommandOptions } from "./options.ts";
+} from "./pod/mod.ts";
 export {
   type Cause,
   HelperError,
@@ -69,52 +80,46 @@ export {
 } from "./errors/mod.ts";
 export {
   checkSubIdFile,
+  delegateCommand,
+  delegateHint,
+  findHelpers,
+  formatIdMap,
+  type HelperPaths,
+  type IdMapping,
+  type IdMapPlan,
+  type IdSide,
+  type IdSpan,
+  lowestFree,
+  type MapMode,
+  parseIdMap,
   parseSubIdFile,
+  planIdMaps,
+  type PlanInput,
   rangesFor,
   readSubIdFile,
   readSubIdFileSync,
+  readSuggestSources,
   type SubIdFile,
   type SubIdProblem,
   type SubIdRange,
   type SubIdUser,
-} from "./subid.ts";
-export {
-  formatIdMap,
-  type IdMapping,
-  type IdMapPlan,
-  type IdSide,
-  type MapMode,
-  parseIdMap,
-  planIdMaps,
-  type PlanInput,
-  validateIdMap,
-} from "./idmap.ts";
-export {
-  delegateCommand,
-  type IdSpan,
-  lowestFree,
-  suggestRange,
-  type SuggestSources,
-} from "./suggest.ts";
-export {
-  delegateHint,
-  readSuggestSources,
   suggestFreeRange,
   type SuggestPaths,
-} from "./suggest_read.ts";
-export { currentIdentity, type Identity } from "./identity.ts";
-export { type ProcessMaps, readProcessMaps } from "./procmaps.ts";
-export { findHelpers, type HelperPaths } from "./mapwrite.ts";
+  suggestRange,
+  type SuggestSources,
+  validateIdMap,
+} from "./idmap/mod.ts";
+export { currentIdentity, type Identity } from "./system/mod.ts";
 export {
   type DoctorCheck,
   type DoctorEnv,
   type DoctorStatus,
-  runDoctor,
-} from "./doctor.ts";
-export {
   listUserNamespaces,
   type NamespaceInfo,
   type NamespaceScan,
   overlapWarnings,
+  type ProcessMaps,
+  readProcessMaps,
+  runDoctor,
   scanUserNamespaces,
-} from "./nsps.ts";
+} from "./inspect/mod.ts";

@@ -96,6 +96,33 @@ function store(
 }
 
 /**
+ * Whether a word is a decimal number as the CLI takes one: digits only,
+ * with a leading `-` when `signed`. No sign, space, `0x` or exponent, which
+ * `Number()` would accept.
+ *
+ * @param text the word
+ * @param signed a leading minus is allowed @default {false}
+ * @returns whether it is
+ */
+export function isDecimal(text: string, signed = false): boolean {
+  return (signed ? /^-?[0-9]+$/ : /^[0-9]+$/).test(text);
+}
+
+/**
+ * A decimal word (see {@link isDecimal}) as the number it says exactly.
+ *
+ * @param text the word
+ * @param signed a leading minus is allowed @default {false}
+ * @returns the number, or undefined when the word is not decimal or its
+ * number is past 2^53 (not exactly representable)
+ */
+export function decimal(text: string, signed = false): number | undefined {
+  if (!isDecimal(text, signed)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
  * Parses argv. Options and operands may be mixed; `--` ends the options.
  * With `stopAtOperand`, the first operand ends them too, and it and the
  * rest are returned untouched (the command and its own arguments).
@@ -139,7 +166,7 @@ export function parse(
         return { values: { help: true }, ordered: [], operands: [] };
       }
     } else if (eq >= 0) value = word.slice(eq + 1);
-    else if (spec.bare !== undefined && !/^\d+$/.test(argv[i + 1] ?? "")) {
+    else if (spec.bare !== undefined && !isDecimal(argv[i + 1] ?? "")) {
       value = spec.bare;
     } else if (i + 1 < argv.length) value = argv[++i]!;
     else throw usageError(`missing value for ${quote(flag)}`);

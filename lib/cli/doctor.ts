@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type DoctorCheck, runDoctor } from "../doctor.ts";
+import { type DoctorCheck, runDoctor } from "../inspect/doctor.ts";
 import {
   HELP,
   helpText,

@@ -4,14 +4,22 @@
  *
  * @module
  */
-import { EnterCommand, type EnterOptions } from "../enter.ts";
-import type { Namespace } from "../options.ts";
-import { UsernsPod } from "../pod.ts";
-import { HELP, helpText, type OptionSpecs, parse, usageError } from "./args.ts";
+import { EnterCommand, type EnterOptions } from "../enter/enter.ts";
+import type { Namespace } from "../command/namespaces.ts";
+import { UsernsPod } from "../pod/pod.ts";
+import {
+  decimal,
+  HELP,
+  helpText,
+  isDecimal,
+  type OptionSpecs,
+  parse,
+  usageError,
+} from "./args.ts";
+import { UsernsError } from "../errors/mod.ts";
 import { runAndWait } from "./run.ts";
 import { COMMAND_OPTIONS, commandOptions } from "./run_options.ts";
-import { targetPid } from "./target.ts";
-import { NAMESPACES } from "../check.ts";
+import { NAMESPACES } from "../command/namespaces.ts";
 
 /** Options of `userns enter`. */
 export const ENTER_OPTIONS: OptionSpecs = {
@@ -54,7 +62,7 @@ export async function enter(argv: string[]): Promise<number> {
   const [target, ...command] = parsed.operands;
   if (command[0] === "--") command.shift();
   // Digits are a pid; anything else names a pod.
-  const isPod = target !== undefined && !/^[0-9]+$/.test(target);
+  const isPod = target !== undefined && !isDecimal(target);
   const pid = isPod ? UsernsPod.open(target).pid : targetPid(target);
   const listed = nsList(v.ns as string | undefined);
   const wanted = [...listed, ...NAMESPACES.filter((ns) => v[ns])];
@@ -91,3 +99,44 @@ function nsList(list: string | undefined): string[] {
 
 /** The namespace flags of enter say what to join, not what to create. */
 const noCreate = Object.fromEntries(NAMESPACES.map((ns) => [ns, undefined]));
+
+/**
+ * Parses the target operand and checks that its user namespace can be read.
+ *
+ * @param operand the word after the options, if any
+ * @param proc the proc file system @default "/proc"
+ * @returns the pid
+ * @throws {UsernsError} INVALID_ARGUMENT when it is missing or not a pid;
+ *   PROC_READ when the process does not exist or the caller may not
+ *   inspect it (EACCES: another user's, or root's outside a container)
+ * @throws {Deno.errors.NotCapable} without Deno's permission to read it
+ */
+function targetPid(operand: string | undefined, proc = "/proc"): number {
+  if (operand === undefined) throw usageError("missing PID or NAME");
+  const pid = decimal(operand);
+  if (pid === undefined || pid < 1) {
+    throw usageError(`invalid pid ${JSON.stringify(operand)}`);
+  }
+  const path = `${proc}/${pid}/ns/user`;
+  try {
+    Deno.readLinkSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) throw e;
+    const code = (e as { code?: unknown }).code;
+    const errno = typeof code === "string" ? code : undefined;
+    const [why, hint] = e instanceof Deno.errors.NotFound
+      ? ["no such process", "check the pid (userns ps)"]
+      : [
+        `${
+          errno ?? (e as Error).name
+        }: not permitted to inspect process ${pid}`,
+        "name one of your own processes (userns ps lists those you can see)",
+      ];
+    throw new UsernsError("PROC_READ", `cannot read ${path}: ${why}`, {
+      hint,
+      cause: e,
+      ...(errno ? { errno } : {}),
+    });
+  }
+  return pid;
+}

@@ -5,9 +5,10 @@
  * @module
  */
 import { UsernsError } from "../errors/mod.ts";
-import type { IdMapping } from "../idmap.ts";
-import { type ProcessMaps, readProcessMaps } from "../procmaps.ts";
+import type { IdMapping } from "../idmap/rules.ts";
+import { type ProcessMaps, readProcessMaps } from "../inspect/maps.ts";
 import {
+  decimal,
   HELP,
   helpText,
   maxOperands,
@@ -37,14 +38,13 @@ function pidOperand(operands: string[]): number | undefined {
   maxOperands(operands, 1);
   const [pid] = operands;
   if (pid === undefined) return undefined;
-  if (
-    !/^[0-9]+$/.test(pid) || !Number.isSafeInteger(Number(pid)) || pid === "0"
-  ) {
+  const n = decimal(pid);
+  if (n === undefined || n === 0) {
     throw new UsernsError("INVALID_ARGUMENT", `invalid pid "${pid}"`, {
       hint: "give a process id, a positive integer",
     });
   }
-  return Number(pid);
+  return n;
 }
 
 /** The rows of one map, or a note when it is not written yet. */

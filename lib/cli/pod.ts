@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { formatCompactMap } from "../nsps.ts";
-import { type PodOptions, UsernsPod } from "../pod.ts";
+import { formatCompactMap } from "../inspect/ps.ts";
+import { UsernsPod } from "../pod/pod.ts";
+import type { PodOptions } from "../pod/holder.ts";
 import {
   HELP,
   helpText,

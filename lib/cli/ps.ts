@@ -9,7 +9,7 @@ import {
   type NamespaceInfo,
   overlapWarnings,
   scanUserNamespaces,
-} from "../nsps.ts";
+} from "../inspect/ps.ts";
 import {
   HELP,
   helpText,

@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { type UsernsChild, UsernsCommand } from "../command.ts";
-import { UsernsPod } from "../pod.ts";
-import type { UsernsCommandOptions } from "../options.ts";
+import { UsernsCommand } from "../command/command.ts";
+import type { UsernsChild } from "../command/child.ts";
+import { UsernsPod } from "../pod/pod.ts";
+import type { UsernsCommandOptions } from "../command/options.ts";
 import { Errno, UsernsError } from "../errors/mod.ts";
-import { FileCallError, StagedFile } from "../safe_file.ts";
+import { FileCallError, StagedFile } from "../system/safe_write.ts";
 import { HELP, helpText, type OptionSpecs, parse, usageError } from "./args.ts";
 import {
   COMMAND_OPTIONS,
@@ -81,7 +82,7 @@ function pidFileError(
  * name is made before the command runs (so that a path that cannot be
  * written fails before anything runs), gets the pid and is renamed into
  * place once the command runs; at the end it is removed only if the name
- * still holds it (see safe_file.ts).
+ * still holds it (see system/safe_write.ts).
  */
 class PidFile {
   readonly #file: StagedFile;

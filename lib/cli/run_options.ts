@@ -4,14 +4,27 @@
  *
  * @module
  */
-import type { MapMode } from "../idmap.ts";
-import { parseIdMapSpec } from "../idmap.ts";
-import { parseRlimit, type RlimitName, type RlimitValue } from "../limits.ts";
-import type { Mount } from "../mounts.ts";
-import { mountOperations } from "../check.ts";
+import { MAP_MODES, type MapMode } from "../idmap/plan.ts";
+import { parseIdMapSpec } from "../idmap/rules.ts";
+import {
+  parseRlimit,
+  RLIMIT_NAMES,
+  type RlimitName,
+  type RlimitValue,
+} from "../command/rlimits.ts";
+import type { Mount } from "../mounts/ops.ts";
+import { mountOperations } from "../mounts/check.ts";
 import { MAX_MOUNTS } from "../../ffi/abi.ts";
-import type { Namespace, UsernsCommandOptions } from "../options.ts";
-import { type OptionSpecs, type Parsed, usageError } from "./args.ts";
+import { PROPAGATIONS, SETGROUPS } from "../command/check.ts";
+import { type Namespace, NAMESPACES } from "../command/namespaces.ts";
+import type { UsernsCommandOptions } from "../command/options.ts";
+import {
+  decimal,
+  isDecimal,
+  type OptionSpecs,
+  type Parsed,
+  usageError,
+} from "./args.ts";
 
 /** The command's own set-up: `run`, `enter`. */
 export const COMMAND_OPTIONS: OptionSpecs = {
@@ -58,8 +71,9 @@ export const COMMAND_OPTIONS: OptionSpecs = {
     type: "string",
     multiple: true,
     value: "NAME=SOFT[:HARD]",
-    help:
-      "a resource limit, as prlimit(1) names it (as core cpu data fsize locks memlock msgqueue nice nofile nproc rss rtprio rttime sigpending stack); unlimited allowed",
+    help: `a resource limit, as prlimit(1) names it (${
+      RLIMIT_NAMES.join(" ")
+    }); unlimited allowed`,
   },
   "no-new-privs": {
     type: "boolean",
@@ -78,7 +92,7 @@ export const COMMAND_OPTIONS: OptionSpecs = {
 export const MAP_OPTIONS: OptionSpecs = {
   map: {
     type: "string",
-    value: "auto|root|current|subids",
+    value: MAP_MODES.join("|"),
     help: "how to map IDs (default auto: own ID to 0, then all subordinate " +
       "ranges; subids: own ID and all ranges onto themselves)",
   },
@@ -96,7 +110,7 @@ export const MAP_OPTIONS: OptionSpecs = {
   },
   setgroups: {
     type: "string",
-    value: "allow|deny",
+    value: SETGROUPS.join("|"),
     help: "setgroups policy (default: allow where the kernel permits)",
   },
   strict: {
@@ -114,7 +128,7 @@ export const NAMESPACE_OPTIONS: OptionSpecs = {
   },
   propagation: {
     type: "string",
-    value: "slave|private|unchanged",
+    value: PROPAGATIONS.join("|"),
     help: "mount propagation of the new mount namespace (default slave)",
   },
   pid: { type: "boolean", help: "also unshare the pid namespace" },
@@ -228,15 +242,16 @@ function oneOf<T extends string>(
 
 function integer(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^-?\d+$/.test(value)) {
+  if (!isDecimal(value, true)) {
     throw usageError(`invalid --${name} "${value}": not an integer`);
   }
   // Ranges are the library's to check; a number that does not even fit
   // exactly is refused here, before it is rounded into another.
-  if (!Number.isSafeInteger(Number(value))) {
+  const n = decimal(value, true);
+  if (n === undefined) {
     throw usageError(`invalid --${name} "${value}": out of range`);
   }
-  return Number(value);
+  return n;
 }
 
 function environment(pairs: string[]): Record<string, string> {
@@ -309,7 +324,9 @@ function mountUser(v: Parsed["values"]): string | undefined {
     .find((name) => v[name] !== undefined);
 }
 
-const NAMESPACES = ["pid", "uts", "ipc", "net", "cgroup", "time"] as const;
+/** The namespaces a flag of its name adds (`--pid`, ...): all but mount,
+ * which is new unless `--no-mount`. */
+const FLAGGED = NAMESPACES.filter((ns) => ns !== "mount");
 
 /**
  * Turns parsed options of any of the groups into library options.
@@ -339,24 +356,16 @@ export function commandOptions(p: Parsed): UsernsCommandOptions {
   const monotonic = integer(str(v.monotonic), "monotonic");
   const boottime = integer(str(v.boottime), "boottime");
   return {
-    map: oneOf<MapMode>(
-      str(v.map),
-      ["auto", "root", "current", "subids"],
-      "map",
-    ),
+    map: oneOf<MapMode>(str(v.map), MAP_MODES, "map"),
     uidMap: maps(list(v["uid-map"])),
     gidMap: maps(list(v["gid-map"])),
     user: integer(str(v.user), "user"),
     group: integer(str(v.group), "group"),
-    setgroups: oneOf(str(v.setgroups), ["allow", "deny"] as const, "setgroups"),
+    setgroups: oneOf(str(v.setgroups), SETGROUPS, "setgroups"),
     strict: v.strict === true ? true : undefined,
-    namespaces: NAMESPACES.filter((ns) => v[ns]) as Namespace[],
+    namespaces: FLAGGED.filter((ns) => v[ns]) as Namespace[],
     mountNamespace: v["no-mount"] ? false : undefined,
-    propagation: oneOf(
-      str(v.propagation),
-      ["slave", "private", "unchanged"] as const,
-      "propagation",
-    ),
+    propagation: oneOf(str(v.propagation), PROPAGATIONS, "propagation"),
     timeOffsets: monotonic !== undefined || boottime !== undefined
       ? { monotonic, boottime }
       : undefined,

@@ -7,8 +7,8 @@
 // (see GROUPS); BENCH_ROUNDS sets the rounds of the fresh-process groups,
 // CLI_ROUNDS those of the CLI's start-up (40 by default).
 import { UsernsCommand } from "../../lib/mod.ts";
-import { prepare } from "../../lib/options.ts";
-import { writeIdMaps } from "../../lib/mapwrite.ts";
+import { prepare } from "../../lib/command/prepare.ts";
+import { writeIdMaps } from "../../lib/idmap/write.ts";
 import { closeFd } from "../../ffi/fd.ts";
 import { readFailure, release, spawnPaused } from "../../ffi/spawn.ts";
 import { getReactor } from "../../ffi/reactor.ts";
@@ -119,7 +119,7 @@ async function library(): Promise<void> {
   );
 }
 
-/** The steps of one spawn timed apart, as lib/command.ts runs them. */
+/** The steps of one spawn timed apart, as lib/command/ runs them. */
 async function phases(): Promise<number[]> {
   const t: number[][] = [[], [], [], [], []];
   const quiet = { stdin: "null", stdout: "null", stderr: "null" } as const;

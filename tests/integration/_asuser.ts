@@ -5,7 +5,7 @@
  * `runuser`, on a copy of the module it can read (the checkout may be in
  * /root).
  */
-import { findPasswdEntry, readPasswd } from "../../lib/identity.ts";
+import { findPasswdEntry, readPasswd } from "../../lib/system/identity.ts";
 import { cli, MAIN, PRIVILEGED, ROOT, text } from "./_env.ts";
 
 /** The unprivileged user root runs the CLI as. */

@@ -5,8 +5,8 @@
  * where it fails.
  */
 import { UsernsCommand } from "../../lib/mod.ts";
-import { currentIdentity } from "../../lib/identity.ts";
-import { findHelpers } from "../../lib/mapwrite.ts";
+import { currentIdentity } from "../../lib/system/identity.ts";
+import { findHelpers } from "../../lib/idmap/helpers.ts";
 
 /** The repository root, with a trailing slash. */
 export const ROOT = new URL("../..", import.meta.url).pathname;

@@ -17,7 +17,7 @@ import {
   UsernsCommand,
   UsernsError,
 } from "../../lib/mod.ts";
-import { currentIdentity } from "../../lib/identity.ts";
+import { currentIdentity } from "../../lib/system/identity.ts";
 import { startNative } from "../../ffi/spawn.ts";
 import {
   alive,

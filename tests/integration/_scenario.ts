@@ -7,8 +7,8 @@
  * the same in both runs of the suite.
  */
 import assert from "node:assert/strict";
-import { rangesFor, readSubIdFileSync } from "../../lib/subid.ts";
-import { findPasswdEntry, readPasswd } from "../../lib/identity.ts";
+import { rangesFor, readSubIdFileSync } from "../../lib/idmap/subid.ts";
+import { findPasswdEntry, readPasswd } from "../../lib/system/identity.ts";
 import { PRIVILEGED, ROOT, text } from "./_env.ts";
 
 /** The unprivileged user root runs the unprivileged scenarios as. */

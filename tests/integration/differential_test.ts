@@ -1,19 +1,19 @@
-// Differential test against shadow: lib/subid.ts must read generated
+// Differential test against shadow: lib/idmap/subid.ts must read generated
 // /etc/subuid files as `getsubids` does, and validateIdMap must accept
 // exactly the maps real `newuidmap` gets written. Root only: each file is
 // bind-mounted over /etc/subuid in a private mount namespace (the host file is
 // never written; it is backed up and checked byte-exact at the end anyway).
 // Repeat a run with USERNS_DIFF_SEED=<seed printed>.
 import assert from "node:assert/strict";
-import { findPasswdEntry, readPasswd } from "../../lib/identity.ts";
+import { findPasswdEntry, readPasswd } from "../../lib/system/identity.ts";
 import {
   type IdMapping,
   type IdSide,
   parseIdMap,
   validateIdMap,
-} from "../../lib/idmap.ts";
+} from "../../lib/idmap/rules.ts";
 import { IdMapError } from "../../lib/errors/mod.ts";
-import { rangesFor, readSubIdFileSync } from "../../lib/subid.ts";
+import { rangesFor, readSubIdFileSync } from "../../lib/idmap/subid.ts";
 import { file, prng, type Rand, request } from "../fixtures/subuid_gen.ts";
 
 const SEED = Number(Deno.env.get("USERNS_DIFF_SEED") ?? 20261123);

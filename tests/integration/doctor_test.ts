@@ -2,7 +2,7 @@
 // time through DoctorEnv; run as root and as nsuser.
 import assert from "node:assert/strict";
 import { type DoctorCheck, type Identity, runDoctor } from "../../lib/mod.ts";
-import { findOnPath } from "../../lib/pathsearch.ts";
+import { findOnPath } from "../../lib/system/path_search.ts";
 import { cli, nsTest } from "./_env.ts";
 
 const NAMES = [

@@ -2,7 +2,7 @@
 // onto itself, the command running as the own ids.
 import assert from "node:assert/strict";
 import { parseIdMap, UsernsCommand } from "../../lib/mod.ts";
-import { rangesFor, readSubIdFileSync } from "../../lib/subid.ts";
+import { rangesFor, readSubIdFileSync } from "../../lib/idmap/subid.ts";
 import { cli, ID, nsTest, PRIVILEGED, text } from "./_env.ts";
 
 /** What SPEC says the map of one side is, for the test machine's files. */

@@ -1,9 +1,9 @@
 // An /etc/passwd the caller cannot read is named as the cause, never taken
 // for "no subordinate ids".
 import assert from "node:assert/strict";
-import { type DoctorCheck, runDoctor } from "../../lib/doctor.ts";
+import { type DoctorCheck, runDoctor } from "../../lib/inspect/doctor.ts";
 import { UsernsError } from "../../lib/errors/mod.ts";
-import { currentIdentity, readPasswd } from "../../lib/identity.ts";
+import { currentIdentity, readPasswd } from "../../lib/system/identity.ts";
 import { PRIVILEGED } from "./_env.ts";
 import { cliAsUser, UNPRIVILEGED_REASON, USER } from "./_asuser.ts";
 

@@ -1,10 +1,10 @@
 // Why a helper is not found: an unsearchable PATH directory, a file that
 // cannot be executed, a helper installed off PATH, or none at all.
 import assert from "node:assert/strict";
-import { findHelpers, INSTALL_HELPERS } from "../../lib/mapwrite.ts";
-import { findOnPath, whyNotOnPath } from "../../lib/pathsearch.ts";
+import { findHelpers, INSTALL_HELPERS } from "../../lib/idmap/helpers.ts";
+import { findOnPath, whyNotOnPath } from "../../lib/system/path_search.ts";
 import { which } from "../../ffi/which.ts";
-import type { DoctorCheck } from "../../lib/doctor.ts";
+import type { DoctorCheck } from "../../lib/inspect/doctor.ts";
 import { PRIVILEGED } from "./_env.ts";
 import { cliAsUser, UNPRIVILEGED_REASON, USER_UID } from "./_asuser.ts";
 

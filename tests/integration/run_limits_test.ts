@@ -66,7 +66,7 @@ nsTest("run --rlimit: what prlimit sets, seen inside", async (t) => {
       assert.match(
         out.stderr,
         new RegExp(
-          `^userns: run: invalid --rlimit "${spec}": use NAME=SOFT\\[:HARD\\], NAME one of cpu .* rttime, values a number or unlimited; see userns run --help\\n$`,
+          `^userns: run: invalid --rlimit "${spec}": use NAME=SOFT\\[:HARD\\], NAME one of as .* stack, values a number or unlimited; see userns run --help\\n$`,
         ),
       );
     }

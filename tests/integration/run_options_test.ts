@@ -1,7 +1,7 @@
 // More options of `userns run`: --map subids under a nested unshare, no
 // command as unshare runs it, --pid-file with enter, --no-mount refusals.
 import assert from "node:assert/strict";
-import { rangesFor, readSubIdFileSync } from "../../lib/subid.ts";
+import { rangesFor, readSubIdFileSync } from "../../lib/idmap/subid.ts";
 import { cli, MAIN, nsTest, PRIVILEGED, text } from "./_env.ts";
 import { delay } from "./_process.ts";
 import { cliAsUser, UNPRIVILEGED_REASON, USER, USER_UID } from "./_asuser.ts";

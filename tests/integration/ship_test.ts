@@ -188,7 +188,7 @@ Deno.test("deno publish --dry-run is clean", async () => {
   const all = text(out.stdout) + text(out.stderr);
   assert.equal(out.code, 0, all);
   assert.doesNotMatch(all, /warning/i);
-  assert.match(all, /ffi\/source\.ts/);
+  assert.match(all, /ffi\/library\/source\.ts/);
 });
 
 Deno.test("deno task compile refuses the deno CLI as DENORT_BIN, in one line", async () => {

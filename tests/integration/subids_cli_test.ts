@@ -4,9 +4,9 @@ import {
   currentIdentity,
   findPasswdEntry,
   readPasswd,
-} from "../../lib/identity.ts";
-import { rangesFor, readSubIdFileSync } from "../../lib/subid.ts";
-import { subIdSpans } from "../../lib/suggest.ts";
+} from "../../lib/system/identity.ts";
+import { rangesFor, readSubIdFileSync } from "../../lib/idmap/subid.ts";
+import { subIdSpans } from "../../lib/idmap/suggest.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;

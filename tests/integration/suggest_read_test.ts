@@ -3,7 +3,10 @@
 // are empty.
 import assert from "node:assert/strict";
 import { UsernsError } from "../../lib/errors/mod.ts";
-import { suggestFreeRange, type SuggestPaths } from "../../lib/suggest_read.ts";
+import {
+  suggestFreeRange,
+  type SuggestPaths,
+} from "../../lib/idmap/suggest_read.ts";
 
 /** A temp dir holding `files` (relative path -> content). */
 function tree(files: Record<string, string>): string {

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
-import { checkCommandOptions } from "../../lib/check.ts";
-import { checkSpawnOptions, type SpawnMethod } from "../../lib/check_spawn.ts";
+import { checkCommandOptions } from "../../lib/command/check.ts";
+import {
+  checkSpawnOptions,
+  type SpawnMethod,
+} from "../../lib/command/check_deno.ts";
 import { isUsernsError } from "../../lib/errors/mod.ts";
 
 const CAN_RUN =

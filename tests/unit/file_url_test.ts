@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { pathFromUrl } from "../../lib/file_url.ts";
+import { pathFromUrl } from "../../lib/check/file_url.ts";
 import { isUsernsError } from "../../lib/errors/mod.ts";
 
 const CAN_RUN = (await Deno.permissions.query({ name: "run" })).state ===

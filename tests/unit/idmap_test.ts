@@ -1,18 +1,20 @@
 import assert from "node:assert/strict";
 import { HelperError, IdMapError } from "../../lib/errors/mod.ts";
 import {
+  type IdMapPlan,
+  planIdMaps,
+  type PlanInput,
+} from "../../lib/idmap/plan.ts";
+import {
   formatIdMap,
   type IdMapping,
-  type IdMapPlan,
   type IdSide,
   MAX_ID,
   parseIdMap,
   parseIdMapSpec,
-  planIdMaps,
-  type PlanInput,
   validateIdMap,
-} from "../../lib/idmap.ts";
-import type { SubIdRange } from "../../lib/subid.ts";
+} from "../../lib/idmap/rules.ts";
+import type { SubIdRange } from "../../lib/idmap/subid.ts";
 
 /** Map lines written as "inner outer count, ...". */
 const m = (lines: string): IdMapping[] =>

@@ -13,25 +13,27 @@ import {
   type UsernsErrorCode,
 } from "../../lib/errors/mod.ts";
 import {
+  type IdMapPlan,
+  type MapMode,
+  planIdMaps,
+  type PlanInput,
+} from "../../lib/idmap/plan.ts";
+import {
   formatIdMap,
   type IdMapping,
-  type IdMapPlan,
   type IdSide,
-  type MapMode,
   MAX_ID,
   parseIdMap,
   parseIdMapSpec,
-  planIdMaps,
-  type PlanInput,
   validateIdMap,
-} from "../../lib/idmap.ts";
+} from "../../lib/idmap/rules.ts";
 import {
   checkSubIdFile,
   parseSubIdFile,
   rangesFor,
   type SubIdFile,
   type SubIdRange,
-} from "../../lib/subid.ts";
+} from "../../lib/idmap/subid.ts";
 
 // Runs are seeded by fast-check (the seed is printed on a failure, and
 // `fc.assert(..., { seed })` replays it). 1,000 runs per property keep the
@@ -79,7 +81,7 @@ function shadowHolds(r: SubIdRange, x: number): boolean {
 /** newuidmap's rule for one requested outside range: walk from its first
  * id, jumping to the end of any delegated range holding the current id
  * (adjacent and overlapping lines may be spanned); or the caller's own id
- * alone. Written independently of lib/idmap.ts's merged spans. */
+ * alone. Written independently of lib/idmap/rules.ts's merged spans. */
 function newuidmapAllows(m: IdMapping, side: IdSide): boolean {
   if (m.count === 1 && m.outer === side.ownId) return true;
   let at = m.outer;
@@ -411,7 +413,7 @@ const planInput: fc.Arbitrary<PlanInput> = fc.record({
     privileged: fc.boolean(),
     helpers: fc.record({ newuidmap: fc.boolean(), newgidmap: fc.boolean() }),
     strict: fc.boolean(),
-    // Inside ids as options.ts lets them through: integers below 2^32-1.
+    // Inside ids as command/check.ts lets them through: integers below 2^32-1.
     user: maybe(insideId),
     group: maybe(insideId),
     setgroups: maybe(fc.constantFrom<"allow" | "deny">("allow", "deny")),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { signalNumber } from "../../lib/signals.ts";
+import { signalNumber } from "../../lib/command/signals.ts";
 import { isUsernsError } from "../../lib/errors/mod.ts";
 
 // What Deno.ChildProcess.kill() takes on Linux (Deno 2.9.6, tried on a

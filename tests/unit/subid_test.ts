@@ -7,7 +7,7 @@ import {
   readSubIdFile,
   readSubIdFileSync,
   type SubIdFile,
-} from "../../lib/subid.ts";
+} from "../../lib/idmap/subid.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
 const fixture = (name: string): string => new URL(name, FIXTURES).pathname;

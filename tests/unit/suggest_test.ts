@@ -1,7 +1,7 @@
 // Finding a free range of subordinate ids: the pure part of
 // `userns subids --suggest`.
 import assert from "node:assert/strict";
-import { MAX_ID } from "../../lib/idmap.ts";
+import { MAX_ID } from "../../lib/idmap/rules.ts";
 import {
   accountIds,
   delegateCommand,
@@ -12,7 +12,7 @@ import {
   subIdSpans,
   suggestRange,
   type SuggestSources,
-} from "../../lib/suggest.ts";
+} from "../../lib/idmap/suggest.ts";
 
 const K = 65536;
 

@@ -1,0 +1,178 @@
+/**
+ * The mounts of a command's new mount namespace (`mounts`, `mountProc`, and
+ * the CLI's `--bind`, `--ro-bind`, `--tmpfs`, `--dev`, `--proc`), turned
+ * into the primitive operations `c/mounts.c` runs in order: bind, mount a
+ * file system, make a symbolic link. Pure, but for the stat() of bind
+ * sources, which tells whether a missing target is a directory or a file.
+ *
+ * @module
+ */
+import { UsernsError } from "../errors/mod.ts";
+import { MountFlag } from "../../ffi/abi.ts";
+import { MountAttr } from "../../ffi/linux.ts";
+import type { MountOp } from "../../ffi/request.ts";
+
+/** One mount of the `mounts` option, applied in order. */
+export type Mount =
+  | {
+    /** Bind the host path `source` at `target`. */
+    type: "bind";
+    /** A path in the caller's view. */
+    source: string;
+    /** Inside the new root when `root` is set. */
+    target: string;
+    /** Read-only, recursively: writing gives EROFS. @default {false} */
+    readonly?: boolean;
+  }
+  | {
+    /** A fresh tmpfs at `target`. */
+    type: "tmpfs";
+    /** Where. */
+    target: string;
+    /** Its size: bytes, or a tmpfs size such as `"64m"` or `"50%"`. */
+    size?: number | string;
+  }
+  | {
+    /** A minimal /dev at `target`, as `bwrap --dev`. */
+    type: "dev";
+    /** Where. */
+    target: string;
+  }
+  | {
+    /** A fresh proc at `target` (needs a pid namespace of its own). */
+    type: "proc";
+    /** Where. */
+    target: string;
+  };
+
+/** A primitive operation with what to call it in a message. */
+export type LabeledOp = MountOp & {
+  /** The mount it comes from, e.g. `bind /a on /b`. */
+  label: string;
+};
+
+/** The host devices `--dev` binds, as bwrap does. */
+const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"];
+
+/** The links `--dev` makes: name, link text. */
+const DEV_LINKS: [string, string][] = [
+  ["ptmx", "pts/ptmx"],
+  ["fd", "/proc/self/fd"],
+  ["stdin", "/proc/self/fd/0"],
+  ["stdout", "/proc/self/fd/1"],
+  ["stderr", "/proc/self/fd/2"],
+];
+
+const join = (dir: string, name: string) =>
+  dir.endsWith("/") ? dir + name : `${dir}/${name}`;
+
+/** Whether the bind source is a directory; a missing one is named. */
+function sourceIsDir(source: string): boolean {
+  try {
+    return Deno.statSync(source).isDirectory;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new UsernsError(
+        "INVALID_ARGUMENT",
+        `cannot bind-mount ${source}: it does not exist`,
+        {
+          hint: "check the source path (it is looked up outside the new root)",
+        },
+      );
+    }
+    return true; // not readable here: the child's open_tree() says why
+  }
+}
+
+function tmpfs(target: string, data: string, label: string): LabeledOp {
+  return {
+    kind: "fs",
+    a: "tmpfs",
+    target,
+    data,
+    ms: MountAttr.NOSUID | MountAttr.NODEV,
+    flags: MountFlag.MKDIR,
+    label,
+  };
+}
+
+function dev(target: string): LabeledOp[] {
+  const label = `set up a /dev on ${target}`;
+  const ops: LabeledOp[] = [tmpfs(target, "mode=0755", label)];
+  for (const name of DEVICES) {
+    ops.push({
+      kind: "bind",
+      a: `/dev/${name}`,
+      target: join(target, name),
+      flags: MountFlag.MKFILE,
+      label: `${label} (bind /dev/${name})`,
+    });
+  }
+  ops.push({
+    kind: "fs",
+    a: "devpts",
+    target: join(target, "pts"),
+    data: "newinstance,ptmxmode=0666,mode=620",
+    ms: MountAttr.NOSUID | MountAttr.NOEXEC,
+    flags: MountFlag.MKDIR,
+    label: `${label} (pts)`,
+  });
+  ops.push(tmpfs(join(target, "shm"), "mode=1777", `${label} (shm)`));
+  for (const [name, text] of DEV_LINKS) {
+    ops.push({ kind: "symlink", a: text, target: join(target, name), label });
+  }
+  return ops;
+}
+
+function proc(target: string, create: boolean, label: string): LabeledOp {
+  return {
+    kind: "fs",
+    a: "proc",
+    target,
+    ms: MountAttr.NOSUID | MountAttr.NODEV | MountAttr.NOEXEC,
+    flags: create ? MountFlag.MKDIR : 0,
+    label,
+  };
+}
+
+/**
+ * The primitive operations for `mounts`, then `mountProc`.
+ *
+ * @param mounts the mounts, in order (targets absolute, checked before)
+ * @param mountProc mount a fresh proc at /proc last, whose mount point must
+ * exist (a missing one is an error that names it, not created)
+ * @returns the operations, in order
+ * @throws {UsernsError} INVALID_ARGUMENT for a bind source that does not exist
+ */
+export function mountOps(
+  mounts: readonly Mount[],
+  mountProc: boolean,
+): LabeledOp[] {
+  const ops: LabeledOp[] = [];
+  for (const m of mounts) {
+    if (m.type === "bind") {
+      const dir = sourceIsDir(m.source);
+      ops.push({
+        kind: "bind",
+        a: m.source,
+        target: m.target,
+        flags: (m.readonly ? MountFlag.RDONLY : 0) |
+          (dir ? MountFlag.MKDIR : MountFlag.MKFILE),
+        label: `bind-mount ${m.source}${
+          m.readonly ? " read-only" : ""
+        } on ${m.target}`,
+      });
+    } else if (m.type === "tmpfs") {
+      const size = m.size === undefined ? "" : `,size=${m.size}`;
+      ops.push(
+        tmpfs(m.target, `mode=0755${size}`, `mount a tmpfs on ${m.target}`),
+      );
+    } else if (m.type === "dev") {
+      ops.push(...dev(m.target));
+    } else {
+      ops.push(proc(m.target, true, `mount a proc on ${m.target}`));
+    }
+  }
+  if (mountProc) ops.push(proc("/proc", false, "mount a proc on /proc"));
+  return ops;
+}

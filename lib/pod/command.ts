@@ -1,0 +1,83 @@
+/**
+ * A command in a pod ({@link PodCommand}), what `pod.command()` returns.
+ *
+ * @module
+ */
+import { UsernsCommand } from "../command/command.ts";
+import type { UsernsCommandOptions } from "../command/options.ts";
+import { namespaceSet, type Prepared } from "../command/prepare.ts";
+import { joinRequest } from "../enter/join.ts";
+import { joinFlags } from "../enter/target.ts";
+import { UsernsError } from "../errors/mod.ts";
+import { notRunning, type PodRecord } from "./state.ts";
+import { startTime } from "../../ffi/process.ts";
+import type { StdioMode } from "../../ffi/request.ts";
+
+/** Options of a command in a pod: those of a command, without the maps. */
+export type PodCommandOptions = Omit<
+  UsernsCommandOptions,
+  "map" | "uidMap" | "gidMap" | "setgroups" | "strict"
+>;
+
+/**
+ * A command that joins a pod's namespaces: no map helper runs, the pod's
+ * maps apply; namespaces, mounts and a root asked for come on top.
+ */
+export class PodCommand extends UsernsCommand {
+  readonly #pod: PodRecord;
+
+  /**
+   * @param pod the pod's record
+   * @param command the program
+   * @param options as a command's, without the maps
+   */
+  constructor(
+    pod: PodRecord,
+    command: string | URL,
+    options: PodCommandOptions,
+  ) {
+    super(command, options);
+    this.#pod = pod;
+  }
+
+  /** Plans the join; see {@link UsernsCommand.prepared}. */
+  protected override prepared(
+    command: string | URL,
+    o: UsernsCommandOptions,
+    stdioDefault: StdioMode,
+  ): Prepared {
+    const pod = this.#pod;
+    // Its holder's pid could be another process's by now: never join that
+    // (the native side checks it again through the pidfd it joins by).
+    if (startTime(pod.pid) !== pod.start) throw notRunning(pod);
+    for (const key of ["map", "uidMap", "gidMap", "setgroups"] as const) {
+      if (o[key] !== undefined) {
+        throw new UsernsError(
+          "INVALID_ARGUMENT",
+          `${key} cannot be given to a command in a pod: the pod's maps apply`,
+        );
+      }
+    }
+    const mount = o.mountNamespace ??
+      (o.root !== undefined || !!o.mounts?.length || !!o.mountProc);
+    // Under a new root, a new pid namespace and /proc on top of the pod's:
+    // the holder keeps the pod's mount namespace, which may have the
+    // caller's root, and must be neither seen nor traced from there.
+    const rooted = o.root !== undefined;
+    const mounts = rooted && !o.mountProc &&
+        !o.mounts?.some((m) => m.type === "proc" && m.target === "/proc")
+      ? [...o.mounts ?? [], { type: "proc" as const, target: "/proc" }]
+      : o.mounts;
+    const fresh = namespaceSet({ ...o, mountNamespace: mount, mounts });
+    const request = joinRequest(
+      command,
+      { pid: pod.pid, start: pod.start, flags: joinFlags(pod.namespaces) },
+      { ...o, mounts },
+      stdioDefault,
+      pod.setgroups === "allow",
+      { fresh, maps: pod },
+    );
+    request.precheck = false;
+    return { helpers: {}, request };
+  }
+}
