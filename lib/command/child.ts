@@ -112,7 +112,9 @@ export class UsernsChild implements AsyncDisposable {
   ] = [];
   #ended = false;
   #released = false;
-  #killedEarly = false;
+  /** The signal that stopped the set-up (kill() or the AbortSignal before
+   * release), or 0. */
+  #killedEarly = 0;
   #refd = true;
   /** Reads and writes of its pipes waiting now. */
   #waits = 0;
@@ -231,7 +233,7 @@ export class UsernsChild implements AsyncDisposable {
     // Before release the signal waits in the child; one that ends it also
     // stops the set-up, and the child then dies of it, never running.
     if (!this.#released && terminates(n)) {
-      this.#killedEarly = true;
+      this.#killedEarly ||= n;
       this.#setup.abort(reason);
     }
     killChild(this.#native.pidfd, n); // ESRCH: it ended a moment ago
@@ -396,15 +398,21 @@ export class UsernsChild implements AsyncDisposable {
     try {
       await this.ready.catch(() => {});
       const [code, sig] = await this.#exit;
-      // Killed before it ran: its status says so.
-      if (!this.#killedEarly) await this.ready;
+      const early = this.#killedEarly;
+      if (!early) await this.ready;
       if (code < 0) {
         throw new SpawnError(
           "SETUP",
           `cannot wait for the child: errno ${-code}`,
         );
       }
-      return statusOf(code, sig);
+      if (!early) return statusOf(code, sig);
+      // Killed before it ran: its status says so, as Deno.Command's does.
+      // A child that is PID 1 of a new pid namespace ignores every signal
+      // it has no handler for but SIGKILL, even one it had pending: it then
+      // exits unmapped once its set-up is stopped (125), never having run
+      // anything, and the signal it was sent is what ended it.
+      return sig ? statusOf(code, sig) : statusOf(128 + early, early);
     } finally {
       signal?.removeEventListener("abort", onAbort);
       await this.#tty?.finish();

@@ -10,7 +10,12 @@
 // unprivileged test user through runuser, so that they mean the same thing
 // in both runs of the suite.
 import assert from "node:assert/strict";
-import { type UsernsChild, UsernsCommand, UsernsError } from "../../lib/mod.ts";
+import {
+  type UsernsChild,
+  UsernsCommand,
+  type UsernsCommandOptions,
+  UsernsError,
+} from "../../lib/mod.ts";
 import { nsTest, PRIVILEGED, ROOT } from "./_env.ts";
 import {
   runScenario,
@@ -142,12 +147,31 @@ nsTest(
   "the command killed before it starts: its status says so and it never runs",
   async (t) => {
     await new UsernsCommand("true").output(); // the library is loaded
-    const cases: [string, Deno.Signal, boolean][] = [
+    // In a new pid namespace the child is its PID 1, which ignores every
+    // signal it has no handler for but SIGKILL, a pending one too: the
+    // status must still say which signal stopped it, as Deno.Command's does.
+    const PID: Pick<UsernsCommandOptions, "namespaces"> = {
+      namespaces: ["pid"],
+    };
+    const AS_PID_1 = { ...PID, init: false };
+    const cases: [string, Deno.Signal, boolean, UsernsCommandOptions?][] = [
       ["SIGTERM right after spawn()", "SIGTERM", false],
       ["SIGKILL right after spawn()", "SIGKILL", false],
       ["SIGTERM in beforeExec", "SIGTERM", true], // SIGKILL: hygiene_test.ts
+      ["SIGTERM right after spawn(), a pid namespace", "SIGTERM", false, PID],
+      ["SIGINT right after spawn(), a pid namespace", "SIGINT", false, PID],
+      ["SIGKILL right after spawn(), a pid namespace", "SIGKILL", false, PID],
+      ["SIGTERM in beforeExec, a pid namespace", "SIGTERM", true, PID],
+      ["SIGTERM right after spawn(), --as-pid-1", "SIGTERM", false, AS_PID_1],
+      ["SIGHUP in beforeExec, --as-pid-1", "SIGHUP", true, AS_PID_1],
     ];
-    for (const [name, signal, inHook] of cases) {
+    const NUMBERS: Partial<Record<Deno.Signal, number>> = {
+      SIGHUP: 1,
+      SIGINT: 2,
+      SIGKILL: 9,
+      SIGTERM: 15,
+    };
+    for (const [name, signal, inHook, options] of cases) {
       await t.step(name, async () => {
         const m = marker();
         try {
@@ -156,15 +180,15 @@ nsTest(
             // signal sent earlier takes effect then, and the command never
             // runs; SIGKILL takes effect at once.
             const child: UsernsChild = new UsernsCommand("sh", {
+              ...options,
               args: m.args,
               beforeExec: inHook ? () => child.kill(signal) : undefined,
             }).spawn();
             if (!inHook) child.kill(signal);
             await within(child.ready.catch(() => {}), "ready");
-            const code = signal === "SIGTERM" ? 143 : 137;
             assert.deepEqual(await within(child.status, "the status"), {
               success: false,
-              code,
+              code: 128 + NUMBERS[signal]!,
               signal,
             });
             assert.ok(await gone(child.pid));
