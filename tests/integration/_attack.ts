@@ -9,7 +9,7 @@
 // terminal (`script`) that reads whatever was typed once userns is done.
 import assert from "node:assert/strict";
 import { MAIN, PRIVILEGED, text } from "./_env.ts";
-import { asUser, USER_UID, userMain } from "./_asuser.ts";
+import { asUser, USER_UID, userMain } from "./_user.ts";
 import { must } from "./_rootfs.ts";
 
 /**

@@ -6,9 +6,15 @@
 // identities are tried in one run.
 import { UsernsPod } from "../../lib/mod.ts";
 import { cli, PRIVILEGED, ROOT } from "./_env.ts";
-import { cliAsUser, UNPRIVILEGED_REASON, USER, USER_UID } from "./_asuser.ts";
+import {
+  cliAsUser,
+  runAs,
+  testUser,
+  UNPRIVILEGED_REASON,
+  USER,
+  USER_UID,
+} from "./_user.ts";
 import { buildRootfs, exec, must, type Ran, type Rootfs } from "./_rootfs.ts";
-import { containerUser, runAs } from "./_rootless.ts";
 
 /**
  * The attack program. Each subcommand prints `OP: ok` or `OP: ENAME` (the
@@ -237,7 +243,7 @@ const userAttacker: Attacker = {
   uid: USER_UID,
   userns: (args, env) => cliAsUser(args, env),
   run(argv, env = {}) {
-    const user = containerUser!;
+    const user = testUser!;
     return runAs(user, argv, {
       PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
       HOME: user.home,
@@ -250,7 +256,7 @@ const userAttacker: Attacker = {
 
 /** Why the attacks cannot run as the test user here, or undefined. */
 export const attackReason: string | undefined = UNPRIVILEGED_REASON ??
-  (PRIVILEGED && !containerUser ? `no user ${USER}` : undefined);
+  (PRIVILEGED && !testUser ? `no user ${USER}` : undefined);
 
 /**
  * Who attacks: the caller; as root, also the test user.
@@ -273,7 +279,7 @@ export function attackers(only?: "user"): Attacker[] {
  */
 export async function giveTo(path: string, who: Attacker): Promise<void> {
   if (who.uid === Deno.uid()) return;
-  await must("chown", ["-R", `${who.uid}:${containerUser!.gid}`, path]);
+  await must("chown", ["-R", `${who.uid}:${testUser!.gid}`, path]);
 }
 
 /**

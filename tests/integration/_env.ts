@@ -2,9 +2,10 @@
  * What the integration tests need, probed once: a native library, the
  * helpers and a subordinate range when unprivileged, and a namespace that
  * really runs. Without it a test is ignored with the reason, except under CI,
- * where it fails.
+ * where it fails (`tests/_skip.ts`).
  */
 import { UsernsCommand } from "../../lib/mod.ts";
+import { CI, type Skip, skippableTest } from "../_skip.ts";
 import { currentIdentity } from "../../lib/system/identity.ts";
 import { findHelpers } from "../../lib/idmap/helpers.ts";
 
@@ -40,33 +41,27 @@ async function probe(): Promise<string | undefined> {
 }
 
 const reason = await probe();
-const ci = !!Deno.env.get("CI");
 if (reason) {
-  console.error(`integration tests ${ci ? "FAIL" : "ignored"}: ${reason}`);
+  console.error(`integration tests ${CI ? "FAIL" : "ignored"}: ${reason}`);
 }
 
 /**
- * Registers a test that needs real namespaces.
+ * Registers a test that needs real namespaces (see `tests/_skip.ts`).
  *
  * @param name the test's name
  * @param fn the test
  * @param needs why something else the test needs is missing (podman, say),
  *   or undefined; treated like a failed probe
+ * @param onlyAs the run of the suite it belongs to, when only root (or only
+ *   an unprivileged caller) can do what it tests
  */
 export function nsTest(
   name: string,
   fn: (t: Deno.TestContext) => Promise<void> | void,
   needs?: string,
+  onlyAs?: Skip["onlyAs"],
 ): void {
-  const why = reason ?? needs;
-  Deno.test({
-    name,
-    ignore: why !== undefined && !ci,
-    fn: async (t) => {
-      if (why) throw new Error(`cannot run under CI: ${why}`);
-      await fn(t);
-    },
-  });
+  skippableTest(name, { needs: reason ?? needs, onlyAs }, fn);
 }
 
 /** Decodes bytes as UTF-8. */

@@ -21,6 +21,7 @@ import { currentIdentity } from "../../lib/system/identity.ts";
 import { startNative } from "../../ffi/spawn.ts";
 import {
   alive,
+  children,
   delay,
   gone,
   leavesNothing,
@@ -57,6 +58,21 @@ const exists = (path: string) => {
     return false;
   }
 };
+
+/** This process's children that are newuidmap or newgidmap and have not
+ * ended (a zombie has). */
+function mapHelpers(): number[] {
+  return children().filter((pid) => {
+    try {
+      const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      const comm = s.slice(s.indexOf("(") + 1, s.lastIndexOf(")"));
+      const state = s.slice(s.lastIndexOf(")") + 2, s.lastIndexOf(")") + 3);
+      return (comm === "newuidmap" || comm === "newgidmap") && state !== "Z";
+    } catch {
+      return false; // gone
+    }
+  });
+}
 
 /** Writes executable newuidmap/newgidmap scripts into dir. */
 function fakeHelpers(dir: string, body: (name: string) => string): void {
@@ -192,6 +208,54 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
       assert.equal(ok.code, 0);
       assert.match(Deno.readTextFileSync(`${dir}/ran`), /^newuidmap \d+ /m);
     });
+  },
+
+  /** Helpers that fail (exit 1 with a message): HELPER_FAILED naming the
+   * helper and quoting it, and nothing is left. */
+  async "helper-fails"() {
+    const dir = tempDir();
+    fakeHelpers(dir, (name) => `echo "${name}: refused" >&2\nexit 1`);
+    await withPath(dir, async () => {
+      await leavesNothing(async () => {
+        const e = await new UsernsCommand("/bin/true").output().then(
+          () => undefined,
+          (e) => e,
+        );
+        typed(
+          e,
+          HelperError,
+          "HELPER_FAILED",
+          /^new[ug]idmap exited 1: "new[ug]idmap: refused"; /,
+        );
+      });
+    });
+  },
+
+  /**
+   * Helpers that ended before their deadline, whose exits are taken in one
+   * batch with the deadline's event: the spawn succeeds. The event loop is
+   * kept busy until the helpers have ended (the waiter thread queues their
+   * exits meanwhile) and the deadline is well past, whatever the load.
+   */
+  async "late-deadline"() {
+    await new UsernsCommand("true").output(); // the helpers are found
+    const timeout = 50;
+    const started = performance.now();
+    const child = new UsernsCommand("true", {
+      helperTimeout: timeout,
+      stdout: "null",
+    }).spawn();
+    let helpers = 0;
+    for (;;) {
+      const running = mapHelpers();
+      helpers = Math.max(helpers, running.length);
+      if (running.length === 0 && performance.now() > started + timeout * 3) {
+        break;
+      }
+    }
+    await within(child.ready, "ready");
+    assert.equal((await within(child.status, "the status")).code, 0);
+    if (Deno.uid() !== 0) assert.ok(helpers > 0, "the helpers ran");
   },
 
   /** Under no_new_privs the real setuid newuidmap refuses: HELPER_FAILED. */
@@ -390,9 +454,27 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
         args: ["/proc/self/uid_map"],
         strict: !privileged,
       }).output();
-      const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-      // Unprivileged with ranges: the own id and at least one range.
-      if (!privileged) assert.ok(lines.length >= 2, lines.join(" | "));
+      const text = new TextDecoder().decode(out.stdout);
+      assert.deepEqual(
+        [out.success, out.code, out.signal],
+        [true, 0, null],
+        new TextDecoder().decode(out.stderr),
+      );
+      const lines = text.trim().split("\n").map((l) => l.trim().split(/\s+/));
+      const me = currentIdentity();
+      const ranges = rangesFor(readSubIdFileSync("/etc/subuid"), {
+        name: me.name,
+        uid: me.uid,
+      });
+      if (privileged && ranges.length === 0) {
+        // Root without ranges maps the whole ID space onto itself.
+        assert.deepEqual(lines, [["0", "0", "4294967295"]]);
+      } else {
+        // The own id as 0, then each range listed under the caller's name:
+        // as before the failure.
+        assert.deepEqual(lines[0], ["0", String(me.uid), "1"], text);
+        assert.equal(lines.length, 1 + ranges.length, text);
+      }
     });
     await leavesNothing(async () => {
       const kids: UsernsChild[] = [];

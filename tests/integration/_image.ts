@@ -1,6 +1,38 @@
 // The container image the tests run: static busybox alone, built offline
 // inside `userns run` with buildah, in a Sandbox's private storage.
+import { PRIVILEGED } from "./_env.ts";
 import type { Sandbox } from "./_sandbox.ts";
+import { testUser, USER } from "./_user.ts";
+
+function onPath(name: string): boolean {
+  return (Deno.env.get("PATH") ?? "").split(":").some((d) => {
+    try {
+      return ((Deno.statSync(`${d}/${name}`).mode ?? 0) & 0o111) !== 0;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function probe(): string | undefined {
+  for (const tool of ["podman", "buildah", "runc"]) {
+    if (!onPath(tool)) {
+      return `${tool} is not on PATH (apt-get install podman buildah runc)`;
+    }
+  }
+  if (!onPath("busybox")) return "no busybox (apt-get install busybox-static)";
+  if (!testUser) {
+    return PRIVILEGED
+      ? `no user ${USER} (bash tests/setup_user.sh)`
+      : "the caller has no /etc/passwd entry";
+  }
+  return undefined;
+}
+
+/** Why podman and buildah cannot be tested here, or undefined. They run as
+ * the test user (`_user.ts`): rootless, in both runs of the suite. */
+export const containerReason: string | undefined = probe();
+if (containerReason) console.error(`container tests: ${containerReason}`);
 
 /** The name the test image is committed as. */
 export const BUSYBOX_IMAGE = "localhost/userns-busybox:test";

@@ -4,13 +4,8 @@
 // other or with the user's own, and all of it goes at the end.
 import { PRIVILEGED, ROOT, text } from "./_env.ts";
 import { alive, delay } from "./_process.ts";
-import {
-  containerReason,
-  containerUser,
-  type Output,
-  runAs,
-  type User,
-} from "./_rootless.ts";
+import { containerReason } from "./_image.ts";
+import { type Output, runAs, testUser, type User } from "./_user.ts";
 
 /**
  * The longest runroot podman 4.3 accepts as a flag. `podman run` passes its
@@ -47,8 +42,8 @@ export class Sandbox {
    * @throws {Error} when {@link containerReason} says it cannot work
    */
   static async create(): Promise<Sandbox> {
-    if (containerReason || !containerUser) throw new Error(containerReason);
-    const user = containerUser;
+    if (containerReason || !testUser) throw new Error(containerReason);
+    const user = testUser;
     // In /tmp, whatever TMPDIR says: the test user must reach it, and
     // podman refuses a runroot over 50 characters (see RUNROOT_MAX).
     const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "uns-ctr-" });

@@ -13,7 +13,7 @@
 // host's; a target that has exited is a clean refusal, not a join.
 import assert from "node:assert/strict";
 import { cli, MAIN, nsTest, PRIVILEGED, text } from "./_env.ts";
-import { asUser, cliAsUser, UNPRIVILEGED_REASON, userMain } from "./_asuser.ts";
+import { asUser, cliAsUser, UNPRIVILEGED_REASON, userMain } from "./_user.ts";
 import { inUserns, usernsOf } from "./_pod.ts";
 import {
   buildRootfs,
@@ -40,16 +40,15 @@ const USERNS = [Deno.execPath(), "run", "-A", MAIN];
 
 /**
  * Registers a test of root entering the test user's namespace: as root
- * (and under CI it fails when the test user or a tool is missing); only
- * ignored when not root, where the suite's root run covers it.
+ * (and under CI it fails when the test user or a tool is missing); ignored
+ * when not root, where the suite's root run covers it.
  */
 function rootTest(
   name: string,
   fn: (t: Deno.TestContext) => Promise<void>,
   needs?: string,
 ): void {
-  if (PRIVILEGED) nsTest(name, fn, needs ?? UNPRIVILEGED_REASON);
-  else Deno.test({ name: `${name} (root only)`, ignore: true, fn });
+  nsTest(name, fn, needs ?? UNPRIVILEGED_REASON, "root");
 }
 
 /**

@@ -13,7 +13,7 @@
 //
 // Each run is a scenario of _attack_memory.ts in a process of its own.
 import { nsTest, PRIVILEGED } from "./_env.ts";
-import { runScenario, UNPRIVILEGED_REASON } from "./_scenario.ts";
+import { runScenario, UNPRIVILEGED_REASON } from "./_user.ts";
 import { rootfsReason } from "./_rootfs.ts";
 import { toolsReason } from "./_attack.ts";
 

@@ -18,7 +18,7 @@ import {
 } from "./_attack_fs.ts";
 import { holders, killAll } from "./_pod.ts";
 import { removeRootfs, type Rootfs, rootfsReason } from "./_rootfs.ts";
-import { runScenario } from "./_scenario.ts";
+import { runScenario } from "./_user.ts";
 
 /** The pods: without and with a pid namespace of their own. */
 const PODS: { label: string; options: string[]; arg: string }[] = [

@@ -7,7 +7,7 @@
 // as the caller and, as root, as the test user too.
 import assert from "node:assert/strict";
 import { MAIN, nsTest, PRIVILEGED } from "./_env.ts";
-import { asUser, UNPRIVILEGED_REASON, userMain } from "./_asuser.ts";
+import { asUser, UNPRIVILEGED_REASON, userMain } from "./_user.ts";
 import {
   buildRootfs,
   bwrap,

@@ -1,7 +1,10 @@
 // `userns run` as a user runs it: a separate process, real signals.
 import assert from "node:assert/strict";
-import { cli, ID, MAIN, nsTest, PRIVILEGED } from "./_env.ts";
+import { cli, MAIN, nsTest, text } from "./_env.ts";
 import { alive, delay, firstLine } from "./_process.ts";
+import { cliAsUser, UNPRIVILEGED_REASON } from "./_user.ts";
+import { closeFd } from "../../ffi/fd.ts";
+import { openPty } from "../../ffi/pty.ts";
 
 const DENO = Deno.execPath();
 
@@ -197,59 +200,57 @@ nsTest("run: the command dies with a SIGKILLed userns", async () => {
 nsTest(
   "run: auto falls back to root with one warning, or fails with --strict",
   async () => {
-    if (PRIVILEGED) return; // root maps the whole ID space: there is no fallback
-    const env = { PATH: "/nonexistent", HOME: Deno.env.get("HOME") ?? "/" };
-    const warned = await cli(["run", "/usr/bin/id", "-u"], {
-      env,
-      stdout: "piped",
-      stderr: "piped",
-    });
+    // Without helpers on PATH: unprivileged there is no other way to map
+    // the ranges; root writes /proc itself and never falls back, so as
+    // root this runs as the test user.
+    const env = { PATH: "/nonexistent" };
+    const warned = await cliAsUser(["run", "/usr/bin/id", "-u"], env);
+    assert.equal(warned.code, 0, warned.stderr);
     assert.equal(warned.stdout, "0\n");
     assert.match(warned.stderr, /^userns: warning: .*newuidmap.*\n$/);
-    const quiet = await cli(["run", "--quiet", "/usr/bin/true"], {
-      env,
-      stderr: "piped",
-    });
-    assert.equal(quiet.stderr, "");
-    const strict = await cli(["run", "--strict", "/usr/bin/true"], {
-      env,
-      stderr: "piped",
-    });
+    const quiet = await cliAsUser(["run", "--quiet", "/usr/bin/true"], env);
+    assert.deepEqual([quiet.code, quiet.stderr], [0, ""]);
+    const strict = await cliAsUser(["run", "--strict", "/usr/bin/true"], env);
     assert.equal(strict.code, 125);
     assert.match(strict.stderr, /^userns: newuidmap .*uidmap.*\n$/);
-    assert.ok(ID.uid !== 0);
   },
+  UNPRIVILEGED_REASON,
 );
 
 nsTest(
   "run: --ctty makes stdin's terminal the controlling one; --setsid alone does not",
   async () => {
-    // A fresh pty is nobody's controlling terminal yet: python3 opens one and
-    // gives its slave side to userns as stdin.
-    const opener = "import pty, subprocess, sys\nm, s = pty.openpty()\n" +
-      "r = subprocess.run(sys.argv[1:], stdin=s, stdout=subprocess.PIPE)\n" +
-      "print(r.returncode, r.stdout.decode().strip())";
-    const run = async (flag: string) => {
-      const out = await new Deno.Command("python3", {
-        args: [
-          "-c",
-          opener,
-          DENO,
-          "run",
-          "-A",
-          MAIN,
-          "run",
-          flag,
-          "--",
-          "sh",
-          "-c",
-          "ps -o tty= -p $$",
-        ],
-        stdout: "piped",
-      }).output();
-      return new TextDecoder().decode(out.stdout).trim();
-    };
-    assert.match(await run("--ctty"), /^0 pts\/\d+$/);
-    assert.equal(await run("--setsid"), "0 ?");
+    // A fresh pty is nobody's controlling terminal: its slave, opened by
+    // path in a process that is no session leader, becomes userns's stdin.
+    const pty = openPty();
+    const slave = Deno.readLinkSync(`/proc/self/fd/${pty.slave}`);
+    try {
+      const run = async (flag: string) => {
+        const out = await new Deno.Command("sh", {
+          args: [
+            "-c",
+            'exec "$@" <"$0"',
+            slave,
+            DENO,
+            "run",
+            "-A",
+            MAIN,
+            "run",
+            flag,
+            "--",
+            "sh",
+            "-c",
+            "ps -o tty= -p $$",
+          ],
+          stdout: "piped",
+        }).output();
+        return [out.code, text(out.stdout).trim()];
+      };
+      assert.deepEqual(await run("--ctty"), [0, slave.replace("/dev/", "")]);
+      assert.deepEqual(await run("--setsid"), [0, "?"]);
+    } finally {
+      closeFd(pty.slave);
+      closeFd(pty.master);
+    }
   },
 );

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { formatIdMap, type IdMapping, parseIdMap } from "../../lib/mod.ts";
 import { nsTest } from "./_env.ts";
 import { BUILDAH_RUN, buildBusyboxImage, PODMAN_RUN } from "./_image.ts";
-import { containerReason } from "./_rootless.ts";
+import { containerReason } from "./_image.ts";
 import { Sandbox } from "./_sandbox.ts";
 
 interface Maps {

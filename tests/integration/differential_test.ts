@@ -5,6 +5,7 @@
 // never written; it is backed up and checked byte-exact at the end anyway).
 // Repeat a run with USERNS_DIFF_SEED=<seed printed>.
 import assert from "node:assert/strict";
+import { skippableTest } from "../_skip.ts";
 import { findPasswdEntry, readPasswd } from "../../lib/system/identity.ts";
 import {
   type IdMapping,
@@ -143,14 +144,12 @@ const missing = tools.filter((t) =>
     }
   })
 );
-const why = Deno.uid() !== 0
-  ? "needs root (private mount namespaces, newuidmap run as nsuser)"
-  : !NS
+// Root only: private mount namespaces, and newuidmap run as nsuser.
+const needs = !NS
   ? "needs the user nsuser (tests/setup_user.sh)"
   : missing.length
   ? `needs ${missing.join(", ")} (apt-get install uidmap util-linux)`
   : undefined;
-if (why) console.error(`differential test ignored: ${why}`);
 
 type Generated = {
   path: string;
@@ -260,11 +259,10 @@ async function guarded(dir: string, fn: () => Promise<void>) {
   ETC.forEach((f, i) => assert.deepStrictEqual(Deno.readFileSync(f), saved[i]));
 }
 
-Deno.test({
-  name:
-    "differential: subid.ts and validateIdMap agree with getsubids and newuidmap",
-  ignore: why !== undefined,
-  fn: async () => {
+skippableTest(
+  "differential: subid.ts and validateIdMap agree with getsubids and newuidmap",
+  { onlyAs: "root", needs },
+  async () => {
     console.log(`differential seed ${SEED} (repeat: USERNS_DIFF_SEED=${SEED})`);
     const r = prng(SEED);
     const dir = Deno.makeTempDirSync({ prefix: "userns-diff-" });
@@ -277,4 +275,4 @@ Deno.test({
     assert.deepStrictEqual(failures, [], `seed ${SEED}; files kept in ${dir}`);
     Deno.removeSync(dir, { recursive: true });
   },
-});
+);

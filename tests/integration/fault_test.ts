@@ -17,11 +17,7 @@ import {
   UsernsError,
 } from "../../lib/mod.ts";
 import { nsTest, PRIVILEGED, ROOT } from "./_env.ts";
-import {
-  runScenario,
-  type ScenarioRun,
-  UNPRIVILEGED_REASON,
-} from "./_scenario.ts";
+import { runScenario, type ScenarioRun, UNPRIVILEGED_REASON } from "./_user.ts";
 import {
   alive,
   children,
@@ -82,6 +78,13 @@ unprivTest(
       unprivileged: true,
       wrap: ["setpriv", "--no-new-privs"],
     });
+  },
+);
+
+unprivTest(
+  "a helper that fails: HELPER_FAILED quoting it, the child is gone, nothing left",
+  async () => {
+    await scenario("helper-fails", { unprivileged: true });
   },
 );
 
@@ -208,11 +211,13 @@ nsTest(
   "fd exhaustion (ulimit -n 40): a typed EMFILE error, nothing kept, spawns again",
   async () => {
     await scenario("emfile", { fdLimit: 40 });
-    // Unprivileged, the helpers need fds too: run that path as well.
-    if (PRIVILEGED && !UNPRIVILEGED_REASON) {
+    // Unprivileged, the helpers need fds too: as root, that path runs as
+    // the test user (unprivileged, the run above was it).
+    if (PRIVILEGED) {
       await scenario("emfile", { fdLimit: 40, unprivileged: true });
     }
   },
+  UNPRIVILEGED_REASON,
 );
 
 unprivTest(

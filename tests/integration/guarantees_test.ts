@@ -9,11 +9,7 @@
 // those scenarios run as the test user, so that both runs of the suite
 // prove the same.
 import { nsTest, PRIVILEGED } from "./_env.ts";
-import {
-  runScenario,
-  type ScenarioRun,
-  UNPRIVILEGED_REASON,
-} from "./_scenario.ts";
+import { runScenario, type ScenarioRun, UNPRIVILEGED_REASON } from "./_user.ts";
 
 const MODULE = "tests/integration/_guarantees.ts";
 

@@ -1,11 +1,11 @@
 // An /etc/passwd the caller cannot read is named as the cause, never taken
 // for "no subordinate ids".
 import assert from "node:assert/strict";
+import { skippableTest } from "../_skip.ts";
 import { type DoctorCheck, runDoctor } from "../../lib/inspect/doctor.ts";
 import { UsernsError } from "../../lib/errors/mod.ts";
 import { currentIdentity, readPasswd } from "../../lib/system/identity.ts";
-import { PRIVILEGED } from "./_env.ts";
-import { cliAsUser, UNPRIVILEGED_REASON, USER } from "./_asuser.ts";
+import { cliAsUser, UNPRIVILEGED_REASON, USER } from "./_user.ts";
 
 const HINT = "make it readable by all (chmod a+r DIR), as it is by default";
 
@@ -68,14 +68,11 @@ Deno.test("doctor: an unreadable passwd is named in the sub-ID and group checks"
   }
 });
 
-const why = !PRIVILEGED
-  ? "needs root (a private mount namespace hides /etc/passwd)"
-  : UNPRIVILEGED_REASON;
-
-Deno.test({
-  name: "CLI: subids and doctor with /etc/passwd unreadable say so",
-  ignore: why !== undefined,
-  fn: async () => {
+// Root hides /etc/passwd from the test user in a private mount namespace.
+skippableTest(
+  "CLI: subids and doctor with /etc/passwd unreadable say so",
+  { onlyAs: "root", needs: UNPRIVILEGED_REASON },
+  async () => {
     const dir = Deno.makeTempDirSync({ prefix: "userns-passwd-" });
     try {
       const copy = `${dir}/passwd`;
@@ -110,4 +107,4 @@ Deno.test({
       Deno.removeSync(dir, { recursive: true });
     }
   },
-});
+);

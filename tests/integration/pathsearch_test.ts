@@ -1,12 +1,13 @@
 // Why a helper is not found: an unsearchable PATH directory, a file that
 // cannot be executed, a helper installed off PATH, or none at all.
 import assert from "node:assert/strict";
+import { skippableTest } from "../_skip.ts";
 import { findHelpers, INSTALL_HELPERS } from "../../lib/idmap/helpers.ts";
 import { findOnPath, whyNotOnPath } from "../../lib/system/path_search.ts";
 import { which } from "../../ffi/which.ts";
 import type { DoctorCheck } from "../../lib/inspect/doctor.ts";
 import { PRIVILEGED } from "./_env.ts";
-import { cliAsUser, UNPRIVILEGED_REASON, USER_UID } from "./_asuser.ts";
+import { cliAsUser, UNPRIVILEGED_REASON, USER_UID } from "./_user.ts";
 
 /** A temp dir with `bin/` and `sbin/`, removed after `fn`. */
 function withDirs(fn: (dir: string) => void | Promise<void>) {
@@ -91,10 +92,10 @@ Deno.test(
   }),
 );
 
-Deno.test({
-  name: "doctor CLI: a PATH directory the user cannot search is named",
-  ignore: UNPRIVILEGED_REASON !== undefined,
-  fn: withDirs(async (dir) => {
+skippableTest(
+  "doctor CLI: a PATH directory the user cannot search is named",
+  { needs: UNPRIVILEGED_REASON },
+  withDirs(async (dir) => {
     program(`${dir}/bin/newuidmap`);
     program(`${dir}/bin/newgidmap`);
     if (PRIVILEGED) {
@@ -113,7 +114,7 @@ Deno.test({
         `make ${dir}/bin searchable (ls -ld ${dir}/bin; chmod a+x ${dir}/bin)`,
     });
   }),
-});
+);
 
 Deno.test("which() finds what findOnPath() finds, natively", () => {
   const dir = Deno.makeTempDirSync();

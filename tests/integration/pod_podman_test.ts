@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { nsTest } from "./_env.ts";
 import { buildBusyboxImage, PODMAN_RUN } from "./_image.ts";
-import { containerReason, type Output } from "./_rootless.ts";
+import { containerReason } from "./_image.ts";
+import type { Output } from "./_user.ts";
 import { Sandbox } from "./_sandbox.ts";
 import { holders, killAll } from "./_pod.ts";
 

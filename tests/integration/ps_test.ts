@@ -1,6 +1,7 @@
 // userns ps: a namespace started here shows up with its real map; overlap
 // warnings on constructed lists; the scanner on a constructed /proc.
 import assert from "node:assert/strict";
+import { skippableTest } from "../_skip.ts";
 import {
   type IdMapping,
   listUserNamespaces,
@@ -10,7 +11,7 @@ import {
   UsernsCommand,
 } from "../../lib/mod.ts";
 import { cli, nsTest } from "./_env.ts";
-import { cliAsUser, UNPRIVILEGED_REASON, USER_UID } from "./_asuser.ts";
+import { cliAsUser, UNPRIVILEGED_REASON, USER_UID } from "./_user.ts";
 
 const INIT = 4026531837;
 
@@ -207,10 +208,10 @@ function othersProcesses(uid: number): number[] {
   });
 }
 
-Deno.test({
-  name: "ps CLI: unreadable processes are counted in one warning line",
-  ignore: UNPRIVILEGED_REASON !== undefined,
-  fn: async () => {
+skippableTest(
+  "ps CLI: unreadable processes are counted in one warning line",
+  { needs: UNPRIVILEGED_REASON },
+  async () => {
     assert.ok(othersProcesses(USER_UID).length > 0, "no other user's process");
     for (const json of [false, true]) {
       const out = await cliAsUser(json ? ["ps", "--json"] : ["ps"]);
@@ -227,4 +228,4 @@ Deno.test({
       }
     }
   },
-});
+);

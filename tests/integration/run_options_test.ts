@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { rangesFor, readSubIdFileSync } from "../../lib/idmap/subid.ts";
 import { cli, MAIN, nsTest, PRIVILEGED, text } from "./_env.ts";
 import { delay } from "./_process.ts";
-import { cliAsUser, UNPRIVILEGED_REASON, USER, USER_UID } from "./_asuser.ts";
+import { cliAsUser, UNPRIVILEGED_REASON, USER, USER_UID } from "./_user.ts";
 import { exec } from "./_rootfs.ts";
 
 /** The test user's first two ranges, or fewer. */

@@ -1,5 +1,6 @@
 // `userns subids` as a user runs it: a separate process, fixture files.
 import assert from "node:assert/strict";
+import { skippableTest } from "../_skip.ts";
 import {
   currentIdentity,
   findPasswdEntry,
@@ -19,8 +20,10 @@ const FILES = ["--subuid", SUBUID, "--subgid", SUBGID];
 const passwd = readPasswd();
 const fixtureUsers = findPasswdEntry(passwd, "nsuser")?.uid === 1001 &&
   findPasswdEntry(passwd, 4242) === undefined;
-const ignore = !fixtureUsers;
-if (ignore) console.error("subids fixture tests ignored: needs nsuser = 1001");
+/** What the fixture tests need: tests/setup_user.sh makes nsuser uid 1001. */
+const needs = fixtureUsers
+  ? undefined
+  : "nsuser with uid 1001, and no user with uid 4242 (bash tests/setup_user.sh)";
 
 /** Runs `userns subids ARGS`. */
 async function subids(...args: string[]) {
@@ -48,10 +51,10 @@ const NSUSER = {
   subgid: [{ start: 700000, count: 65536, ...at(SUBGID, 1) }],
 };
 
-Deno.test({
-  name: "subids --json: by name and by uid, matched both ways",
-  ignore,
-  fn: async () => {
+skippableTest(
+  "subids --json: by name and by uid, matched both ways",
+  { needs },
+  async () => {
     for (const user of ["nsuser", "1001"]) {
       const out = await subids(user, "--json", ...FILES);
       assert.equal(out.code, 0, out.stderr);
@@ -59,12 +62,12 @@ Deno.test({
       assert.deepStrictEqual(JSON.parse(out.stdout), NSUSER);
     }
   },
-});
+);
 
-Deno.test({
-  name: "subids: a uid without passwd entry is matched numerically",
-  ignore,
-  fn: async () => {
+skippableTest(
+  "subids: a uid without passwd entry is matched numerically",
+  { needs },
+  async () => {
     const out = await subids("4242", "--json", ...FILES);
     assert.equal(out.code, 0, out.stderr);
     assert.deepStrictEqual(JSON.parse(out.stdout), {
@@ -74,12 +77,12 @@ Deno.test({
       subgid: [{ start: 800000, count: 20, ...at(SUBGID, 2) }],
     });
   },
-});
+);
 
-Deno.test({
-  name: "subids: human table with start, count, end and source:line",
-  ignore,
-  fn: async () => {
+skippableTest(
+  "subids: human table with start, count, end and source:line",
+  { needs },
+  async () => {
     const out = await subids("nsuser", ...FILES);
     assert.equal(out.code, 0, out.stderr);
     const lines = out.stdout.trimEnd().split("\n");
@@ -95,7 +98,7 @@ Deno.test({
       ],
     );
   },
-});
+);
 
 /** The fixtures' ids: a suggested range must avoid every one. */
 const FIXTURE_SPANS = [SUBUID, SUBGID].flatMap((f) =>
@@ -112,10 +115,10 @@ function freeRange(first: string, last: string, count = 65536): void {
   }
 }
 
-Deno.test({
-  name: "subids: no range on a side is exit 0, one warning with a free range",
-  ignore,
-  fn: async () => {
+skippableTest(
+  "subids: no range on a side is exit 0, one warning with a free range",
+  { needs },
+  async () => {
     const out = await subids("root", "--json", ...FILES);
     assert.deepStrictEqual([out.code, out.stderr], [0, ""]);
     assert.deepStrictEqual(JSON.parse(out.stdout), {
@@ -145,12 +148,12 @@ Deno.test({
     assert.ok(both, none.stderr);
     freeRange(both[1]!, both[2]!);
   },
-});
+);
 
-Deno.test({
-  name: "subids --suggest: the usermod line for a free range, or JSON",
-  ignore,
-  fn: async () => {
+skippableTest(
+  "subids --suggest: the usermod line for a free range, or JSON",
+  { needs },
+  async () => {
     const json = await subids("nsuser", "--suggest", "--json", ...FILES);
     assert.deepStrictEqual([json.code, json.stderr], [0, ""]);
     const got = JSON.parse(json.stdout);
@@ -171,7 +174,7 @@ Deno.test({
     assert.deepStrictEqual(m.slice(2), [SUBUID, SUBGID]);
     freeRange(m[1]!, String(Number(m[1]) + 9), 10);
   },
-});
+);
 
 Deno.test("subids: an unknown user or a missing named file exits 1", async () => {
   const unknown = await subids("no-such-user-userns", ...FILES);

@@ -2,8 +2,9 @@
 // style, `userns: SUB: what; see userns SUB --help`, and SPEC's status (125
 // for run and enter, whose command never ran; 2 for the others).
 import assert from "node:assert/strict";
+import { skippableTest } from "../_skip.ts";
 import { cli } from "./_env.ts";
-import { cliAsUser, UNPRIVILEGED_REASON, USER_UID } from "./_asuser.ts";
+import { cliAsUser, UNPRIVILEGED_REASON, USER_UID } from "./_user.ts";
 
 const see = (sub: string) => `; see userns ${sub} --help\n`;
 
@@ -92,10 +93,10 @@ function foreignPid(uid: number): number | undefined {
   return undefined;
 }
 
-Deno.test({
-  name: "enter: another user's process is one line, never a raw error",
-  ignore: UNPRIVILEGED_REASON !== undefined,
-  fn: async () => {
+skippableTest(
+  "enter: another user's process is one line, never a raw error",
+  { needs: UNPRIVILEGED_REASON },
+  async () => {
     const pid = foreignPid(USER_UID);
     assert.ok(pid, "no process of another user");
     const out = await cliAsUser(["enter", String(pid), "true"]);
@@ -107,4 +108,4 @@ Deno.test({
         "lists those you can see)\n",
     );
   },
-});
+);

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { EV_SLOTS, Event } from "../../ffi/abi.ts";
 import { raw } from "../../ffi/raw.ts";
-import { UsernsCommand } from "../../lib/mod.ts";
-import { PRIVILEGED } from "./_env.ts";
+import { nsTest } from "./_env.ts";
+import { runScenario, UNPRIVILEGED_REASON } from "./_user.ts";
 
 Deno.test("an fd closed with its event queued takes the event with it: a reused number never gets it", () => {
   const out = new Int32Array(2);
@@ -27,21 +27,13 @@ Deno.test("an fd closed with its event queued takes the event with it: a reused 
   }
 });
 
-Deno.test({
-  name:
-    "helpers that ended before their deadline, seen after it in one batch: the spawn succeeds",
-  // Helpers run only unprivileged (the nsuser pass); root writes /proc.
-  ignore: PRIVILEGED,
-  fn: async () => {
-    const child = new UsernsCommand("true", {
-      helperTimeout: 50,
-      stdout: "null",
-    }).spawn();
-    // Keep the event loop busy past the deadline: the helpers' exits and
-    // the timer's event are then taken together.
-    const until = performance.now() + 300;
-    while (performance.now() < until);
-    await child.ready;
-    assert.equal((await child.status).code, 0);
+nsTest(
+  "helpers that ended before their deadline, seen after it in one batch: the spawn succeeds",
+  async () => {
+    // Helpers run only unprivileged: as root, as the test user.
+    await runScenario("tests/integration/_faults.ts", "late-deadline", {
+      unprivileged: true,
+    });
   },
-});
+  UNPRIVILEGED_REASON,
+);

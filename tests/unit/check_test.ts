@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { skippableTest } from "../_skip.ts";
 import { checkCommandOptions } from "../../lib/command/check.ts";
 import {
   checkSpawnOptions,
@@ -9,6 +10,10 @@ import { isUsernsError } from "../../lib/errors/mod.ts";
 const CAN_RUN =
   (await Deno.permissions.query({ name: "run", command: "true" })).state ===
     "granted";
+/** What the tests beside Deno.Command need: `deno task test` grants it. */
+const RUN_NEEDS = CAN_RUN
+  ? undefined
+  : "--allow-run, to run Deno.Command beside (deno task test grants it)";
 const METHODS: readonly SpawnMethod[] = ["spawn", "output", "outputSync"];
 /** An error class, built-in or Deno's. */
 type ErrorClass = abstract new (...args: never[]) => Error;
@@ -181,9 +186,9 @@ const ROWS: Row[] = [
   },
 ];
 
-Deno.test({
+skippableTest({
   name: "checks throw what Deno.Command throws, when it throws it",
-  ignore: !CAN_RUN,
+  skip: { needs: RUN_NEEDS },
   // A bad signal makes Deno.Command throw after the child is spawned.
   sanitizeResources: false,
   sanitizeOps: false,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { skippableTest } from "../_skip.ts";
 import {
   abortedError,
   brokenPipeError,
@@ -26,6 +27,10 @@ import {
 
 const CAN_RUN = (await Deno.permissions.query({ name: "run" })).state ===
   "granted";
+/** What the tests beside Deno.Command need: `deno task test` grants it. */
+const RUN_NEEDS = CAN_RUN
+  ? undefined
+  : "--allow-run, to run Deno.Command beside (deno task test grants it)";
 
 /** The most specific class of an error: a Deno.errors class, else built-in. */
 function kind(e: unknown): string {
@@ -136,9 +141,9 @@ Deno.test("execError() picks the class by errno, as Deno.Command does", () => {
   assert.ok(execError("x", "E2BIG") instanceof SpawnError);
 });
 
-Deno.test({
+skippableTest({
   name: "execError() matches Deno.Command's class and message, side by side",
-  ignore: !CAN_RUN,
+  skip: { needs: RUN_NEEDS },
   async fn() {
     const dir = await Deno.makeTempDir();
     try {
@@ -196,9 +201,9 @@ Deno.test("notFoundError() reads like Deno's, on one line, with a hint", () => {
   );
 });
 
-Deno.test({
+skippableTest({
   name: "cwdError() matches Deno.Command's class and message, side by side",
-  ignore: !CAN_RUN,
+  skip: { needs: RUN_NEEDS },
   fn() {
     const cases: [string, string][] = [
       ["/nonexistent-userns-check", "ENOENT"],
@@ -228,9 +233,9 @@ Deno.test({
   },
 });
 
-Deno.test({
+skippableTest({
   name: "brokenPipeError() is what Deno gives for a write to an ended child",
-  ignore: !CAN_RUN,
+  skip: { needs: RUN_NEEDS },
   async fn() {
     const child = new Deno.Command("true", { stdin: "piped" }).spawn();
     await child.status;

@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
+import { skippableTest } from "../_skip.ts";
 import { fileURLToPath } from "node:url";
 import { pathFromUrl } from "../../lib/check/file_url.ts";
 import { isUsernsError } from "../../lib/errors/mod.ts";
 
 const CAN_RUN = (await Deno.permissions.query({ name: "run" })).state ===
   "granted";
+/** What the tests beside Deno.Command need: `deno task test` grants it. */
+const RUN_NEEDS = CAN_RUN
+  ? undefined
+  : "--allow-run, to run Deno.Command beside (deno task test grants it)";
 /** A directory that does not exist, so that Deno names the path it tried. */
 const MISSING = "file:///nonexistent-userns-check";
 
@@ -41,9 +46,9 @@ function denoTried(url: URL, as: "command" | "cwd"): string | Error {
   throw new Error(`Deno.Command found ${url}`);
 }
 
-Deno.test({
+skippableTest({
   name: "pathFromUrl() decodes as Deno.Command does, for command and cwd",
-  ignore: !CAN_RUN,
+  skip: { needs: RUN_NEEDS },
   async fn(t) {
     for (const [path, want] of CASES) {
       await t.step(path, () => {
@@ -63,9 +68,9 @@ Deno.test({
   },
 });
 
-Deno.test({
+skippableTest({
   name: "pathFromUrl() refuses what Deno.Command refuses, with its class",
-  ignore: !CAN_RUN,
+  skip: { needs: RUN_NEEDS },
   fn() {
     const refused: [URL, ErrorConstructor][] = [
       [new URL("https://example.com/bin/true"), TypeError],
@@ -87,9 +92,9 @@ Deno.test({
   },
 });
 
-Deno.test({
+skippableTest({
   name: "a string is a path, even one that looks like a file: URL",
-  ignore: !CAN_RUN,
+  skip: { needs: RUN_NEEDS },
   fn() {
     const s = "file:///nonexistent-userns-check/a%20b";
     assert.throws(
