@@ -81,9 +81,12 @@ export function skippableTest(
     console.error(`ignored: ${why}`);
   }
   const fn = def.fn;
+  const ignore = why !== undefined && !CI;
   Deno.test({
     ...def,
-    ignore: why !== undefined && !CI,
+    // The reason in the name too: the list of ignored tests says why.
+    name: ignore ? `${def.name} [ignored: ${why}]` : def.name,
+    ignore,
     fn: async (t) => {
       if (why !== undefined) throw new Error(`cannot run under CI: ${why}`);
       await fn(t);

@@ -59,7 +59,11 @@ Deno.test("a stack protector after our flags is refused in one line", async () =
     `NATIVE_BUILD cannot build the native library: the file ${cc} built imports __stack_chk_fail (the stack protector); build with -fno-stack-protector after any -fstack-protector flag\n`,
     r.stderr,
   );
-  assert.throws(() => Deno.statSync(`${dir}/libuserns.so`), "nothing written");
+  assert.throws(
+    () => Deno.statSync(`${dir}/libuserns.so`),
+    Deno.errors.NotFound,
+    "nothing written",
+  );
   Deno.removeSync(dir, { recursive: true });
 });
 

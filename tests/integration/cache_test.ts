@@ -133,7 +133,11 @@ nsTest(
         () => locate(cache("gw"), PREBUILT),
         refused(`${base}/gw`, "is writable by group (mode 775)"),
       );
-      assert.throws(() => Deno.statSync(`${base}/gw/cache`), "nothing made");
+      assert.throws(
+        () => Deno.statSync(`${base}/gw/cache`),
+        Deno.errors.NotFound,
+        "nothing made",
+      );
     });
     await t.step("writable by others", () => {
       Deno.mkdirSync(`${base}/ow`);
@@ -295,7 +299,11 @@ nsTest(
       cold.stdout,
       /^PERMISSION cannot fill the library cache \S+: writing is not permitted; run deno with --allow-write[^\n]*\n$/,
     );
-    assert.throws(() => Deno.statSync(`${base}/cache`), "nothing created");
+    assert.throws(
+      () => Deno.statSync(`${base}/cache`),
+      Deno.errors.NotFound,
+      "nothing created",
+    );
     const fill = await denoEval(LOAD(mod), { XDG_CACHE_HOME: `${base}/cache` });
     assert.equal(fill.stdout, "loaded\n", fill.stderr);
     const warm = await denoEval(

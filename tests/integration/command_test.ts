@@ -10,11 +10,12 @@ import {
   rangesFor,
   readSubIdFileSync,
   UsernsCommand,
+  type UsernsCommandOptions,
   UsernsError,
 } from "../../lib/mod.ts";
 import { ID, nsTest, PRIVILEGED, text } from "./_env.ts";
 
-const sh = (script: string, opts = {}) =>
+const sh = (script: string, opts: UsernsCommandOptions = {}) =>
   new UsernsCommand("sh", { args: ["-c", script], ...opts }).output();
 
 /** The plan `auto` should produce for the caller, from the real files. */
@@ -229,17 +230,24 @@ nsTest("each namespace is new, seen from inside", async (t) => {
   for (const k of kinds) {
     await t.step(k, async () => {
       const ns = k === "user" ? [] : [names[k]];
-      const out = await sh(`readlink /proc/$$/ns/${k}`, { namespaces: ns });
-      assert.notEqual(text(out.stdout).trim(), outside[k]);
+      // A namespace link, `mnt:[4026531841]`: a command that printed
+      // nothing must not pass for one in a new namespace.
+      const link = new RegExp(`^${k}:\\[[0-9]+\\]$`);
+      const inside = async (o: UsernsCommandOptions) => {
+        // /proc/self, not /proc/$$: in a new pid namespace $$ is the pid
+        // inside, and the caller's /proc would show another process.
+        const out = await sh(`exec readlink /proc/self/ns/${k}`, o);
+        assert.equal(out.code, 0, text(out.stderr));
+        const ns = text(out.stdout).trim();
+        assert.match(ns, link);
+        return ns;
+      };
+      assert.notEqual(await inside({ namespaces: ns }), outside[k]);
       if (k === "mnt") {
         // The mount namespace is new by default, as under podman unshare.
-        const kept = await sh(`readlink /proc/$$/ns/${k}`, {
-          mountNamespace: false,
-        });
-        assert.equal(text(kept.stdout).trim(), outside[k]);
+        assert.equal(await inside({ mountNamespace: false }), outside[k]);
       } else if (k !== "user") {
-        const same = await sh(`readlink /proc/$$/ns/${k}`);
-        assert.equal(text(same.stdout).trim(), outside[k]);
+        assert.equal(await inside({}), outside[k]);
       }
     });
   }
@@ -266,10 +274,12 @@ nsTest("each namespace is new, seen from inside", async (t) => {
     },
   );
   await t.step("hostname", async () => {
+    const before = Deno.hostname();
     const out = await new UsernsCommand("hostname", { hostname: "inside" })
       .output();
+    assert.equal(out.code, 0, text(out.stderr));
     assert.equal(text(out.stdout), "inside\n");
-    assert.notEqual(Deno.hostname(), "inside");
+    assert.equal(Deno.hostname(), before, "the caller's hostname is kept");
   });
   await t.step("root and cwd", async () => {
     const root = Deno.makeTempDirSync();

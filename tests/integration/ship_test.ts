@@ -206,7 +206,11 @@ Deno.test("deno task compile refuses the deno CLI as DENORT_BIN, in one line", a
       `^userns: cannot compile dist/userns: DENORT_BIN=${DENO} is the deno CLI, not denort .*DENORT_BIN=/path/to/denort\n$`,
     ),
   );
-  assert.throws(() => Deno.statSync(`${ROOT}dist`), "nothing compiled");
+  assert.throws(
+    () => Deno.statSync(`${ROOT}dist`),
+    Deno.errors.NotFound,
+    "nothing compiled",
+  );
 });
 
 Deno.test("denortProblem() takes an executable that is not the deno CLI", () => {

@@ -107,26 +107,36 @@ skippableTest({
 });
 
 Deno.test("pathFromUrl() messages name the option, on one line", () => {
-  assert.throws(
-    () => pathFromUrl(new URL("https://h/x"), "cwd"),
-    TypeError,
-    'cwd must be a path or a file: URL, got the URL "https://h/x"',
-  );
-  assert.throws(
-    () => pathFromUrl(new URL("file://h/x"), "root"),
-    TypeError,
-    'root must be a file: URL with an empty host, got host "h"',
-  );
-  assert.throws(
-    () => pathFromUrl(new URL("file:///%C3"), "command"),
-    URIError,
-    'command is not a valid percent-encoded UTF-8 path: "/%C3"',
-  );
-  assert.throws(
-    () => pathFromUrl(42 as unknown as string, "command"),
-    TypeError,
-    "command must be a string or a file: URL, got 42",
-  );
+  // node:assert's throws(fn, Class, text) takes text as its own failure
+  // message: the error's message is matched by the function.
+  const cases: [() => unknown, ErrorConstructor, string][] = [
+    [
+      () => pathFromUrl(new URL("https://h/x"), "cwd"),
+      TypeError,
+      'cwd must be a path or a file: URL, got the URL "https://h/x"',
+    ],
+    [
+      () => pathFromUrl(new URL("file://h/x"), "root"),
+      TypeError,
+      'root must be a file: URL with an empty host, got host "h"',
+    ],
+    [
+      () => pathFromUrl(new URL("file:///%C3"), "command"),
+      URIError,
+      'command is not a valid percent-encoded UTF-8 path: "/%C3"',
+    ],
+    [
+      () => pathFromUrl(42 as unknown as string, "command"),
+      TypeError,
+      "command must be a string or a file: URL, got 42",
+    ],
+  ];
+  for (const [fn, cls, message] of cases) {
+    assert.throws(
+      fn,
+      (e) => e instanceof cls && (e as Error).message === message,
+    );
+  }
 });
 
 Deno.test("pathFromUrl() differs from node:url where Deno.Command does", () => {
