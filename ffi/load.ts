@@ -1,5 +1,5 @@
 /**
- * Finds and opens the native library, once, in SPEC's order:
+ * Finds and opens the native library, once, in this order:
  * `USERNS_LIBRARY`; a prebuilt `build/libuserns.so` next to the module; the
  * one embedded in a compiled binary (the same file, inside the binary, which
  * dlopen cannot open: it is extracted to the cache); else one built from the

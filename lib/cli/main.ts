@@ -1,6 +1,7 @@
 /**
  * The `userns` command line: parse argv, call the library, print one-line
- * errors, exit with SPEC's codes. Each subcommand's module is loaded only
+ * errors, exit with the codes the README's CLI section gives. Each
+ * subcommand's module is loaded only
  * when it runs. It runs as the main module too (the published package's
  * CLI, and `build/cli.js`, its bundle).
  *

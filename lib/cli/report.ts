@@ -1,6 +1,7 @@
 /**
  * How the CLI reports a failure: one line on stderr in the CLI's words, and
- * the exit status SPEC gives it.
+ * the exit status it gives: 127 not found, 126 cannot execute, 125 for
+ * the rest of `run`, `enter` and the pod commands, 2 for the others.
  *
  * @module
  */
@@ -49,7 +50,7 @@ export function errorLine(e: unknown, sub: string, specs: OptionSpecs): string {
 /**
  * The exit status for a failure: 127 not found, 126 cannot execute; else
  * 125 for a subcommand that runs a command (it never ran) and 2 for the
- * others (SPEC: usage error).
+ * others (a usage error).
  *
  * @param e what was thrown
  * @param sub the subcommand

@@ -269,7 +269,7 @@ function warning(owner: Owner, empty: Sides, paths: SuggestPaths): string {
 }
 
 /**
- * Prints one user's ranges; a side without any is no error (SPEC), but
+ * Prints one user's ranges; a side without any is no error (exit 0), but
  * says so in one warning line on stderr unless `json`.
  *
  * @param owner the user

@@ -5,10 +5,10 @@
  *
  * Where `Deno.Command` throws, this throws the same class, from the same
  * method: synchronously from `spawn()` and `outputSync()`; `output()`
- * rejects with it, as SPEC has it do for a command not found, and does so
- * for every failure (Deno's throws some synchronously). The type checks
- * themselves run earlier, in `UsernsCommand`'s constructor
- * ({@link checkSpawnTypes}), as SPEC asks. Where `Deno.Command` accepts a
+ * rejects with it, for a command not found as for every failure (Deno's
+ * throws some synchronously). The type checks themselves run earlier, in
+ * `UsernsCommand`'s constructor ({@link checkSpawnTypes}): a wrong type is
+ * a `TypeError` from the constructor, nothing silently defaulted. Where `Deno.Command` accepts a
  * value of the wrong type and quietly coerces it
  * (`args: "ab"` runs with the arguments `a` and `b`, `clearEnv: "no"`
  * clears the environment, `stdout: null` means the default), this throws a
@@ -78,7 +78,7 @@ export function checkSpawnOptions(
 /**
  * The part of {@link checkSpawnOptions} that concerns types and values
  * alone (TypeError, URIError): what `UsernsCommand`'s constructor checks,
- * as SPEC asks.
+ * so that a wrong type fails where it is written.
  *
  * @param command the constructor's first argument
  * @param options the constructor's second argument

@@ -115,7 +115,8 @@ export function namespaceRequest(
 /**
  * The command's environment, and the PATH to search: the caller's
  * environment (none with `clearEnv`), then `env`, then the
- * `_CONTAINERS_*` variables SPEC sets. Built on the object
+ * `_CONTAINERS_*` variables that make podman and buildah inside behave as
+ * under `podman unshare`. Built on the object
  * `Deno.env.toObject()` returns, fresh for each call, and packed as it is:
  * no `NAME=VALUE` string is made here.
  *

@@ -247,7 +247,8 @@ function setgroupsPolicy(input: PlanInput, gidVia: string, gid: IdMapping[]) {
 }
 
 /**
- * Plans the uid and gid maps of a new user namespace (SPEC `run`).
+ * Plans the uid and gid maps of a new user namespace, as the README's
+ * `run` table gives each `--map` mode.
  *
  * @example Usage
  * ```ts

@@ -69,8 +69,8 @@ export function readSuggestSources(paths: SuggestPaths = {}): SuggestSources {
 }
 
 /**
- * The lowest free range of `count` ids on this system (SPEC `subids
- * --suggest`).
+ * The lowest free range of `count` ids on this system: what `userns subids
+ * --suggest` prints.
  *
  * @param count how many ids @default 65536
  * @param paths where the inputs are

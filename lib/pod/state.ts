@@ -221,7 +221,7 @@ export function findPod(name: string): PodRecord {
   checkName(name);
   const dir = stateDir(false);
   const rec = dir ? read(dir, name) : undefined;
-  // Any pod command forgets the dead pods, as SPEC asks.
+  // Any pod command forgets the dead pods (a reboot, SIGKILL of a holder).
   const live = dir ? sweep(dir) : [];
   const found = live.find((r) => r.name === name);
   if (found) return found;

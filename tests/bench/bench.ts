@@ -45,7 +45,8 @@ const MAIN = `${ROOT}main.ts`;
 const CLI = [Deno.execPath(), "run", "-A", MAIN, "run", "--", "true"];
 /** An empty module in this tree, so that both find the same deno.json. */
 const EMPTY = [Deno.execPath(), "run", "-A", `${ROOT}tests/bench/_empty.ts`];
-/** Rounds of the CLI group (CLI_ROUNDS); issue 12 asks for at least 40. */
+/** Rounds of the CLI group (CLI_ROUNDS): 40 at least, for a median that a
+ * shared machine's load moves little. */
 const CLI_ROUNDS = Number(Deno.env.get("CLI_ROUNDS") ?? 40);
 const BWRAP = ["bwrap", "--unshare-user", "--bind", "/", "/", "true"];
 const PEERS: [string, string[]][] = [

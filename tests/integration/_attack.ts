@@ -1,4 +1,4 @@
-// The attacker's tools for the boundary tests (SPEC "The boundary: what
+// The attacker's tools for the boundary tests (README, "The boundary: what
 // the command inside cannot do"), compiled with the system's C compiler
 // into a temp dir every user can read: `hold-exec`, which holds every
 // execve(2) of a program's descendants for a while, so that the short time

@@ -1,4 +1,4 @@
-// The attacker's side of the boundary tests (SPEC "The boundary"): a small
+// The attacker's side of the boundary tests (README, "The boundary"): a small
 // static program that tries each way out from inside and says how each try
 // ended, by errno name, and the places it attacks (a rootfs, a victim
 // directory, a copy of the module), owned by whoever attacks: the caller,
@@ -358,7 +358,7 @@ export async function sha256(path: string): Promise<string> {
 }
 
 /**
- * Checks the refusal SPEC asks of userns: exit 125, nothing on stdout, one
+ * Checks the refusal that holds the boundary: exit 125, nothing on stdout, one
  * line on stderr starting with `userns: ` that names `what`.
  *
  * @param out what the CLI did
@@ -376,7 +376,7 @@ export function notRefused(out: Ran, what: string): string | undefined {
 
 /**
  * What a command run in a pod under `--root` looks at: its /proc (a fresh
- * proc of a new pid namespace, SPEC), its pid namespace, the pids it sees
+ * proc of a new pid namespace), its pid namespace, the pids it sees
  * and their programs, and, for each, whether `MARKER` (a file outside the
  * root) can be read through its `/proc/PID/root` or `/proc/PID/cwd` (the
  * holder's lead to the host's root). Ends with `done`.

@@ -1,4 +1,4 @@
-// SPEC: "A callback of the caller's (beforeExec, onWarning) that throws
+// The guarantee: "A callback of the caller's (beforeExec, onWarning) that throws
 // fails that spawn cleanly: the paused child is released to exit, its fds
 // closed." And what a loop of such spawns found: children that end while
 // the isolate spawns on leave their events queued, which must overflow

@@ -1,4 +1,4 @@
-// SPEC: "A child killed before it executes the command never writes a core
+// The guarantee: "A child killed before it executes the command never writes a core
 // file of the runtime's memory (its core limit is 0 until it executes)."
 // A scenario of _guarantees.ts.
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// SPEC: "A map helper that does not finish within helperTimeout is killed
+// The guarantee: "A map helper that does not finish within helperTimeout is killed
 // and the spawn fails with HELPER_TIMEOUT; an AbortSignal or kill() during
 // the helpers kills them and settles ready/status promptly. Nothing is
 // left: no helper, no paused child, no fd." A scenario of _guarantees.ts.
@@ -61,7 +61,7 @@ async function timed<T>(
 }
 
 const TIMEOUT = 300;
-/** How late a settlement may be: the brief's 100 ms. */
+/** How late a settlement may be to count as prompt: 100 ms. */
 const PROMPT = 100;
 
 /**

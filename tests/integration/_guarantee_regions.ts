@@ -1,4 +1,4 @@
-// SPEC: "Pooled memory for spawning shrinks back after unusually large
+// The guarantee: "Pooled memory for spawning shrinks back after unusually large
 // requests." A scenario of _guarantees.ts.
 import assert from "node:assert/strict";
 import { SpawnError, UsernsCommand } from "../../lib/mod.ts";

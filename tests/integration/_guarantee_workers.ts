@@ -1,4 +1,4 @@
-// SPEC: "A Worker that loaded the library and ends with spawns in flight
+// The guarantee: "A Worker that loaded the library and ends with spawns in flight
 // (by terminate() or close()) never crashes the process; its children are
 // killed and reaped as Deno.Command's are." A scenario of _guarantees.ts.
 import assert from "node:assert/strict";

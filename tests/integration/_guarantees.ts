@@ -1,5 +1,5 @@
-// The scenarios of guarantees_test.ts (SPEC "Guarantees under faults and bad
-// input"), each in a process of its own: a Worker torn down with spawns in
+// The scenarios of guarantees_test.ts (the library's guarantees under faults
+// and bad input: README, "The library", Faults), each in a process of its own: a Worker torn down with spawns in
 // flight could crash the whole process, and the others change what a
 // process has for all of it (PATH, RLIMIT_CORE, the cwd) or measure all of
 // it (its threads, fds and resident memory).

@@ -18,7 +18,8 @@ export interface Rootfs {
 }
 
 /**
- * The chroot escape (NOTES.md): chroot into a subdirectory, which leaves
+ * The chroot escape (a process with CAP_SYS_CHROOT in its namespace, as
+ * inside root has): chroot into a subdirectory, which leaves
  * the working directory outside the new root, climb with `chdir("..")`,
  * `chroot(".")` at the top, then open the host path argv[1]. Each step says
  * how it went, so that "could not escape" is known to be a real attempt.

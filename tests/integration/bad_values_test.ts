@@ -1,4 +1,4 @@
-// Bad values are refused, never cut (SPEC, "The boundary"): clock offsets
+// Bad values are refused, never cut: clock offsets
 // beyond what the kernel could take, a hostname with a newline or another
 // control character, more mount operations than the native side takes.
 // Each is one line and exit 125 before anything runs (CLI), or a typed

@@ -1,5 +1,5 @@
-// Issue 15, item 4: mount destinations stay inside `--root` (SPEC "The
-// boundary": destinations stay inside the new root). The attacker owns the
+// Mount destinations stay inside `--root` (README, "The boundary":
+// destinations stay inside the new root). The attacker owns the
 // rootfs: its links lead a destination through a magic link
 // (`/proc/self/fd/N`, `/proc/1/root`, `/proc/self/cwd`), `..` or an absolute
 // path towards a victim directory on the host. Whatever the link, nothing
@@ -80,7 +80,7 @@ function cases(v: string, src: string): Case[] {
   // Not magic: followed inside the root, or refused; never out. bwrap
   // refuses the first two only because it resolves an absolute link in its
   // own base tmpfs, where the parent is missing; userns creates a missing
-  // parent (SPEC), inside the root. bwrap 0.8.0 follows the third out to
+  // parent, inside the root. bwrap 0.8.0 follows the third out to
   // the host (its old root is at /oldroot while it mounts): not compared.
   etc(`../../../../../../../..${v}`, "inside");
   etc(v, "inside");

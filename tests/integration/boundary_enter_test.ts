@@ -1,7 +1,7 @@
-// SPEC `enter` and "The boundary": what the target's root can do to the
+// `enter` and the boundary (README, "The boundary"): what the target's root can do to the
 // process that `userns enter` puts into its namespaces, tried from inside.
 //
-// Root entering a user's namespace (issue 15, item 2): the entered process
+// Root entering a user's namespace: the entered process
 // runs in a new session, so that it cannot type into root's terminal with
 // TIOCSTI (with a terminal on stdin it gets a relayed pty of its own:
 // `--tty` is the default there), and the namespace's root cannot read or

@@ -1,5 +1,5 @@
-// Issue 15, item 10 (first half): userns's own programs cannot be
-// overwritten from inside (SPEC "The boundary", the runc CVE-2019-5736
+// userns's own programs cannot be overwritten from inside (README, "The
+// boundary", the runc CVE-2019-5736
 // class). userns-init (PID 1 of `run --pid`) and userns-pause (a pod's
 // holder) must run from a sealed copy of the library, never from the file a
 // later run loads: inside root tries readlink, write and chmod of

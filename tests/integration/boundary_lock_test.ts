@@ -1,4 +1,4 @@
-// Issue 15, item 5: read-only stays read-only (SPEC "The boundary"). Inside
+// Read-only stays read-only (README, "The boundary"). Inside
 // root, with every capability of its namespace, tries to undo a --ro-bind,
 // with and without --root: remount it read-write (mount(2) and
 // mount_setattr(2), and mount(8) as a user would), unmount it, move it away,
@@ -88,7 +88,7 @@ interface Try {
   /** The shell line: the try, then `write` of the ro file, and, for a bind
    * of the parent, `write` of the file below at the new place. */
   script: (s: Setting) => string;
-  /** The answers SPEC asks for (the try's line). */
+  /** The answers that hold the boundary (the try's line). */
   want: RegExp;
 }
 

@@ -1,4 +1,4 @@
-// SPEC "The boundary", "The caller's memory stays the caller's": a child
+// README, "The boundary", "Your memory stays yours": a child
 // that joins a pod (`userns run --in`, `UsernsPod.command()`, `userns
 // enter`) never shares the caller's memory and is not dumpable from before
 // its first setns until it executes the command. The pod's root, with

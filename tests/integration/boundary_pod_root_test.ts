@@ -1,5 +1,5 @@
-// Issue 15, item 6: `run --in POD --root DIR` stays in DIR (SPEC "Pods" and
-// "The boundary": no way back to the host's root). The pod's holder,
+// `run --in POD --root DIR` stays in DIR (README, "Pods" and "The boundary":
+// no way back to your root). The pod's holder,
 // userns-pause, keeps the pod's mount namespace with the host's root; a
 // command under --root in the pod must get a new pid namespace and a fresh
 // /proc, so that no process it can name leads there: not through

@@ -1,5 +1,5 @@
-// SPEC `--root` and "The caller's terminal stays the caller's" (issue 15,
-// item 7; bwrap's CVE-2017-5226): a command under `userns run --root DIR`
+// `--root` and "Your terminal stays yours" (README, "The boundary"; bwrap's
+// CVE-2017-5226): a command under `userns run --root DIR`
 // runs in a new session unless `--ctty` or `--tty` is given, so that it
 // cannot type a line into the caller's shell with TIOCSTI. Tried on a real
 // terminal (`script`) whose shell reads what was typed once userns is

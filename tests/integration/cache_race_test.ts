@@ -1,4 +1,4 @@
-// The attack of issue 8: with the cache under a directory another user can
+// The attack on the library cache: with the cache under a directory another user can
 // write, that user swaps their own directory in and out with
 // renameat2(RENAME_EXCHANGE) in a loop, hoping that the path the cache was
 // checked by and the path dlopen opens lead to different places. Its

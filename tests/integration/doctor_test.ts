@@ -59,7 +59,7 @@ nsTest("doctor: this machine passes every check", async () => {
 });
 
 nsTest(
-  "doctor CLI: one line per check, exit 0; --json has the SPEC shape",
+  "doctor CLI: one line per check, exit 0; --json has the README's shape",
   async () => {
     const out = await cli(["doctor"]);
     assert.equal(out.code, 0, out.stdout + out.stderr);

@@ -1,4 +1,4 @@
-// SPEC "Guarantees under faults and bad input", each proved in a process of
+// The library's guarantees under faults and bad input, each proved in a process of
 // its own (_guarantees.ts): a torn-down Worker, a map helper that never
 // ends, an onWarning that throws, a child signalled before it executes,
 // and a huge request. Each asserts the exact error or status and that

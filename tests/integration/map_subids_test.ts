@@ -5,7 +5,8 @@ import { parseIdMap, UsernsCommand } from "../../lib/mod.ts";
 import { rangesFor, readSubIdFileSync } from "../../lib/idmap/subid.ts";
 import { cli, ID, nsTest, PRIVILEGED, text } from "./_env.ts";
 
-/** What SPEC says the map of one side is, for the test machine's files. */
+/** The map of one side that `--map subids` makes, for this machine's files:
+ * the own id, then each delegated range, onto themselves. */
 function expected(kind: "uid" | "gid", own: number) {
   const user = { name: ID.name, uid: ID.uid };
   const all = rangesFor(readSubIdFileSync(`/etc/sub${kind}`), user)

@@ -41,7 +41,7 @@ function ownMaps() {
   };
 }
 
-Deno.test("maps --json: the CLI's own maps, exactly SPEC's shape", async () => {
+Deno.test("maps --json: the CLI's own maps, exactly the README's shape", async () => {
   const out = await maps(["--json"]);
   assert.equal(out.code, 0, out.stderr);
   assert.equal(out.stderr, "");

@@ -3,19 +3,19 @@
 // values, statuses, and the class of what was thrown and when. Each scenario
 // also says what both give, so the table reads as the contract.
 //
-// Where SPEC makes the two differ, the scenario's `spec` asserts each side's
-// own result exactly and returns the part they share; its comment names the
-// rule. Those differences are:
+// Where the product's contract makes the two differ, the scenario's `spec`
+// asserts each side's own result exactly and returns the part they share;
+// its comment names the rule. Those differences are:
 // - inside the namespace the command runs as 0:0, and sees the
-//   `_CONTAINERS_*` variables (SPEC: `--map auto`, podman compatibility);
-// - it starts with fds 0-2 only and every signal at its default (SPEC: run);
+//   `_CONTAINERS_*` variables (`--map auto`, podman compatibility);
+// - it starts with fds 0-2 only and every signal at its default (`run`);
 // - it has kill-on-parent-death, so an unref'd command ends with the program;
 // - `output()` reports every failure by rejecting, where Deno.Command throws
-//   some synchronously (SPEC: "throws synchronously from spawn() (and
-//   rejects output())");
+//   some synchronously (a command not found throws from spawn() and
+//   rejects output());
 // - a wrong option type or value is a TypeError from the constructor, where
-//   Deno.Command throws it when it spawns (SPEC: "from the constructor").
-// One more differs without a SPEC rule and is kept on purpose (see
+//   Deno.Command throws it when it spawns.
+// One more differs without such a rule and is kept on purpose (see
 // "argv[0]"): the program gets its name as given, as unshare(1), podman
 // unshare and execvp() pass it, not the path Deno resolved.
 import assert from "node:assert/strict";
@@ -33,7 +33,7 @@ interface Scenario {
   run: (Command: Command) => Promise<unknown> | unknown;
   /** What both give (after `spec`). */
   expect: unknown;
-  /** A difference SPEC requires: asserts one side's result, returns the
+  /** A difference the contract requires: asserts one side's result, returns the
    * part both share. */
   spec?: (seen: never, side: Side) => unknown;
 }
@@ -115,7 +115,7 @@ async function environment(Command: Command, o: Deno.CommandOptions) {
   );
 }
 
-/** SPEC: inside, podman's three variables are set, with the caller's ids. */
+/** Inside, podman's three variables are set, with the caller's ids. */
 function withoutContainers(env: Record<string, string>, side: Side) {
   const ours = Object.entries(env).filter(([k]) =>
     k.startsWith("_CONTAINERS_")
@@ -133,7 +133,7 @@ function withoutContainers(env: Record<string, string>, side: Side) {
   );
 }
 
-/** SPEC: `output()` rejects where Deno.Command's throws synchronously. */
+/** `output()` rejects where Deno.Command's throws synchronously. */
 function rejectsForThrows(seen: { output: unknown }, side: Side) {
   const { output } = seen as { output: { throws?: string; rejects?: string } };
   const how = side === "deno" ? output.throws : output.rejects;
@@ -415,7 +415,7 @@ function scenarios(dir: string): Scenario[] {
     {
       name: "unref(): a running child lets the program exit",
       run: (C) => programExit(C, "unref", 5),
-      // SPEC (run): the child keeps its kill-on-parent-death setting, so the
+      // run: the child keeps its kill-on-parent-death setting, so the
       // command ends with the program; Deno.Command's goes on running.
       spec: (seen: { outlives: boolean }, side) => {
         assert.equal(seen.outlives, side === "deno");
@@ -652,7 +652,7 @@ function scenarios(dir: string): Scenario[] {
           spawn: command ? await settle(() => command!.spawn()) : "not reached",
         };
       },
-      // SPEC: UsernsCommand's constructor throws it; Deno's spawn() does.
+      // UsernsCommand's constructor throws it; Deno's spawn() does.
       spec: (seen: { constructor: unknown; spawn: unknown }, side) => {
         const thrown = side === "deno" ? seen.spawn : seen.constructor;
         assert.equal(
@@ -667,20 +667,20 @@ function scenarios(dir: string): Scenario[] {
     {
       name: "the identity the command runs as",
       run: (C) => sh(C, "id -u; id -g").then((o) => o.stdout),
-      // SPEC (--map auto): the command runs as inside 0:0.
+      // --map auto: the command runs as inside 0:0.
       spec: (seen: string, side) => {
         const ids = side === "deno" ? [ID.uid, ID.gid] : [0, 0];
         assert.equal(seen, `${ids[0]}\n${ids[1]}\n`);
-        return "as SPEC says";
+        return "as documented";
       },
-      expect: "as SPEC says",
+      expect: "as documented",
     },
     {
       name: "fds and signal dispositions the command starts with",
       run: (C) =>
         sh(C, "ls /proc/$$/fd; exec grep -E '^Sig(Blk|Ign)' /proc/self/status")
           .then((o) => o.stdout.trim().split("\n")),
-      // SPEC (run): fds 0-2 only, default dispositions, an empty mask.
+      // run: fds 0-2 only, default dispositions, an empty mask.
       // Deno.Command's child may get more (it inherits fds the runtime
       // did not mark close-on-exec, and ignores two signals glibc reserves).
       spec: (seen: string[], side) => {
@@ -701,7 +701,7 @@ function scenarios(dir: string): Scenario[] {
     {
       name: "argv[0]",
       run: (C) => sh(C, 'echo "$0"', { args: ["-c", 'echo "$0"'] }),
-      // Not a SPEC rule: Deno.Command passes the path it resolved on PATH,
+      // Not a rule of the contract: Deno.Command passes the path it resolved,
       // UsernsCommand the name as given, as execvp(), unshare(1) and podman
       // unshare do; the CLI runs commands through this same path.
       spec: (seen: { stdout: string }, side) => {

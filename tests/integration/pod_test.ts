@@ -68,7 +68,7 @@ nsTest("userns start, run --in, enter, ls, stop", async (t) => {
       assert.deepEqual(place.holders(), [holder], "no second holder");
     });
 
-    await t.step("ls --json: the SPEC's shape", async () => {
+    await t.step("ls --json: the shape the README gives", async () => {
       const out = await place.cli(["ls", "--json"]);
       assert.equal(out.code, 0, out.stderr);
       const pods = JSON.parse(out.stdout);

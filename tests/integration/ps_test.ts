@@ -224,7 +224,7 @@ skippableTest(
         /^userns: warning: (1 process is|[1-9]\d* processes are) not readable here: (its user namespace|their user namespaces) may be missing from the list$/,
       );
       if (json) {
-        assert.ok(Array.isArray(JSON.parse(out.stdout)), "SPEC: an array");
+        assert.ok(Array.isArray(JSON.parse(out.stdout)), "an array");
       }
     }
   },

@@ -13,7 +13,7 @@ import {
   rootfsReason,
 } from "./_rootfs.ts";
 
-/** What the brief's busybox session runs. */
+/** A busybox session under `--root`: who, where, what it sees. */
 const SESSION = "id; hostname; ps; ls /dev; echo x >/dev/null && echo null ok";
 
 /** `userns run --root` with a /dev, a /proc and a hostname. */
@@ -46,7 +46,7 @@ const BWRAPPED = (root: string, command: string[]) =>
     "/proc",
   ], command);
 
-/** What `--dev` makes, as `ls /dev` lists it (SPEC). */
+/** What `--dev` makes, as `ls /dev` lists it (README, `run`). */
 const DEV =
   "fd full null ptmx pts random shm stderr stdin stdout tty urandom " +
   "zero";
@@ -54,7 +54,7 @@ const DEV =
 /**
  * What legitimately differs between us and bwrap in a session's output:
  * PID 1 is `userns-init` here and bwrap itself (its whole command line)
- * there; bwrap's `--dev` also links `core` to /proc/kcore, which SPEC's
+ * there; bwrap's `--dev` also links `core` to /proc/kcore, which our
  * list leaves out (it is unreadable in a user namespace anyway).
  */
 function normalize(out: string): string {
@@ -62,7 +62,7 @@ function normalize(out: string): string {
 }
 
 nsTest(
-  "run --root: a busybox root, as the brief's session shows it",
+  "run --root: a busybox root, as a session sees it",
   async () => {
     const fs = await rootfs();
     const out = await cli([...ROOTED(fs.root), "sh", "-c", SESSION]);
@@ -196,7 +196,7 @@ nsTest("run --dev side by side with bwrap --dev", async () => {
   assert.equal(ours.code, 0, ours.stderr);
   assert.equal(theirs.code, 0, theirs.stderr);
   // bwrap links /dev/core; its shm is a directory of the /dev tmpfs (mode
-  // 755), ours a tmpfs of its own (mode 1777, as SPEC says): both are
+  // 755), ours a tmpfs of its own (mode 1777): both are
   // tmpfs to stat -f.
   assert.equal(ours.stdout, theirs.stdout.replace("core ", ""));
 }, rootfsReason ?? bwrapReason);
@@ -258,7 +258,7 @@ nsTest(
             `${o}/dev: extra ${DEV}  ${o}/mnt: f \n0\n` +
             "Read-only file system\ntmpfs written\n",
         );
-        // Missing targets were made in the root, as SPEC says: an empty file
+        // Missing targets were made in the root: an empty file
         // for a file, directories for the rest; nothing else, and not in the
         // host's /tmp.
         const made = listing(fs.root).filter((l) => !before.includes(l));

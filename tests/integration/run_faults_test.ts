@@ -1,7 +1,7 @@
 // Errors of the mount options name their cause, in one line, exit 125,
 // through the CLI and the library alike, and leave nothing behind: no
-// process, no fd, and nothing in the root filesystem beyond what SPEC says a
-// run creates (the missing targets of binds, tmpfs, dev and proc).
+// process, no fd, and nothing in the root filesystem beyond what a run
+// creates (the missing targets of binds, tmpfs, dev and proc).
 import assert from "node:assert/strict";
 import {
   SpawnError,
@@ -157,7 +157,7 @@ nsTest("the library: the same errors, typed, and nothing left", async (t) => {
 }, busyboxReason);
 
 nsTest(
-  "run: a failed run leaves in the root only the targets SPEC creates",
+  "run: a failed run leaves in the root only the missing targets it creates",
   async () => {
     const dir = await bareRoot();
     try {

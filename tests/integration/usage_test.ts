@@ -1,5 +1,5 @@
 // Usage errors of every subcommand, as a user sees them: one line in one
-// style, `userns: SUB: what; see userns SUB --help`, and SPEC's status (125
+// style, `userns: SUB: what; see userns SUB --help`, and its status (125
 // for run and enter, whose command never ran; 2 for the others).
 import assert from "node:assert/strict";
 import { skippableTest } from "../_skip.ts";

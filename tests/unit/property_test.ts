@@ -2,7 +2,7 @@
 // never crash the parser or the planner, never yield a map the kernel (or
 // newuidmap) would refuse, and fail only with a typed error whose one-line
 // message names the bad part. The oracles below are written from the kernel's
-// and shadow's rules (NOTES.md), not from lib/: they are what is compared.
+// and shadow's rules (newuidmap 4.13's), not from lib/: they are what is compared.
 import assert from "node:assert/strict";
 // Pinned inline: deno.json has no import map to put it in (lock: false).
 import fc from "fast-check";
@@ -491,7 +491,7 @@ function without(spans: Array<[number, number]>, id: number) {
 }
 
 /**
- * `--map subids` (SPEC): the own id onto itself, then every delegated id
+ * `--map subids`: the own id onto itself, then every delegated id
  * the kernel can map onto itself, each once, the own id left out; after a
  * fallback the own id alone; as root without ranges the whole space.
  */

@@ -1,4 +1,4 @@
-// How the CLI reports a failure: one line, the CLI's option names, SPEC's
+// How the CLI reports a failure: one line, the CLI's option names, and its
 // exit status.
 import assert from "node:assert/strict";
 import { UsernsError } from "../../lib/errors/mod.ts";
