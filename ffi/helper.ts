@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { errnoName, HelperError, SpawnError } from "../lib/errors/mod.ts";
+import { errnoName } from "../lib/errors/errno.ts";
+import { HelperError, SpawnError } from "../lib/errors/errors.ts";
 import { HelperOut } from "./abi.ts";
 import { closeFd } from "./fd.ts";
 import { raw } from "./raw.ts";

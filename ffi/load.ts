@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { NativeError } from "../lib/errors/mod.ts";
+import { NativeError } from "../lib/errors/errors.ts";
 import { ABI_VERSION } from "./abi.ts";
 import { envOr } from "./library/compiler.ts";
 import {

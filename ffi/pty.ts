@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { errnoName, SpawnError } from "../lib/errors/mod.ts";
+import { errnoName } from "../lib/errors/errno.ts";
+import { SpawnError } from "../lib/errors/errors.ts";
 import { raw } from "./raw.ts";
 import { getReactor } from "./reactor.ts";
 

@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { errnoName, SpawnError } from "../lib/errors/mod.ts";
+import { errnoName } from "../lib/errors/errno.ts";
+import { SpawnError } from "../lib/errors/errors.ts";
 import { EV_SLOTS, Event, EventSlot } from "./abi.ts";
 import { raw as calls } from "./raw.ts";
 

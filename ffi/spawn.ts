@@ -7,13 +7,10 @@
  *
  * @module
  */
-import {
-  type ChildFailure,
-  Errno,
-  errnoName,
-  execError as commandError,
-  SpawnError,
-} from "../lib/errors/mod.ts";
+import { Errno, errnoName } from "../lib/errors/errno.ts";
+import { SpawnError } from "../lib/errors/errors.ts";
+import type { ChildFailure } from "../lib/errors/failure.ts";
+import { execError as commandError } from "../lib/errors/spawn.ts";
 import { Event, Out, STEPS } from "./abi.ts";
 import { verifiedLibraryFd } from "./load.ts";
 import { raw } from "./raw.ts";

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { errnoName, NativeError } from "../../lib/errors/mod.ts";
+import { errnoName } from "../../lib/errors/errno.ts";
+import { NativeError } from "../../lib/errors/errors.ts";
 import { BUILT, CFLAGS, compileSources, envOr } from "./compiler.ts";
 import { install, openChecked, openLibrary } from "./cache_file.ts";
 import { sha256 } from "./hash.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { NativeError } from "../../lib/errors/mod.ts";
+import { NativeError } from "../../lib/errors/errors.ts";
 import { libraryProblem } from "./elf.ts";
 
 /**

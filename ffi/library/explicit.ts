@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { Errno, errnoName, NativeError } from "../../lib/errors/mod.ts";
+import { Errno, errnoName } from "../../lib/errors/errno.ts";
+import { NativeError } from "../../lib/errors/errors.ts";
 import { closeFd, fstat, getuid, O, openAt, readLink } from "../libc.ts";
 import { explicitFileProblem } from "./trust.ts";
 import { type DirUse, openTrustedDir } from "./trusted_dir.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { NativeError } from "../../lib/errors/mod.ts";
+import { NativeError } from "../../lib/errors/errors.ts";
 import { S } from "../libc.ts";
 
 /** Owner and mode of a file, as `statx(2)` gives them. */

@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { Errno, errnoName, NativeError } from "../../lib/errors/mod.ts";
+import { Errno, errnoName } from "../../lib/errors/errno.ts";
+import { NativeError } from "../../lib/errors/errors.ts";
 import {
   AT,
   closeFd,

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { UsernsTypeError, UsernsURIError } from "../errors/mod.ts";
+import { UsernsTypeError, UsernsURIError } from "../errors/builtin.ts";
 import { describe, typeError } from "./values.ts";
 
 /** A `%` not followed by two hex digits; Deno keeps it as a literal `%`. */

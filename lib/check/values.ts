@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { UsernsRangeError, UsernsTypeError } from "../errors/mod.ts";
+import { UsernsRangeError, UsernsTypeError } from "../errors/builtin.ts";
 
 /** The longest string quoted whole in a message. */
 const MAX_SHOWN = 80;

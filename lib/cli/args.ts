@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { UsernsError } from "../errors/mod.ts";
+import { UsernsError } from "../errors/errors.ts";
 
 /** One option: its type, whether it repeats, and its one-line gloss. */
 export interface OptionSpec {

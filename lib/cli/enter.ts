@@ -16,7 +16,7 @@ import {
   parse,
   usageError,
 } from "./args.ts";
-import { UsernsError } from "../errors/mod.ts";
+import { UsernsError } from "../errors/errors.ts";
 import { runAndWait } from "./run.ts";
 import { COMMAND_OPTIONS, commandOptions } from "./run_options.ts";
 import { NAMESPACES } from "../command/namespaces.ts";

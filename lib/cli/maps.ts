@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { UsernsError } from "../errors/mod.ts";
+import { UsernsError } from "../errors/errors.ts";
 import type { IdMapping } from "../idmap/rules.ts";
 import { type ProcessMaps, readProcessMaps } from "../inspect/maps.ts";
 import {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isUsernsError, permissionError } from "../errors/mod.ts";
+import { isUsernsError, permissionError } from "../errors/errors.ts";
 import type { OptionSpecs } from "./args.ts";
 import { RUNNERS } from "./bundle.ts";
 

@@ -8,7 +8,8 @@ import { UsernsCommand } from "../command/command.ts";
 import type { UsernsChild } from "../command/child.ts";
 import { UsernsPod } from "../pod/pod.ts";
 import type { UsernsCommandOptions } from "../command/options.ts";
-import { Errno, UsernsError } from "../errors/mod.ts";
+import { Errno } from "../errors/errno.ts";
+import { UsernsError } from "../errors/errors.ts";
 import { FileCallError, StagedFile } from "../system/safe_write.ts";
 import { HELP, helpText, type OptionSpecs, parse, usageError } from "./args.ts";
 import {

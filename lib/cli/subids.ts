@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { SubIdError, UsernsError } from "../errors/mod.ts";
+import { SubIdError, UsernsError } from "../errors/errors.ts";
 import {
   checkSubIdFile,
   rangesFor,

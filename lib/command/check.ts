@@ -29,7 +29,7 @@ import {
   unknownKeyError,
 } from "../check/values.ts";
 import { pathFromUrl } from "../check/file_url.ts";
-import { UsernsTypeError } from "../errors/mod.ts";
+import { UsernsTypeError } from "../errors/builtin.ts";
 import { checkIdMap } from "../idmap/check.ts";
 import { MAP_MODES } from "../idmap/plan.ts";
 import { MAX_ID } from "../idmap/rules.ts";

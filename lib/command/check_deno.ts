@@ -26,7 +26,8 @@ import {
   nulError,
   typeError,
 } from "../check/values.ts";
-import { cwdError, notFoundError, UsernsTypeError } from "../errors/mod.ts";
+import { UsernsTypeError } from "../errors/builtin.ts";
+import { cwdError, notFoundError } from "../errors/spawn.ts";
 import { pathFromUrl } from "../check/file_url.ts";
 
 /** The method that spawns, which decides a few of Deno's checks. */

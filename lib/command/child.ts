@@ -7,12 +7,9 @@
  *
  * @module
  */
-import {
-  failureError,
-  SpawnError,
-  UsernsError,
-  UsernsTypeError,
-} from "../errors/mod.ts";
+import { UsernsTypeError } from "../errors/builtin.ts";
+import { SpawnError, UsernsError } from "../errors/errors.ts";
+import { failureError } from "../errors/failure.ts";
 import { type AbortSource, writeIdMaps } from "../idmap/write.ts";
 import {
   HELPER_TIMEOUT_MS,

@@ -10,7 +10,8 @@ import {
   checkSpawnTypes,
   type SpawnMethod,
 } from "./check_deno.ts";
-import { permissionError, UsernsTypeError } from "../errors/mod.ts";
+import { UsernsTypeError } from "../errors/builtin.ts";
+import { permissionError } from "../errors/errors.ts";
 import { UsernsChild } from "./child.ts";
 import type { UsernsCommandOptions } from "./options.ts";
 import { prepare, type Prepared } from "./prepare.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { UsernsError } from "../errors/mod.ts";
+import { UsernsError } from "../errors/errors.ts";
 import type { UsernsCommandOptions } from "./options.ts";
 
 /** HOOK, with the hook's error as the cause: one line, as every error's

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { failureError, helperTimeoutError } from "../errors/mod.ts";
+import { failureError } from "../errors/failure.ts";
+import { helperTimeoutError } from "../errors/spawn.ts";
 import {
   finishIdMaps,
   type MapWrite,

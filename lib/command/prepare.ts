@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { cwdError, UsernsError } from "../errors/mod.ts";
+import { UsernsError } from "../errors/errors.ts";
+import { cwdError } from "../errors/spawn.ts";
 import { pathFromUrl } from "../check/file_url.ts";
 import { currentIdentity, type Identity } from "../system/identity.ts";
 import type { IdMapPlan } from "../idmap/plan.ts";

@@ -13,7 +13,7 @@ import {
   unknownKey,
   unknownKeyError,
 } from "../check/values.ts";
-import { UsernsRangeError } from "../errors/mod.ts";
+import { UsernsRangeError } from "../errors/builtin.ts";
 import type { Limit } from "../../ffi/request.ts";
 
 /** RLIMIT_* numbers (Linux's generic table: x86, arm, riscv). */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { UsernsTypeError } from "../errors/mod.ts";
+import { UsernsTypeError } from "../errors/builtin.ts";
 import { describe } from "../check/values.ts";
 
 const NUMBERS: Record<string, number> = {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { UsernsTypeError } from "../errors/mod.ts";
+import { UsernsTypeError } from "../errors/builtin.ts";
 import { signalName } from "./signals.ts";
 
 /** How the command ended, as `Deno.CommandStatus`. */

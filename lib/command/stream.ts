@@ -6,7 +6,9 @@
  *
  * @module
  */
-import { brokenPipeError, errnoName, SpawnError } from "../errors/mod.ts";
+import { errnoName } from "../errors/errno.ts";
+import { SpawnError } from "../errors/errors.ts";
+import { brokenPipeError } from "../errors/spawn.ts";
 import { Event } from "../../ffi/abi.ts";
 import { Errno } from "../errors/mod.ts";
 import { closeFd, readNow, writeNow } from "../../ffi/fd.ts";

@@ -13,7 +13,7 @@
  * @module
  */
 import { Event } from "../../ffi/abi.ts";
-import { Errno } from "../errors/mod.ts";
+import { Errno } from "../errors/errno.ts";
 import { closeFd, readNow, reopen, writeNow } from "../../ffi/fd.ts";
 import { copyTtySize, openPty } from "../../ffi/pty.ts";
 import { getReactor } from "../../ffi/reactor.ts";

@@ -10,7 +10,7 @@ import { UsernsCommand } from "../command/command.ts";
 import type { Namespace } from "../command/namespaces.ts";
 import type { UsernsCommandOptions } from "../command/options.ts";
 import { checkOptions, type Prepared } from "../command/prepare.ts";
-import { UsernsError } from "../errors/mod.ts";
+import { UsernsError } from "../errors/errors.ts";
 import { joinRequest } from "./join.ts";
 import { joinTarget, ORDER, readSetgroups } from "./target.ts";
 import { processId } from "../../ffi/process.ts";

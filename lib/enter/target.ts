@@ -8,7 +8,7 @@
  * @module
  */
 import type { Namespace } from "../command/namespaces.ts";
-import { UsernsError } from "../errors/mod.ts";
+import { UsernsError } from "../errors/errors.ts";
 import { CloneFlag } from "../../ffi/linux.ts";
 import { type NS_NAMES, type ProcessId, processId } from "../../ffi/process.ts";
 import type { JoinTarget } from "../../ffi/request.ts";

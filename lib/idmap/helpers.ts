@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Cause, UsernsError } from "../errors/mod.ts";
+import { type Cause, UsernsError } from "../errors/errors.ts";
 import { whyNotOnPath } from "../system/path_search.ts";
 import type { IdMapping } from "./rules.ts";
 import { type HelperChild, startHelper as start } from "../../ffi/helper.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type Cause, HelperError } from "../errors/mod.ts";
+import { type Cause, HelperError } from "../errors/errors.ts";
 import {
   fail,
   type IdMapping,

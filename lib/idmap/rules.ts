@@ -6,7 +6,7 @@
  * @module
  */
 
-import { IdMapError, type UsernsErrorCode } from "../errors/mod.ts";
+import { IdMapError, type UsernsErrorCode } from "../errors/errors.ts";
 import type { SubIdRange } from "./subid.ts";
 
 /** One map line: `count` ids from `inner` (inside) onto `outer` (outside). */

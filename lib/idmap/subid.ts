@@ -17,7 +17,7 @@
  * @module
  */
 
-import { SubIdError } from "../errors/mod.ts";
+import { SubIdError } from "../errors/errors.ts";
 
 /** One parsed `owner:start:count` line. */
 export interface SubIdRange {

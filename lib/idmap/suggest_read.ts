@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { UsernsError } from "../errors/mod.ts";
+import { UsernsError } from "../errors/errors.ts";
 import { MAX_ID } from "./rules.ts";
 import { readSubIdTextSync } from "./subid.ts";
 import {

@@ -5,13 +5,9 @@
  *
  * @module
  */
-import {
-  abortedError,
-  errnoName,
-  HelperError,
-  helperTimeoutError,
-  IdMapError,
-} from "../errors/mod.ts";
+import { errnoName } from "../errors/errno.ts";
+import { HelperError, IdMapError } from "../errors/errors.ts";
+import { abortedError, helperTimeoutError } from "../errors/spawn.ts";
 import { type Deadline, forgetDeadline, watchDeadline } from "./_deadline.ts";
 import { type HelperPaths, startMapHelper } from "./helpers.ts";
 import type { IdMapPlan } from "./plan.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { UsernsCommand } from "../command/command.ts";
-import { isUsernsError } from "../errors/mod.ts";
+import { isUsernsError } from "../errors/errors.ts";
 import { currentIdentity, type Identity } from "../system/identity.ts";
 import { parseIdMap } from "../idmap/rules.ts";
 import { formatCompactMap } from "./ps.ts";

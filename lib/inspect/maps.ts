@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { UsernsError } from "../errors/mod.ts";
+import { UsernsError } from "../errors/errors.ts";
 import { type IdMapping, parseIdMap } from "../idmap/rules.ts";
 
 /** The maps of one process's user namespace, as the kernel shows them. */

@@ -15,7 +15,7 @@ import {
   unknownKeyError,
 } from "../check/values.ts";
 import { pathFromUrl } from "../check/file_url.ts";
-import { UsernsRangeError } from "../errors/mod.ts";
+import { UsernsRangeError } from "../errors/builtin.ts";
 import { mountOps } from "./ops.ts";
 import { MAX_MOUNTS } from "../../ffi/abi.ts";
 

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { UsernsError } from "../errors/mod.ts";
+import { UsernsError } from "../errors/errors.ts";
 import { MountFlag } from "../../ffi/abi.ts";
 import { MountAttr } from "../../ffi/linux.ts";
 import type { MountOp } from "../../ffi/request.ts";

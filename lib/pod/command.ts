@@ -8,7 +8,7 @@ import type { UsernsCommandOptions } from "../command/options.ts";
 import { namespaceSet, type Prepared } from "../command/prepare.ts";
 import { joinRequest } from "../enter/join.ts";
 import { joinFlags } from "../enter/target.ts";
-import { UsernsError } from "../errors/mod.ts";
+import { UsernsError } from "../errors/errors.ts";
 import { notRunning, type PodRecord } from "./state.ts";
 import { startTime } from "../../ffi/process.ts";
 import type { StdioMode } from "../../ffi/request.ts";

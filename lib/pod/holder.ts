@@ -11,7 +11,8 @@ import {
 } from "../command/options.ts";
 import { namespaceSet, prepare, type Prepared } from "../command/prepare.ts";
 import { ORDER } from "../enter/target.ts";
-import { failureError, UsernsError } from "../errors/mod.ts";
+import { UsernsError } from "../errors/errors.ts";
+import { failureError } from "../errors/failure.ts";
 import { writeIdMaps } from "../idmap/write.ts";
 import { commitRecord, type PodRecord } from "./state.ts";
 import { closeFd } from "../../ffi/fd.ts";

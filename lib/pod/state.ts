@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { UsernsError } from "../errors/mod.ts";
+import { UsernsError } from "../errors/errors.ts";
 import { stateDir, stateError } from "./state_dir.ts";
 import type { IdMapping } from "../idmap/rules.ts";
 import { startTime } from "../../ffi/process.ts";

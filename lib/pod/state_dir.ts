@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { UsernsError } from "../errors/mod.ts";
+import { UsernsError } from "../errors/errors.ts";
 import { findPasswdEntry, readPasswd } from "../system/identity.ts";
 
 /**

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Cause } from "../errors/mod.ts";
+import type { Cause } from "../errors/errors.ts";
 import { cached } from "./file_cache.ts";
 import { readFailure, readSystemFile } from "./read.ts";
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Cause } from "../errors/mod.ts";
+import type { Cause } from "../errors/errors.ts";
 
 /** Where distributions install programs such as newuidmap. */
 export const STANDARD_DIRS: readonly string[] = [

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Cause, UsernsError } from "../errors/mod.ts";
+import { type Cause, UsernsError } from "../errors/errors.ts";
 
 const errnoOf = (e: unknown): string | undefined => {
   const code = (e as { code?: unknown }).code;

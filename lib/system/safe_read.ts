@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Errno } from "../errors/mod.ts";
+import { Errno } from "../errors/errno.ts";
 import { FileCallError, ok } from "./safe_write.ts";
 import {
   AT,

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { Errno, errnoName } from "../errors/mod.ts";
+import { Errno, errnoName } from "../errors/errno.ts";
 import {
   AT,
   closeFd,
