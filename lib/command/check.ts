@@ -32,7 +32,7 @@ import { pathFromUrl } from "../check/file_url.ts";
 import { UsernsTypeError } from "../errors/builtin.ts";
 import { checkIdMap } from "../idmap/check.ts";
 import { MAP_MODES } from "../idmap/plan.ts";
-import { MAX_ID } from "../idmap/rules.ts";
+import { MAX_ID } from "../idmap/id_space.ts";
 import { checkMountCount, checkMounts } from "../mounts/check.ts";
 import { checkNamespaces } from "./namespaces.ts";
 import { checkRlimits } from "./rlimits.ts";

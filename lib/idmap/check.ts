@@ -13,7 +13,7 @@ import {
   unknownKey,
   unknownKeyError,
 } from "../check/values.ts";
-import { MAX_ID } from "./rules.ts";
+import { MAX_ID } from "./id_space.ts";
 
 const ID_FIELDS = ["inner", "outer", "count"] as const;
 const ID_EXPECTED = `an integer from 0 to ${MAX_ID}`;

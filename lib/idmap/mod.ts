@@ -3,6 +3,7 @@
  * what it asked for, and how the maps are written.
  *
  * - `subid.ts`: `/etc/subuid` and `/etc/subgid` read as shadow reads them.
+ * - `id_space.ts`: the ID space the kernel maps.
  * - `rules.ts`: map lines, their text forms, and the kernel's and
  *   `newuidmap`'s rules ({@link validateIdMap}).
  * - `plan.ts`: a `map` mode, explicit lines and the delegated ranges turned
@@ -30,11 +31,11 @@ export {
   formatIdMap,
   type IdMapping,
   type IdSide,
-  MAX_ID,
   parseIdMap,
   parseIdMapSpec,
   validateIdMap,
 } from "./rules.ts";
+export { MAX_ID } from "./id_space.ts";
 export {
   type IdMapPlan,
   MAP_MODES,

@@ -18,12 +18,12 @@ import {
   type IdSide,
   type Kind,
   mapText,
-  MAX_ID,
   type Span,
   SUGGEST,
   usableSpans,
   validateIdMap,
 } from "./rules.ts";
+import { MAX_ID } from "./id_space.ts";
 
 /** How `map` (`--map`) maps IDs when no explicit lines say. */
 export const MAP_MODES = ["auto", "root", "current", "subids"] as const;

@@ -7,6 +7,7 @@
  */
 
 import { IdMapError, type UsernsErrorCode } from "../errors/errors.ts";
+import { MAX_ID } from "./id_space.ts";
 import type { SubIdRange } from "./subid.ts";
 
 /** One map line: `count` ids from `inner` (inside) onto `outer` (outside). */
@@ -19,8 +20,6 @@ export interface IdMapping {
   count: number;
 }
 
-/** `first + count` must be <= MAX_ID, inside and outside (kernel rule). */
-export const MAX_ID = 4294967295;
 const MAX_LINES = 340;
 const MAX_BYTES = 4096;
 

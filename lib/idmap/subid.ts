@@ -18,6 +18,7 @@
  */
 
 import { SubIdError } from "../errors/errors.ts";
+import { MAX_ID } from "./id_space.ts";
 
 /** One parsed `owner:start:count` line. */
 export interface SubIdRange {
@@ -68,8 +69,6 @@ export interface SubIdUser {
   uid: number;
 }
 
-/** Ids of a range must satisfy `start + count <= LAST_END` (kernel rule). */
-const LAST_END = 4294967295;
 const ULONG_MAX = (1n << 64n) - 1n;
 const NEWLINE = 0x0a;
 /** Shadow copies a line into `char rangebuf[1024]` and skips longer ones. */
@@ -346,8 +345,8 @@ function rangeFindings(r: SubIdRange): string[] {
     found.push(
       `range ${show(r)} wraps past 2^64-1; shadow matches no id in it`,
     );
-  } else if (r.start + r.count > LAST_END) {
-    found.push(`range ${show(r)} ends past 4294967294, the last valid id`);
+  } else if (r.start + r.count > MAX_ID) {
+    found.push(`range ${show(r)} ends past ${MAX_ID - 1}, the last valid id`);
   }
   return found;
 }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { MAX_ID } from "./rules.ts";
+import { MAX_ID } from "./id_space.ts";
 
 /** Ids in use, as `[first, end)`: `end` is one past the last id. */
 export type IdSpan = [first: number, end: number];

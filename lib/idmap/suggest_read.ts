@@ -5,7 +5,7 @@
  * @module
  */
 import { UsernsError } from "../errors/errors.ts";
-import { MAX_ID } from "./rules.ts";
+import { MAX_ID } from "./id_space.ts";
 import { readSubIdTextSync } from "./subid.ts";
 import {
   delegateCommand,

@@ -78,7 +78,8 @@ export const UNPRIVILEGED_REASON: string | undefined = (() => {
 })();
 
 /** What the copy of the module holds: what `main.ts` and the scenarios
- * load, and the integration tests' own modules. */
+ * load; the integration tests' own modules (and `tests/_skip.ts`, which
+ * `_env.ts` loads) are copied beside. */
 const PARTS = ["deno.json", "main.ts", "lib", "ffi", "c", "build"];
 
 let copy: string | undefined;
@@ -104,7 +105,7 @@ export function readableCopy(): string {
   for (
     const [from, to] of [
       [parts.map((p) => ROOT + p), root],
-      [[`${ROOT}tests/integration`], `${root}tests/`],
+      [[`${ROOT}tests/integration`, `${ROOT}tests/_skip.ts`], `${root}tests/`],
     ] as const
   ) {
     const cp = new Deno.Command("cp", { args: ["-r", ...from, to] })

@@ -9,11 +9,11 @@ import {
   formatIdMap,
   type IdMapping,
   type IdSide,
-  MAX_ID,
   parseIdMap,
   parseIdMapSpec,
   validateIdMap,
 } from "../../lib/idmap/rules.ts";
+import { MAX_ID } from "../../lib/idmap/id_space.ts";
 import type { SubIdRange } from "../../lib/idmap/subid.ts";
 
 /** Map lines written as "inner outer count, ...". */

@@ -22,11 +22,11 @@ import {
   formatIdMap,
   type IdMapping,
   type IdSide,
-  MAX_ID,
   parseIdMap,
   parseIdMapSpec,
   validateIdMap,
 } from "../../lib/idmap/rules.ts";
+import { MAX_ID } from "../../lib/idmap/id_space.ts";
 import {
   checkSubIdFile,
   parseSubIdFile,

@@ -1,7 +1,7 @@
 // Finding a free range of subordinate ids: the pure part of
 // `userns subids --suggest`.
 import assert from "node:assert/strict";
-import { MAX_ID } from "../../lib/idmap/rules.ts";
+import { MAX_ID } from "../../lib/idmap/id_space.ts";
 import {
   accountIds,
   delegateCommand,
