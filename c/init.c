@@ -1,27 +1,20 @@
 /*
- * init.c - the library as a program of its own: userns-init, PID 1 of a new
- * pid namespace (or the parent of a command that joined one), and
- * userns-pause, which holds a pod's namespaces.
+ * init.c - userns-init, PID 1 of a new pid namespace (or the parent of a
+ * command that joined one), and userns-pause, which holds a pod's
+ * namespaces.
  *
  * A process that stays must not be a copy of the runtime: a forked copy
  * keeps every page of it resident once its parent is gone. So the child
  * executes the library's own file (execveat() of its fd) with argv[0]
- * naming the program. The file has no interpreter: the kernel maps it and
- * jumps to uns_entry as it would for a static PIE, so nothing here may need
- * libc, TLS or a relocation. As in child.c: raw system calls, the stack,
- * position-independent code. Where the file cannot be executed (another
- * architecture, a noexec mount), the same loop runs in place.
+ * naming the program (program.c), and the loops below run there. Nothing
+ * here may need libc, TLS or a relocation. As in child.c: raw system
+ * calls, the stack, position-independent code. Where the file cannot be
+ * executed (another architecture, a noexec mount), the same loop runs in
+ * place.
  */
 #include "internal.h"
 
 #include <sys/socket.h>
-
-static int same(const char *a, const char *b)
-{
-	while (*a && *a == *b)
-		a++, b++;
-	return *a == *b;
-}
 
 /* Writes "KEY=A B ..." of the COUNT numbers N so that it ends (NUL
  * included) just before END: the first char. */
@@ -79,7 +72,7 @@ static _Noreturn void exit_like(int status)
  * reaped. The command's real wait status goes to the parent, which so
  * tells "exit 143" from "killed by SIGTERM".
  */
-static _Noreturn void init_loop(long cmd, int status_fd, int same_pgrp)
+_Noreturn void init_loop(long cmd, int status_fd, int same_pgrp)
 {
 	ksigset all;
 	siginfo_t si;
@@ -119,7 +112,7 @@ static _Noreturn void init_loop(long cmd, int status_fd, int same_pgrp)
  * Until committed it dies with its starter (the parent-death signal);
  * then it outlives it, holding no fd at all.
  */
-static _Noreturn void pause_loop(int err_fd, int sync_fd)
+_Noreturn void pause_loop(int err_fd, int sync_fd)
 {
 	struct uns_failure ready = { 0, 0, -1 };
 	ksigset all;
@@ -144,89 +137,6 @@ static _Noreturn void pause_loop(int err_fd, int sync_fd)
 			while (sys(SYS_wait4, -1, &status, WNOHANG, NULL) > 0)
 				;
 }
-
-/* The N numbers in "KEY=A B ..." of ENVP (out[N]); 0 or -1. */
-static int env_numbers(char **envp, const char *key, long *out, int count)
-{
-	for (; *envp; envp++) {
-		char *p = *envp;
-		int i = 0;
-
-		while (key[i] && p[i] == key[i])
-			i++;
-		if (key[i])
-			continue;
-		p += i;
-		for (i = 0; i < count; i++) {
-			out[i] = 0;
-			if (*p < '0' || *p > '9')
-				return -1;
-			while (*p >= '0' && *p <= '9')
-				out[i] = out[i] * 10 + (*p++ - '0');
-			if (*p == ' ')
-				p++;
-		}
-		return *p ? -1 : 0;
-	}
-	return -1;
-}
-
-/* The program's C entry, from uns_entry with the initial stack: argc,
- * argv..., NULL, envp... The init's numbers come in its environment, so
- * that ps shows just "userns-init". */
-__attribute__((used)) _Noreturn void uns_program(long *sp)
-{
-	long argc = sp[0], n[3];
-
-	char **argv = (char **)(sp + 1);
-
-	/* Executed through an fd, the process is named after its number. */
-	if (argc >= 1)
-		(void)sys(SYS_prctl, PR_SET_NAME, argv[0]);
-	if (argc >= 1 && same(argv[0], "userns-init") &&
-	    env_numbers(argv + argc + 1, "UNS_INIT=", n, 3) == 0)
-		init_loop(n[0], (int)n[1], n[2] == 1);
-	if (argc >= 1 && same(argv[0], "userns-pause") &&
-	    env_numbers(argv + argc + 1, "UNS_PAUSE=", n, 2) == 0)
-		pause_loop((int)n[0], (int)n[1]);
-	if (argc >= 1 && same(argv[0], "userns-join"))
-		join_main(argv + argc + 1);
-	sys_exit(127);
-}
-
-/* The ELF entry point (-Wl,-e,uns_entry): no libc runs before it. */
-#if defined(__x86_64__)
-__asm__(".text\n"
-	".globl uns_entry\n"
-	".hidden uns_entry\n"
-	".type uns_entry,@function\n"
-	"uns_entry:\n"
-	"	xor %ebp, %ebp\n"
-	"	mov %rsp, %rdi\n"
-	"	and $-16, %rsp\n"
-	"	call uns_program\n"
-	"	hlt\n");
-#define UNS_CAN_EXEC_SELF 1
-#elif defined(__aarch64__)
-__asm__(".text\n"
-	".globl uns_entry\n"
-	".hidden uns_entry\n"
-	".type uns_entry,%function\n"
-	"uns_entry:\n"
-	"	mov x29, #0\n"
-	"	mov x30, #0\n"
-	"	mov x0, sp\n"
-	"	bl uns_program\n"
-	"	brk #0\n");
-#define UNS_CAN_EXEC_SELF 1
-#else
-void uns_entry(void)
-{
-	for (;;)
-		;
-}
-#define UNS_CAN_EXEC_SELF 0
-#endif
 
 /* execveat() of this library's file, argv[0] naming the program. */
 static long run_self(const struct spawn *s, char *const *argv,
