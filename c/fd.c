@@ -60,6 +60,25 @@ int make_socketpair(int fds[2])
 	return make_pair(fds, SOCK_STREAM);
 }
 
+/* Writes all LEN bytes at P, going on after a short write or EINTR.
+ * Return: 0, or -errno of the write that wrote nothing. */
+int write_all(int fd, const void *p, size_t len)
+{
+	const char *at = p;
+
+	while (len > 0) {
+		ssize_t n = write(fd, at, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		at += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int set_nonblock(int fd)
 {
 	int flags = fcntl(fd, F_GETFL);

@@ -330,6 +330,7 @@ void close_fds(int *fds, int n);
 int make_pipe(int fds[2]);
 int make_socketpair(int fds[2]);
 int set_nonblock(int fd);
+int write_all(int fd, const void *p, size_t len);
 
 /* waiter.c: every fd handed to the caller belongs to a context */
 int own_fds(int ctx, const int *fds, int n);

@@ -96,9 +96,9 @@ int32_t uns_kill(int32_t pidfd, int32_t sig)
  * it. Return: the fd, or -errno. */
 int32_t uns_pidfd_open(int32_t pid)
 {
-	long fd = syscall(SYS_pidfd_open, pid, 0);
+	int fd = raise_fd((int)syscall(SYS_pidfd_open, pid, 0));
 
-	return fd < 0 ? -errno : raise_fd((int)fd);
+	return fd < 0 ? -errno : fd;
 }
 
 /**
@@ -178,8 +178,7 @@ static int sealed_copy(int src)
 	while (rc == 0 && (n = pread(src, buf, sizeof buf, at)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || write(fd, buf, (size_t)n) != n)
-			rc = errno ? -errno : -EIO;
+		rc = n < 0 ? -errno : write_all(fd, buf, (size_t)n);
 		at += n;
 	}
 	if (rc == 0 && fcntl(fd, F_ADD_SEALS, seals) < 0)

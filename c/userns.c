@@ -372,7 +372,7 @@ static int stage_join(struct spawn *s, const char *end)
 {
 	size_t size = (size_t)(end - (const char *)s);
 	struct rlimit core;
-	int fd;
+	int fd, rc;
 
 	if (getrlimit(RLIMIT_CORE, &core) < 0)
 		return -errno;
@@ -383,14 +383,11 @@ static int stage_join(struct spawn *s, const char *end)
 		return -errno;
 	s->req_fd = fd;
 	s->size = size;
-	if (write(fd, s, size) != (ssize_t)size) {
-		int rc = errno ? -errno : -EIO;
-
+	if ((rc = write_all(fd, s, size)) < 0) {
 		(void)close(fd);
 		s->req_fd = -1;
-		return rc;
 	}
-	return 0;
+	return rc;
 }
 
 UNS_EXPORT int32_t uns_abi_version(void)
