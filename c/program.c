@@ -17,11 +17,14 @@ static int same(const char *a, const char *b)
 	return *a == *b;
 }
 
-/* The N numbers in "KEY=A B ..." of ENVP (out[N]); 0 or -1. */
+/* The COUNT numbers in "KEY=A B ..." of ENVP (out[COUNT]): pids and fds,
+ * each at most INT_MAX, one space apart. Anyone who executes the library
+ * sets them. Return: 0, or -1 when KEY is missing or its value is not
+ * that. */
 static int env_numbers(char **envp, const char *key, long *out, int count)
 {
 	for (; *envp; envp++) {
-		char *p = *envp;
+		const char *p = *envp;
 		int i = 0;
 
 		while (key[i] && p[i] == key[i])
@@ -30,13 +33,13 @@ static int env_numbers(char **envp, const char *key, long *out, int count)
 			continue;
 		p += i;
 		for (i = 0; i < count; i++) {
-			out[i] = 0;
-			if (*p < '0' || *p > '9')
+			if ((i > 0 && *p++ != ' ') || *p < '0' || *p > '9')
 				return -1;
-			while (*p >= '0' && *p <= '9')
-				out[i] = out[i] * 10 + (*p++ - '0');
-			if (*p == ' ')
-				p++;
+			for (out[i] = 0; *p >= '0' && *p <= '9'; p++) {
+				if (out[i] > (INT_MAX - (*p - '0')) / 10)
+					return -1;
+				out[i] = out[i] * 10 + (*p - '0');
+			}
 		}
 		return *p ? -1 : 0;
 	}
