@@ -59,6 +59,41 @@ static _Noreturn void exit_like(int status)
 	sys_exit(WEXITSTATUS(status));
 }
 
+/* Reports the command's wait status to the parent, then ends as it did. */
+static _Noreturn void end_like(int status_fd, int status)
+{
+	(void)sys(SYS_sendto, status_fd, &status, sizeof status,
+		  MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
+	exit_like(status);
+}
+
+/* The next signal of ALL (every one blocked), or -errno when the kernel
+ * refuses to hand one over, which then lasts (EINVAL, or a seccomp filter
+ * that denies sigtimedwait()): looping on it would spin. */
+static long next_signal(const ksigset *all, siginfo_t *si)
+{
+	long sig;
+
+	while ((sig = sys(SYS_rt_sigtimedwait, all, si, NULL, KSIGSET_SIZE)) ==
+	       -EINTR)
+		;
+	return sig;
+}
+
+/* Without signals: blocks until a child ends, or, with none, a second
+ * (an orphan may yet be reparented here). Return: its pid and *status. */
+static long wait_child(int *status)
+{
+	struct timespec second = { 1, 0 };
+	long pid;
+
+	while ((pid = sys(SYS_wait4, -1, status, 0, NULL)) <= 0)
+		if (pid == -ECHILD)
+			(void)sys(SYS_ppoll, NULL, 0, &second, NULL,
+				  KSIGSET_SIZE);
+	return pid;
+}
+
 /**
  * init_loop() - reap every child, forward every signal to the command, and
  * end as the command did.
@@ -70,7 +105,8 @@ static _Noreturn void exit_like(int status)
  * Every signal is blocked (since clone()) and taken with sigtimedwait():
  * no handler, no race. Orphans of the namespace are reparented here and
  * reaped. The command's real wait status goes to the parent, which so
- * tells "exit 143" from "killed by SIGTERM".
+ * tells "exit 143" from "killed by SIGTERM". Should sigtimedwait() fail
+ * for good, it reaps with a blocking wait instead and forwards nothing.
  */
 _Noreturn void init_loop(long cmd, int status_fd, int same_pgrp)
 {
@@ -81,11 +117,11 @@ _Noreturn void init_loop(long cmd, int status_fd, int same_pgrp)
 	fill_ksigset(&all);
 	(void)sys(SYS_chdir, "/"); /* pin no mount */
 	for (;;) {
-		long sig = sys(SYS_rt_sigtimedwait, &all, &si, NULL,
-			       KSIGSET_SIZE);
+		long sig = next_signal(&all, &si);
 
-		if (sig < 0)
-			continue;
+		while (sig < 0)
+			if (wait_child(&status) == cmd)
+				end_like(status_fd, status);
 		if (sig != SIGCHLD) {
 			if (!(same_pgrp && si.si_code == SI_KERNEL))
 				(void)sys(SYS_kill, cmd, sig);
@@ -93,12 +129,8 @@ _Noreturn void init_loop(long cmd, int status_fd, int same_pgrp)
 		}
 		for (long pid; (pid = sys(SYS_wait4, -1, &status, WNOHANG,
 					  NULL)) > 0;)
-			if (pid == cmd) {
-				(void)sys(SYS_sendto, status_fd, &status,
-					  sizeof status,
-					  MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
-				exit_like(status);
-			}
+			if (pid == cmd)
+				end_like(status_fd, status);
 	}
 }
 
@@ -110,7 +142,8 @@ _Noreturn void init_loop(long cmd, int status_fd, int same_pgrp)
  *           has recorded the pod; EOF instead means the start failed
  *
  * Until committed it dies with its starter (the parent-death signal);
- * then it outlives it, holding no fd at all.
+ * then it outlives it, holding no fd at all. Should sigtimedwait() fail
+ * for good, it reaps with a blocking wait instead.
  */
 _Noreturn void pause_loop(int err_fd, int sync_fd)
 {
@@ -131,11 +164,15 @@ _Noreturn void pause_loop(int err_fd, int sync_fd)
 	(void)sys(SYS_prctl, PR_SET_PDEATHSIG, 0);
 	(void)sys(SYS_chdir, "/");
 	(void)close_range_(0, ~0U); /* EOF on err_fd: the starter's answer */
-	for (;;)
-		if (sys(SYS_rt_sigtimedwait, &all, &si, NULL, KSIGSET_SIZE) ==
-		    SIGCHLD)
+	for (;;) {
+		long sig = next_signal(&all, &si);
+
+		while (sig < 0) /* signals cannot be taken: reap only */
+			(void)wait_child(&status);
+		if (sig == SIGCHLD)
 			while (sys(SYS_wait4, -1, &status, WNOHANG, NULL) > 0)
 				;
+	}
 }
 
 /* execveat() of this library's file, argv[0] naming the program. */
