@@ -294,14 +294,22 @@ static void set_up_process(const struct spawn *s, struct klimit *core)
 }
 
 /* A file without #! that the kernel refuses (ENOEXEC) is run with /bin/sh,
- * as execvp() does: argv becomes /bin/sh PATH ARGS... */
+ * as execvp() does: argv becomes /bin/sh PATH ARGS..., and is put back
+ * after a failure, for the next candidate. Return (on failure only):
+ * -ENOEXEC when there is no shell to run it (missing, not executable),
+ * else the shell's own -errno (E2BIG, ENOMEM, ...). */
 static long exec_shell(const struct spawn *s, const char *path)
 {
-	char **v = s->argv - 1;
+	char **v = s->argv - 1, *arg0 = v[1];
+	long r;
 
 	v[0] = (char *)"/bin/sh";
 	v[1] = (char *)path;
-	return sys(SYS_execve, v[0], v, s->envp) < 0 ? -ENOEXEC : 0;
+	r = sys(SYS_execve, v[0], v, s->envp);
+	v[1] = arg0;
+	if (r == -ENOENT || r == -ENOTDIR || r == -EACCES || r == -ENOEXEC)
+		return -ENOEXEC;
+	return r;
 }
 
 /**
