@@ -16,7 +16,7 @@
  *
  * Return: the child's pid, or -errno.
  */
-#if defined(__x86_64__)
+#if defined(UNS_X86_64)
 long clone_on(void *stack_top, unsigned long flags, int *pidfd,
 	      int (*fn)(void *), void *arg)
 {
@@ -45,7 +45,7 @@ long clone_on(void *stack_top, unsigned long flags, int *pidfd,
 			 : "rcx", "r11", "memory");
 	return ret;
 }
-#elif defined(__aarch64__)
+#elif defined(UNS_AARCH64)
 long clone_on(void *stack_top, unsigned long flags, int *pidfd,
 	      int (*fn)(void *), void *arg)
 {

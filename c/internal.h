@@ -77,12 +77,21 @@
 
 /* ---- raw system calls ---------------------------------------------------- */
 
+/* The architectures with inline forms here and in clone.c and program.c.
+ * UNS_PORTABLE builds what any other gets (the tests build it on x86_64). */
+#if defined(__x86_64__) && !defined(UNS_PORTABLE)
+#define UNS_X86_64 1
+#elif defined(__aarch64__) && !defined(UNS_PORTABLE)
+#define UNS_AARCH64 1
+#endif
+
 /* sys(NR, args...) makes a system call without libc: it returns the result
  * or -errno and writes no errno. Where it has no inline form, shared mode is
- * off and libc's syscall() stands in (fork mode has private TLS). */
-#if defined(__x86_64__)
+ * off, the library never executes itself (it could not even exit without
+ * libc), and libc's syscall() stands in (fork mode has private TLS). */
+#if defined(UNS_X86_64)
 #define UNS_CAN_SHARE_VM 1
-#define UNS_CAN_EXEC_SELF 1 /* program.c has its entry */
+#define UNS_CAN_EXEC_SELF 1
 static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
 {
 	register long r10 __asm__("r10") = d;
@@ -97,7 +106,7 @@ static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
 			 : "rcx", "r11", "memory");
 	return ret;
 }
-#elif defined(__aarch64__)
+#elif defined(UNS_AARCH64)
 #define UNS_CAN_SHARE_VM 1
 #define UNS_CAN_EXEC_SELF 1
 static inline long sys6(long n, long a, long b, long c, long d, long e, long f)

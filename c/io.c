@@ -202,7 +202,8 @@ static int sealed_copy(int src)
  * Made once per process, the same fd for every isolate, which keeps it for
  * good; a failure (EMFILE) is tried again by the next call.
  *
- * Return: the fd, or -errno.
+ * Return: the fd, or -errno (-ENOEXEC where the library has no entry point
+ * to be executed by: the programs then run in place).
  */
 int32_t uns_open_self(int32_t src)
 {
@@ -211,6 +212,8 @@ int32_t uns_open_self(int32_t src)
 	Dl_info info;
 	int fd = src, rc = 0;
 
+	if (!UNS_CAN_EXEC_SELF)
+		return -ENOEXEC;
 	pthread_mutex_lock(&once);
 	if (self < 0 && fd < 0) {
 		if (!dladdr((void *)uns_open_self, &info) || !info.dli_fname)

@@ -73,7 +73,7 @@ __attribute__((used)) _Noreturn void uns_program(long *sp)
 }
 
 /* The ELF entry point (-Wl,-e,uns_entry): no libc runs before it. */
-#if defined(__x86_64__)
+#if defined(UNS_X86_64)
 __asm__(".text\n"
 	".globl uns_entry\n"
 	".hidden uns_entry\n"
@@ -84,7 +84,7 @@ __asm__(".text\n"
 	"	and $-16, %rsp\n"
 	"	call uns_program\n"
 	"	hlt\n");
-#elif defined(__aarch64__)
+#elif defined(UNS_AARCH64)
 __asm__(".text\n"
 	".globl uns_entry\n"
 	".hidden uns_entry\n"
@@ -96,10 +96,12 @@ __asm__(".text\n"
 	"	bl uns_program\n"
 	"	brk #0\n");
 #else
+/* Here no system call can be made without libc, which is not loaded: not
+ * even exit(). The library never executes itself (uns_open_self() and
+ * run_self() refuse); a file executed by hand traps at once. */
 void uns_entry(void)
 {
-	for (;;)
-		;
+	__builtin_trap();
 }
 #endif
 

@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { CFLAGS } from "../../ffi/build.ts";
 import { libraryProblem } from "../../ffi/elf.ts";
-import { compileC, denoEval } from "./_cache.ts";
-import { ROOT } from "./_env.ts";
+import { compileC, denoEval, scratchDir } from "./_cache.ts";
+import { cli, nsTest, ROOT } from "./_env.ts";
 
 /** What Ubuntu's gcc turns on by default. */
 const UBUNTU = "-fstack-protector-strong -fstack-clash-protection " +
@@ -111,3 +111,28 @@ __attribute__((visibility("default"))) void zero(char *p, size_t n) {
   assert.match(run("readelf", "-d", `${dir}/probe.so`), /FLAGS_1.*NODELETE/);
   Deno.removeSync(dir, { recursive: true });
 });
+
+nsTest(
+  "built as for an architecture without inline system calls (UNS_PORTABLE), the library runs commands in fork mode, and executed it traps at once",
+  async () => {
+    const dir = scratchDir();
+    const r = await build("cc -DUNS_PORTABLE", `${dir}/libuserns.so`);
+    assert.equal(r.stdout, "built\n", r.stderr);
+    const env = { USERNS_LIBRARY: `${dir}/libuserns.so` };
+    const run = await cli(["run", "--", "sh", "-c", "echo ran"], { env });
+    assert.equal(run.stdout, "ran\n", run.stderr);
+    // Its init runs in place: the command is still pid 2.
+    const pid = await cli(["run", "--pid", "--", "sh", "-c", "echo $$"], {
+      env,
+    });
+    assert.equal(pid.stdout, "2\n", pid.stderr);
+    const self = await new Deno.Command(`${dir}/libuserns.so`, {
+      stderr: "null",
+      signal: AbortSignal.timeout(5000), // then SIGTERM: it spins
+    }).output();
+    assert.ok(
+      self.signal === "SIGILL" || self.signal === "SIGTRAP",
+      `${self.code} ${self.signal}`,
+    );
+  },
+);
