@@ -6,7 +6,8 @@
  * The file has no interpreter: the kernel maps it and jumps to uns_entry
  * as it would for a static PIE, with no dynamic linker and no relocation
  * applied. So nothing reached from here may need libc, TLS or a relocated
- * pointer: raw system calls, the stack, position-independent code.
+ * pointer: raw system calls, the stack, position-independent code
+ * (tests/integration/native_test.ts checks the built file for it).
  */
 #include "internal.h"
 
