@@ -13,15 +13,6 @@
 #define NS_GET_NSTYPE _IO(0xb7, 0x3) /* <linux/nsfs.h> */
 #endif
 
-_Noreturn void fail_at(const struct spawn *s, int step, long err, int index)
-{
-	struct uns_failure f = { step, (int32_t)err, index };
-
-	while (sys(SYS_write, s->err_fd, &f, sizeof f) == -EINTR)
-		;
-	sys_exit(125);
-}
-
 /* Installs stdio, then closes every fd but 0-2, the two pipe ends, this
  * library's copy and, when joining, the target's pidfd and the request, so
  * that no other spawn's pipe is held open by this child. */
@@ -142,21 +133,6 @@ static char *decimal(char *end, int64_t v)
 	if (v < 0)
 		*--end = '-';
 	return end;
-}
-
-/* Writes LEN bytes at P to the file PATH (relative to DIR) in one write():
- * /proc's map files refuse a split one. */
-long write_file_at(int dir, const char *path, const char *p, long len)
-{
-	long fd = sys(SYS_openat, dir, path, O_WRONLY | O_CLOEXEC), n, c;
-
-	if (fd < 0)
-		return fd;
-	n = sys(SYS_write, fd, p, len);
-	c = sys(SYS_close, fd);
-	if (n >= 0 && n != len)
-		n = -EIO;
-	return n < 0 ? n : c;
 }
 
 static long write_oom_score_adj(int value)
@@ -318,14 +294,22 @@ static void set_up_process(const struct spawn *s, struct klimit *core)
 }
 
 /* A file without #! that the kernel refuses (ENOEXEC) is run with /bin/sh,
- * as execvp() does: argv becomes /bin/sh PATH ARGS... */
+ * as execvp() does: argv becomes /bin/sh PATH ARGS..., and is put back
+ * after a failure, for the next candidate. Return (on failure only):
+ * -ENOEXEC when there is no shell to run it (missing, not executable),
+ * else the shell's own -errno (E2BIG, ENOMEM, ...). */
 static long exec_shell(const struct spawn *s, const char *path)
 {
-	char **v = s->argv - 1;
+	char **v = s->argv - 1, *arg0 = v[1];
+	long r;
 
 	v[0] = (char *)"/bin/sh";
 	v[1] = (char *)path;
-	return sys(SYS_execve, v[0], v, s->envp) < 0 ? -ENOEXEC : 0;
+	r = sys(SYS_execve, v[0], v, s->envp);
+	v[1] = arg0;
+	if (r == -ENOENT || r == -ENOTDIR || r == -EACCES || r == -ENOEXEC)
+		return -ENOEXEC;
+	return r;
 }
 
 /**

@@ -1,27 +1,20 @@
 /*
- * init.c - the library as a program of its own: userns-init, PID 1 of a new
- * pid namespace (or the parent of a command that joined one), and
- * userns-pause, which holds a pod's namespaces.
+ * init.c - userns-init, PID 1 of a new pid namespace (or the parent of a
+ * command that joined one), and userns-pause, which holds a pod's
+ * namespaces.
  *
  * A process that stays must not be a copy of the runtime: a forked copy
  * keeps every page of it resident once its parent is gone. So the child
  * executes the library's own file (execveat() of its fd) with argv[0]
- * naming the program. The file has no interpreter: the kernel maps it and
- * jumps to uns_entry as it would for a static PIE, so nothing here may need
- * libc, TLS or a relocation. As in child.c: raw system calls, the stack,
- * position-independent code. Where the file cannot be executed (another
- * architecture, a noexec mount), the same loop runs in place.
+ * naming the program (program.c), and the loops below run there. Nothing
+ * here may need libc, TLS or a relocation. As in child.c: raw system
+ * calls, the stack, position-independent code. Where the file cannot be
+ * executed (another architecture, a noexec mount), the same loop runs in
+ * place.
  */
 #include "internal.h"
 
 #include <sys/socket.h>
-
-static int same(const char *a, const char *b)
-{
-	while (*a && *a == *b)
-		a++, b++;
-	return *a == *b;
-}
 
 /* Writes "KEY=A B ..." of the COUNT numbers N so that it ends (NUL
  * included) just before END: the first char. */
@@ -66,6 +59,41 @@ static _Noreturn void exit_like(int status)
 	sys_exit(WEXITSTATUS(status));
 }
 
+/* Reports the command's wait status to the parent, then ends as it did. */
+static _Noreturn void end_like(int status_fd, int status)
+{
+	(void)sys(SYS_sendto, status_fd, &status, sizeof status,
+		  MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
+	exit_like(status);
+}
+
+/* The next signal of ALL (every one blocked), or -errno when the kernel
+ * refuses to hand one over, which then lasts (EINVAL, or a seccomp filter
+ * that denies sigtimedwait()): looping on it would spin. */
+static long next_signal(const ksigset *all, siginfo_t *si)
+{
+	long sig;
+
+	while ((sig = sys(SYS_rt_sigtimedwait, all, si, NULL, KSIGSET_SIZE)) ==
+	       -EINTR)
+		;
+	return sig;
+}
+
+/* Without signals: blocks until a child ends, or, with none, a second
+ * (an orphan may yet be reparented here). Return: its pid and *status. */
+static long wait_child(int *status)
+{
+	struct timespec second = { 1, 0 };
+	long pid;
+
+	while ((pid = sys(SYS_wait4, -1, status, 0, NULL)) <= 0)
+		if (pid == -ECHILD)
+			(void)sys(SYS_ppoll, NULL, 0, &second, NULL,
+				  KSIGSET_SIZE);
+	return pid;
+}
+
 /**
  * init_loop() - reap every child, forward every signal to the command, and
  * end as the command did.
@@ -77,9 +105,10 @@ static _Noreturn void exit_like(int status)
  * Every signal is blocked (since clone()) and taken with sigtimedwait():
  * no handler, no race. Orphans of the namespace are reparented here and
  * reaped. The command's real wait status goes to the parent, which so
- * tells "exit 143" from "killed by SIGTERM".
+ * tells "exit 143" from "killed by SIGTERM". Should sigtimedwait() fail
+ * for good, it reaps with a blocking wait instead and forwards nothing.
  */
-static _Noreturn void init_loop(long cmd, int status_fd, int same_pgrp)
+_Noreturn void init_loop(long cmd, int status_fd, int same_pgrp)
 {
 	ksigset all;
 	siginfo_t si;
@@ -88,11 +117,11 @@ static _Noreturn void init_loop(long cmd, int status_fd, int same_pgrp)
 	fill_ksigset(&all);
 	(void)sys(SYS_chdir, "/"); /* pin no mount */
 	for (;;) {
-		long sig = sys(SYS_rt_sigtimedwait, &all, &si, NULL,
-			       KSIGSET_SIZE);
+		long sig = next_signal(&all, &si);
 
-		if (sig < 0)
-			continue;
+		while (sig < 0)
+			if (wait_child(&status) == cmd)
+				end_like(status_fd, status);
 		if (sig != SIGCHLD) {
 			if (!(same_pgrp && si.si_code == SI_KERNEL))
 				(void)sys(SYS_kill, cmd, sig);
@@ -100,12 +129,8 @@ static _Noreturn void init_loop(long cmd, int status_fd, int same_pgrp)
 		}
 		for (long pid; (pid = sys(SYS_wait4, -1, &status, WNOHANG,
 					  NULL)) > 0;)
-			if (pid == cmd) {
-				(void)sys(SYS_sendto, status_fd, &status,
-					  sizeof status,
-					  MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
-				exit_like(status);
-			}
+			if (pid == cmd)
+				end_like(status_fd, status);
 	}
 }
 
@@ -117,9 +142,10 @@ static _Noreturn void init_loop(long cmd, int status_fd, int same_pgrp)
  *           has recorded the pod; EOF instead means the start failed
  *
  * Until committed it dies with its starter (the parent-death signal);
- * then it outlives it, holding no fd at all.
+ * then it outlives it, holding no fd at all. Should sigtimedwait() fail
+ * for good, it reaps with a blocking wait instead.
  */
-static _Noreturn void pause_loop(int err_fd, int sync_fd)
+_Noreturn void pause_loop(int err_fd, int sync_fd)
 {
 	struct uns_failure ready = { 0, 0, -1 };
 	ksigset all;
@@ -138,95 +164,16 @@ static _Noreturn void pause_loop(int err_fd, int sync_fd)
 	(void)sys(SYS_prctl, PR_SET_PDEATHSIG, 0);
 	(void)sys(SYS_chdir, "/");
 	(void)close_range_(0, ~0U); /* EOF on err_fd: the starter's answer */
-	for (;;)
-		if (sys(SYS_rt_sigtimedwait, &all, &si, NULL, KSIGSET_SIZE) ==
-		    SIGCHLD)
+	for (;;) {
+		long sig = next_signal(&all, &si);
+
+		while (sig < 0) /* signals cannot be taken: reap only */
+			(void)wait_child(&status);
+		if (sig == SIGCHLD)
 			while (sys(SYS_wait4, -1, &status, WNOHANG, NULL) > 0)
 				;
-}
-
-/* The N numbers in "KEY=A B ..." of ENVP (out[N]); 0 or -1. */
-static int env_numbers(char **envp, const char *key, long *out, int count)
-{
-	for (; *envp; envp++) {
-		char *p = *envp;
-		int i = 0;
-
-		while (key[i] && p[i] == key[i])
-			i++;
-		if (key[i])
-			continue;
-		p += i;
-		for (i = 0; i < count; i++) {
-			out[i] = 0;
-			if (*p < '0' || *p > '9')
-				return -1;
-			while (*p >= '0' && *p <= '9')
-				out[i] = out[i] * 10 + (*p++ - '0');
-			if (*p == ' ')
-				p++;
-		}
-		return *p ? -1 : 0;
 	}
-	return -1;
 }
-
-/* The program's C entry, from uns_entry with the initial stack: argc,
- * argv..., NULL, envp... The init's numbers come in its environment, so
- * that ps shows just "userns-init". */
-__attribute__((used)) _Noreturn void uns_program(long *sp)
-{
-	long argc = sp[0], n[3];
-
-	char **argv = (char **)(sp + 1);
-
-	/* Executed through an fd, the process is named after its number. */
-	if (argc >= 1)
-		(void)sys(SYS_prctl, PR_SET_NAME, argv[0]);
-	if (argc >= 1 && same(argv[0], "userns-init") &&
-	    env_numbers(argv + argc + 1, "UNS_INIT=", n, 3) == 0)
-		init_loop(n[0], (int)n[1], n[2] == 1);
-	if (argc >= 1 && same(argv[0], "userns-pause") &&
-	    env_numbers(argv + argc + 1, "UNS_PAUSE=", n, 2) == 0)
-		pause_loop((int)n[0], (int)n[1]);
-	if (argc >= 1 && same(argv[0], "userns-join"))
-		join_main(argv + argc + 1);
-	sys_exit(127);
-}
-
-/* The ELF entry point (-Wl,-e,uns_entry): no libc runs before it. */
-#if defined(__x86_64__)
-__asm__(".text\n"
-	".globl uns_entry\n"
-	".hidden uns_entry\n"
-	".type uns_entry,@function\n"
-	"uns_entry:\n"
-	"	xor %ebp, %ebp\n"
-	"	mov %rsp, %rdi\n"
-	"	and $-16, %rsp\n"
-	"	call uns_program\n"
-	"	hlt\n");
-#define UNS_CAN_EXEC_SELF 1
-#elif defined(__aarch64__)
-__asm__(".text\n"
-	".globl uns_entry\n"
-	".hidden uns_entry\n"
-	".type uns_entry,%function\n"
-	"uns_entry:\n"
-	"	mov x29, #0\n"
-	"	mov x30, #0\n"
-	"	mov x0, sp\n"
-	"	bl uns_program\n"
-	"	brk #0\n");
-#define UNS_CAN_EXEC_SELF 1
-#else
-void uns_entry(void)
-{
-	for (;;)
-		;
-}
-#define UNS_CAN_EXEC_SELF 0
-#endif
 
 /* execveat() of this library's file, argv[0] naming the program. */
 static long run_self(const struct spawn *s, char *const *argv,

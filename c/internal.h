@@ -77,11 +77,21 @@
 
 /* ---- raw system calls ---------------------------------------------------- */
 
+/* The architectures with inline forms here and in clone.c and program.c.
+ * UNS_PORTABLE builds what any other gets (the tests build it on x86_64). */
+#if defined(__x86_64__) && !defined(UNS_PORTABLE)
+#define UNS_X86_64 1
+#elif defined(__aarch64__) && !defined(UNS_PORTABLE)
+#define UNS_AARCH64 1
+#endif
+
 /* sys(NR, args...) makes a system call without libc: it returns the result
  * or -errno and writes no errno. Where it has no inline form, shared mode is
- * off and libc's syscall() stands in (fork mode has private TLS). */
-#if defined(__x86_64__)
+ * off, the library never executes itself (it could not even exit without
+ * libc), and libc's syscall() stands in (fork mode has private TLS). */
+#if defined(UNS_X86_64)
 #define UNS_CAN_SHARE_VM 1
+#define UNS_CAN_EXEC_SELF 1
 static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
 {
 	register long r10 __asm__("r10") = d;
@@ -96,8 +106,9 @@ static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
 			 : "rcx", "r11", "memory");
 	return ret;
 }
-#elif defined(__aarch64__)
+#elif defined(UNS_AARCH64)
 #define UNS_CAN_SHARE_VM 1
+#define UNS_CAN_EXEC_SELF 1
 static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
 {
 	register long x8 __asm__("x8") = n;
@@ -116,6 +127,7 @@ static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
 }
 #else
 #define UNS_CAN_SHARE_VM 0
+#define UNS_CAN_EXEC_SELF 0
 static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
 {
 	long r = syscall(n, a, b, c, d, e, f);
@@ -181,6 +193,22 @@ static inline long close_range_(unsigned int lo, unsigned int hi)
 	return lo > hi ? 0 : sys(SYS_close_range, lo, hi, 0);
 }
 
+/* Writes LEN bytes at P to the file PATH (relative to DIR) in one write():
+ * /proc's map files refuse a split one. Return: 0 or -errno. */
+static inline long write_file_at(int dir, const char *path, const char *p,
+				 long len)
+{
+	long fd = sys(SYS_openat, dir, path, O_WRONLY | O_CLOEXEC), n, c;
+
+	if (fd < 0)
+		return fd;
+	n = sys(SYS_write, fd, p, len);
+	c = sys(SYS_close, fd);
+	if (n >= 0 && n != len)
+		n = -EIO;
+	return n < 0 ? n : c;
+}
+
 /* The kernel's struct rlimit64. */
 struct klimit {
 	uint64_t cur, max;
@@ -213,8 +241,8 @@ struct spawn {
 	size_t size;         /* joining: bytes of the request from here on */
 };
 
-/* Reports the failed step, errno and operation index to the parent, then
- * exits; CHECK() does it for a call that returns -errno. */
+/* fail.c: reports the failed step, errno and operation index to the
+ * parent, then exits; CHECK() does it for a call that returns -errno. */
 _Noreturn void fail_at(const struct spawn *s, int step, long err, int index);
 #define CHECK(s, call, step)                                                   \
 	do {                                                                   \
@@ -260,17 +288,26 @@ struct arena {
 	char *at, *end;
 };
 
+/* The files call each other downwards only, never back (the native tests
+ * check that there is no cycle):
+ *   call.c    -> userns.c helper.c io.c waiter.c
+ *   userns.c  -> child.c io.c waiter.c fd.c region.c
+ *   helper.c  -> waiter.c fd.c region.c
+ *   io.c      -> waiter.c fd.c;  waiter.c -> fd.c region.c
+ *   program.c -> child.c join.c init.c
+ *   child.c   -> join.c init.c mounts.c fail.c
+ *   mounts.c  -> lock.c fail.c;  lock.c -> clone.c fail.c
+ *   join.c    -> fail.c;  init.c -> fail.c
+ * The first five are the parent's side, the rest the child's. */
+
 /* child.c */
 _Noreturn void child(const struct spawn *s);
 _Noreturn void go(const struct spawn *s, struct klimit *core);
 int shared_child(void *s);
-long write_file_at(int dir, const char *path, const char *p, long len);
 
 /* join.c */
 _Noreturn void launch_join(const struct spawn *s);
-_Noreturn void join_main(char **envp);
-long clone_on(void *stack_top, unsigned long flags, int *pidfd,
-	      int (*fn)(void *), void *arg);
+struct spawn *join_main(char **envp);
 
 /* mounts.c */
 void set_up_mounts(const struct spawn *s);
@@ -278,9 +315,15 @@ void set_up_mounts(const struct spawn *s);
 /* lock.c */
 void lock_mounts(const struct spawn *s, long proc_self);
 
+/* clone.c */
+long clone_on(void *stack_top, unsigned long flags, int *pidfd,
+	      int (*fn)(void *), void *arg);
+
 /* init.c */
 _Noreturn void become_init(const struct spawn *s, long cmd);
 _Noreturn void exec_self(const struct spawn *s);
+_Noreturn void init_loop(long cmd, int status_fd, int same_pgrp);
+_Noreturn void pause_loop(int err_fd, int sync_fd);
 
 /* region.c */
 void unclaim(struct region *r);
@@ -289,8 +332,14 @@ struct region *claim(size_t need, int *rc);
 void trim(void);
 void *take(struct arena *a, size_t n);
 
-/* io.c */
-int start_time(int32_t pid, int64_t *out);
+/* fd.c: the parent's fd helpers */
+int block_signals(sigset_t *old);
+int raise_fd(int fd);
+void close_fds(int *fds, int n);
+int make_pipe(int fds[2]);
+int make_socketpair(int fds[2]);
+int set_nonblock(int fd);
+int write_all(int fd, const void *p, size_t len);
 
 /* waiter.c: every fd handed to the caller belongs to a context */
 int own_fds(int ctx, const int *fds, int n);
@@ -298,12 +347,7 @@ int watch_exit(int ctx, int pidfd, int status_fd);
 void forget(int pidfd, const int *fds, int n);
 
 /* io.c */
-int block_signals(sigset_t *old);
-int raise_fd(int fd);
-void close_fds(int *fds, int n);
-int make_pipe(int fds[2]);
-int make_socketpair(int fds[2]);
-int set_nonblock(int fd);
+int start_time(int32_t pid, int64_t *out);
 
 /* The operations behind uns_call() (userns.h, enum uns_call). */
 int32_t uns_ctx_open(int32_t *out);

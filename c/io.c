@@ -1,7 +1,7 @@
 /*
- * io.c - the parent's small system-call exports (release, abort, read,
- * write, signal, map files, the library's own file) and the fd helpers the
- * other files share. Parent side: libc is fine here; every function returns
+ * io.c - the parent's small system-call exports: release, abort, read,
+ * write, signal, map files, the library's own file, process identity,
+ * terminals. Parent side: libc is fine here; every function returns
  * -errno, none prints or exits.
  */
 #include "internal.h"
@@ -13,79 +13,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
-
-/* Moves an fd we created off 0-2, which the child overwrites with stdio.
- * A failed open() (-1, errno set) passes through. */
-int raise_fd(int fd)
-{
-	int high, saved;
-
-	if (fd < 0 || fd > 2)
-		return fd;
-	high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	saved = errno;
-	(void)close(fd);
-	errno = saved;
-	return high;
-}
-
-void close_fds(int *fds, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (fds[i] >= 0)
-			(void)close(fds[i]);
-}
-
-/* FDS[0..1] from pipe2() or socketpair() (TYPE 0: a pipe), close-on-exec
- * and above 2. */
-static int make_pair(int fds[2], int type)
-{
-	int rc;
-
-	if ((type ? socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds)
-		  : pipe2(fds, O_CLOEXEC)) < 0)
-		return -errno;
-	fds[0] = raise_fd(fds[0]);
-	rc = fds[0] < 0 ? -errno : 0;
-	fds[1] = raise_fd(fds[1]);
-	rc = rc == 0 && fds[1] < 0 ? -errno : rc;
-	if (rc < 0) {
-		close_fds(fds, 2);
-		fds[0] = fds[1] = -1;
-	}
-	return rc;
-}
-
-int make_pipe(int fds[2])
-{
-	return make_pair(fds, 0);
-}
-
-int make_socketpair(int fds[2])
-{
-	return make_pair(fds, SOCK_STREAM);
-}
-
-int set_nonblock(int fd)
-{
-	int flags = fcntl(fd, F_GETFL);
-
-	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-		return -errno;
-	return 0;
-}
-
-/* Blocks every signal in this thread before a clone(), so that no handler
- * of the runtime ever runs in the child; OLD keeps the mask to restore.
- * Return: 0 or -errno. */
-int block_signals(sigset_t *old)
-{
-	sigset_t all;
-
-	if (sigfillset(&all) < 0)
-		return -errno;
-	return -pthread_sigmask(SIG_BLOCK, &all, old);
-}
 
 /* Lets the child go on: its maps are written. */
 int32_t uns_release(int32_t sync_fd)
@@ -169,9 +96,9 @@ int32_t uns_kill(int32_t pidfd, int32_t sig)
  * it. Return: the fd, or -errno. */
 int32_t uns_pidfd_open(int32_t pid)
 {
-	long fd = syscall(SYS_pidfd_open, pid, 0);
+	int fd = raise_fd((int)syscall(SYS_pidfd_open, pid, 0));
 
-	return fd < 0 ? -errno : raise_fd((int)fd);
+	return fd < 0 ? -errno : fd;
 }
 
 /**
@@ -251,8 +178,7 @@ static int sealed_copy(int src)
 	while (rc == 0 && (n = pread(src, buf, sizeof buf, at)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || write(fd, buf, (size_t)n) != n)
-			rc = errno ? -errno : -EIO;
+		rc = n < 0 ? -errno : write_all(fd, buf, (size_t)n);
 		at += n;
 	}
 	if (rc == 0 && fcntl(fd, F_ADD_SEALS, seals) < 0)
@@ -276,7 +202,8 @@ static int sealed_copy(int src)
  * Made once per process, the same fd for every isolate, which keeps it for
  * good; a failure (EMFILE) is tried again by the next call.
  *
- * Return: the fd, or -errno.
+ * Return: the fd, or -errno (-ENOEXEC where the library has no entry point
+ * to be executed by: the programs then run in place).
  */
 int32_t uns_open_self(int32_t src)
 {
@@ -285,6 +212,8 @@ int32_t uns_open_self(int32_t src)
 	Dl_info info;
 	int fd = src, rc = 0;
 
+	if (!UNS_CAN_EXEC_SELF)
+		return -ENOEXEC;
 	pthread_mutex_lock(&once);
 	if (self < 0 && fd < 0) {
 		if (!dladdr((void *)uns_open_self, &info) || !info.dli_fname)

@@ -55,21 +55,23 @@ static int check_tail(const int32_t *m, int32_t nmount, const int32_t *l,
 	return 0;
 }
 
-/* Checks the option array against the string buffer. */
+/* Checks the option array against the string buffer. The counts add up
+ * to NOPT in 64 bits, and NOPT is below 2^31: no later sum of them (argc +
+ * envc, the sizes) can overflow. */
 static int check_opt(const int32_t *opt, uint32_t nopt, const char *str)
 {
 	int32_t len, argc, envc, nmount, nlim;
 
-	if (nopt < UNS_OPT_COUNT)
+	if (nopt < UNS_OPT_COUNT || nopt > INT32_MAX)
 		return -EINVAL;
 	len = opt[UNS_OPT_STR_LEN], argc = opt[UNS_OPT_ARGC];
 	envc = opt[UNS_OPT_ENVC], nmount = opt[UNS_OPT_NMOUNT];
 	nlim = opt[UNS_OPT_NRLIMIT];
 	if (len < 1 || str[len - 1] != '\0' || argc < 1 || envc < 0 ||
 	    nmount < 0 || nmount > UNS_MAX_MOUNTS || nlim < 0 || nlim > 16 ||
-	    nopt != (uint32_t)(UNS_OPT_COUNT + argc + envc +
-			       nmount * UNS_MOUNT_SLOTS +
-			       nlim * UNS_RLIMIT_SLOTS) ||
+	    nopt != (uint64_t)UNS_OPT_COUNT + (uint64_t)argc + (uint64_t)envc +
+			    (uint64_t)nmount * UNS_MOUNT_SLOTS +
+			    (uint64_t)nlim * UNS_RLIMIT_SLOTS ||
 	    !in_str(opt[UNS_OPT_FILE], len, 0))
 		return -EINVAL;
 	for (int i = UNS_OPT_FILE; i <= UNS_OPT_LOCK_GID_MAP; i++)
@@ -372,7 +374,7 @@ static int stage_join(struct spawn *s, const char *end)
 {
 	size_t size = (size_t)(end - (const char *)s);
 	struct rlimit core;
-	int fd;
+	int fd, rc;
 
 	if (getrlimit(RLIMIT_CORE, &core) < 0)
 		return -errno;
@@ -383,14 +385,11 @@ static int stage_join(struct spawn *s, const char *end)
 		return -errno;
 	s->req_fd = fd;
 	s->size = size;
-	if (write(fd, s, size) != (ssize_t)size) {
-		int rc = errno ? -errno : -EIO;
-
+	if ((rc = write_all(fd, s, size)) < 0) {
 		(void)close(fd);
 		s->req_fd = -1;
-		return rc;
 	}
-	return 0;
+	return rc;
 }
 
 UNS_EXPORT int32_t uns_abi_version(void)

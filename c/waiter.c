@@ -16,7 +16,8 @@
  * A context lives as long as the read end of its liveness pipe, which the
  * isolate holds as a resource of its own: when the isolate is torn down the
  * runtime closes it, the write end here reports EPOLLERR, and the context's
- * children are killed and reaped, its fds closed, its waiter released.
+ * children are killed and reaped, its fds closed, its waiter released, and
+ * the context freed.
  */
 #include "internal.h"
 
@@ -47,17 +48,35 @@ struct watch {
 
 struct context {
 	pthread_cond_t cond;
+	int32_t id;
 	int dead, kicked;
+	uint32_t waiting;  /* threads in uns_ctx_wait(): a dead context is
+			    * freed once none is */
 	int32_t *q; /* UNS_EV_SLOTS per event */
 	uint32_t len, cap;
 	uint32_t watching; /* watches that may queue an event: q's need */
 };
 
+/* A context's id is its slot in the low CTX_BITS bits and the count of the
+ * slot's earlier uses above them: the id of a context that has ended names
+ * no later one, should a call of its isolate still come. */
+#define CTX_BITS 16
+#define CTX_MAX (1U << CTX_BITS)
+
+struct ctx_slot {
+	struct context *c; /* NULL: free */
+	uint32_t uses;
+};
+
+/* The epoll data of a killed child that no context owns any more (see
+ * forget()): its pidfd, and this bit, which no table entry's has. */
+#define ORPHAN (1ULL << 63)
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int epfd = -1;
 static struct watch *table;
 static uint32_t table_size;
-static struct context **ctxs;
+static struct ctx_slot *ctxs;
 static uint32_t nctx;
 
 /* The watch of FD, the table grown to hold it; NULL when out of memory. */
@@ -82,7 +101,36 @@ static struct watch *slot(int fd)
 
 static struct context *context(int32_t id)
 {
-	return id >= 0 && (uint32_t)id < nctx ? ctxs[id] : NULL;
+	uint32_t at = (uint32_t)id & (CTX_MAX - 1);
+	struct context *c = id >= 0 && at < nctx ? ctxs[at].c : NULL;
+
+	return c && c->id == id ? c : NULL;
+}
+
+/* A free slot of ctxs, the table grown if need be. Return: 0 or -ENOMEM. */
+static int free_slot(uint32_t *at)
+{
+	struct ctx_slot *grown;
+
+	for (*at = 0; *at < nctx; (*at)++)
+		if (!ctxs[*at].c)
+			return 0;
+	if (nctx == CTX_MAX ||
+	    !(grown = realloc(ctxs, (nctx + 1) * sizeof *ctxs)))
+		return -ENOMEM;
+	ctxs = grown; /* the old one is gone, whatever fails next */
+	ctxs[nctx] = (struct ctx_slot){ NULL, 0 };
+	nctx++;
+	return 0;
+}
+
+/* Frees the dead context C, once no thread waits on it. */
+static void release(struct context *c)
+{
+	ctxs[(uint32_t)c->id & (CTX_MAX - 1)].c = NULL;
+	pthread_cond_destroy(&c->cond);
+	free(c->q);
+	free(c);
 }
 
 /* Arms W: makes room in its context's queue for the event it may queue,
@@ -132,7 +180,7 @@ static int poll_fd(int fd, struct watch *w, uint32_t events)
 {
 	struct epoll_event ev = { .events = events };
 
-	ev.data.u64 = (uint64_t)w->gen << 32 | (uint32_t)fd;
+	ev.data.u64 = (uint64_t)(w->gen & 0x7fffffff) << 32 | (uint32_t)fd;
 	if (epoll_ctl(epfd, w->polled ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd,
 		      &ev) < 0)
 		return -errno;
@@ -202,7 +250,7 @@ static void reap(int pidfd, struct watch *w)
 	(void)epoll_ctl(epfd, EPOLL_CTL_DEL, pidfd, NULL);
 	w->polled = 0;
 	w->ended = 1;
-	if (!context(w->ctx)->dead) {
+	if (context(w->ctx) && !context(w->ctx)->dead) {
 		fire(w, pidfd, UNS_EV_EXIT, code, sig);
 		return;
 	}
@@ -212,7 +260,8 @@ static void reap(int pidfd, struct watch *w)
 }
 
 /* The isolate of context ID is gone: kill its children (reaped as they
- * end), close its other fds, release a call still waiting. */
+ * end, see reap()), close its other fds, release a call still waiting, and
+ * free the context once none is. */
 static void bury(int32_t id)
 {
 	struct context *c = context(id);
@@ -240,6 +289,21 @@ static void bury(int32_t id)
 	c->q = NULL;
 	c->len = c->cap = 0;
 	pthread_cond_broadcast(&c->cond);
+	if (c->waiting == 0)
+		release(c);
+}
+
+/* Reaps the killed child of PIDFD (see forget()), once it has ended. */
+static void reap_orphan(int pidfd)
+{
+	siginfo_t si = { 0 };
+
+	if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG) ==
+		    0 &&
+	    si.si_pid == 0)
+		return; /* not yet */
+	(void)epoll_ctl(epfd, EPOLL_CTL_DEL, pidfd, NULL);
+	(void)close(pidfd);
 }
 
 static void dispatch(const struct epoll_event *ev)
@@ -247,7 +311,12 @@ static void dispatch(const struct epoll_event *ev)
 	int fd = (int)(uint32_t)ev->data.u64;
 	struct watch *w = (uint32_t)fd < table_size ? &table[fd] : NULL;
 
-	if (!w || w->gen != (uint32_t)(ev->data.u64 >> 32) || !w->polled)
+	if (ev->data.u64 & ORPHAN) {
+		reap_orphan(fd);
+		return;
+	}
+	if (!w || (w->gen & 0x7fffffff) != (uint32_t)(ev->data.u64 >> 32) ||
+	    !w->polled)
 		return; /* closed meanwhile */
 	if (w->kind == W_EXIT)
 		reap(fd, w);
@@ -315,7 +384,8 @@ fail:
 int32_t uns_ctx_open(int32_t *out)
 {
 	pthread_condattr_t attr;
-	struct context *c, **grown;
+	struct context *c;
+	uint32_t at = 0;
 	int alive[2];
 	int rc;
 
@@ -328,13 +398,14 @@ int32_t uns_ctx_open(int32_t *out)
 		return rc;
 	}
 	c = calloc(1, sizeof *c);
-	grown = c ? realloc(ctxs, (nctx + 1) * sizeof *ctxs) : NULL;
-	rc = grown && slot(alive[1]) ? 0 : -ENOMEM;
+	rc = c ? free_slot(&at) : -ENOMEM;
+	if (rc == 0 && !slot(alive[1]))
+		rc = -ENOMEM;
 	if (rc == 0) {
 		struct watch *w = &table[alive[1]];
 
-		ctxs = grown;
-		w->ctx = (int32_t)nctx;
+		c->id = (int32_t)((ctxs[at].uses & 0x7fff) << CTX_BITS | at);
+		w->ctx = c->id;
 		w->kind = W_ALIVE;
 		rc = poll_fd(alive[1], w, 0); /* EPOLLERR needs no asking */
 		if (rc < 0)
@@ -345,8 +416,9 @@ int32_t uns_ctx_open(int32_t *out)
 		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 		pthread_cond_init(&c->cond, &attr);
 		pthread_condattr_destroy(&attr);
-		ctxs[nctx] = c;
-		out[0] = (int32_t)nctx++;
+		ctxs[at].c = c;
+		ctxs[at].uses++;
+		out[0] = c->id;
 		out[1] = alive[0];
 	}
 	pthread_mutex_unlock(&lock);
@@ -363,8 +435,8 @@ int32_t uns_ctx_open(int32_t *out)
  * @ctx: the context
  * @timeout_ms: how long at most
  *
- * Return: the number of events queued (0: timed out or kicked), -EPIPE once
- * the context is dead, -EINVAL for no context.
+ * Return: the number of events queued (0: timed out or kicked), -EPIPE when
+ * the context died meanwhile, -EINVAL for no context (or one that is gone).
  */
 UNS_EXPORT int32_t uns_ctx_wait(int32_t ctx, int32_t timeout_ms)
 {
@@ -382,14 +454,18 @@ UNS_EXPORT int32_t uns_ctx_wait(int32_t ctx, int32_t timeout_ms)
 		pthread_mutex_unlock(&lock);
 		return -EINVAL;
 	}
+	c->waiting++;
 	while (!c->dead && c->len == 0 && !c->kicked)
 		if (timeout_ms < 0)
 			pthread_cond_wait(&c->cond, &lock);
 		else if (pthread_cond_timedwait(&c->cond, &lock, &end) ==
 			 ETIMEDOUT)
 			break;
+	c->waiting--;
 	c->kicked = 0;
 	n = c->dead ? -EPIPE : (int32_t)c->len;
+	if (c->dead && c->waiting == 0)
+		release(c);
 	pthread_mutex_unlock(&lock);
 	return n;
 }
@@ -533,21 +609,33 @@ static void unown(int fd)
 
 /**
  * forget() - undo a spawn whose fds could not all be handed over.
- * @pidfd: the child's pidfd: the child is killed and reaped, the fd closed
+ * @pidfd: the child's pidfd: the child is killed, then reaped and the fd
+ *         closed by the waiter thread
  * @fds: its other fds, taken back from their context (the caller closes
  *       them)
  * @n: how many
+ *
+ * The caller's thread is the runtime's: it does not wait for the child to
+ * end (a process in an uninterruptible sleep ends when that sleep does).
+ * Only where the kernel will not watch the pidfd does it wait here.
  */
 void forget(int pidfd, const int *fds, int n)
 {
+	struct epoll_event ev = { .events = EPOLLIN };
 	siginfo_t si;
+	int rc;
 
+	ev.data.u64 = ORPHAN | (uint32_t)pidfd;
 	pthread_mutex_lock(&lock);
 	unown(pidfd);
 	for (int i = 0; i < n; i++)
 		unown(fds[i]);
-	pthread_mutex_unlock(&lock);
 	(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	if ((rc = start()) == 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0)
+		rc = -errno;
+	pthread_mutex_unlock(&lock);
+	if (rc == 0)
+		return;
 	while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 &&
 	       errno == EINTR)
 		;

@@ -13,13 +13,17 @@ import { libraryProblem } from "./elf.ts";
  * Compiler flags: warnings are errors, only `uns_*` is exported, and
  * nothing that the raw-cloned child cannot run: no stack protector (it
  * reads the cloning thread's TLS and calls `__stack_chk_fail` through the
- * PLT), no loops turned into `memset`/`strlen` calls through the PLT. The
- * library stays mapped once loaded (`-z nodelete`): a Worker's teardown
- * must never unmap it while calls run.
+ * PLT), no loops turned into `memset`/`strlen` calls through the PLT, no
+ * `_FORTIFY_SOURCE` (`__*_chk` calls), no link-time optimization (it
+ * inlines across files and dissolves the child's entry points, which the
+ * checks look for). They come after `CC`'s own, so that they win over a
+ * distribution's defaults. The library stays mapped once loaded
+ * (`-z nodelete`): a Worker's teardown must never unmap it while calls run.
  */
 export const CFLAGS: readonly string[] = [
   "-std=c11",
   "-D_GNU_SOURCE",
+  "-U_FORTIFY_SOURCE",
   "-O2",
   "-Wall",
   "-Wextra",
@@ -28,6 +32,7 @@ export const CFLAGS: readonly string[] = [
   "-fPIC",
   "-fno-stack-protector",
   "-fno-tree-loop-distribute-patterns",
+  "-fno-lto",
   "-pthread",
   "-shared",
   "-Wl,-z,nodelete",

@@ -3,9 +3,12 @@
  * child of `uns_spawn` runs on a raw clone of the calling thread: code that
  * reads thread-local storage there (a stack protector's canary at
  * `%fs:0x28`, `__stack_chk_fail` through the PLT, `__tls_get_addr`, TLS
- * relocations) reads the parent thread's and can crash the child. A
- * compiler's defaults can bring that back at any time (Ubuntu's gcc enables
- * `-fstack-protector-strong`), so the built file itself is checked.
+ * relocations) reads the parent thread's and can crash the child, and the
+ * library executed as a program has no dynamic linker to call anything.
+ * A compiler's defaults can bring that back at any time (Ubuntu's gcc
+ * enables `-fstack-protector-strong` and `_FORTIFY_SOURCE`), so the built
+ * file itself is checked: it may import only what the parent's side calls
+ * ({@link ALLOWED_IMPORTS}), and carry no TLS relocation.
  *
  * @module
  */
@@ -23,12 +26,108 @@ const STACK_PROTECTOR =
 const TLS =
   "(thread-local storage); use no __thread or _Thread_local variable in c/";
 
-/** Imports that mean the stack protector or dynamic TLS, with the fix. */
-const IMPORTS: Record<string, string> = {
-  __stack_chk_fail: STACK_PROTECTOR,
-  __stack_chk_guard: STACK_PROTECTOR,
-  __tls_get_addr: TLS,
-};
+/**
+ * What the library may import: the libc functions its parent's side calls
+ * (c/fd.c, io.c, region.c, userns.c, helper.c, waiter.c), their names in
+ * older glibc, and what the toolchain's own files refer to. Anything else
+ * comes from a flag that changes the code (profiling, `_FORTIFY_SOURCE`,
+ * a sanitizer) and may reach the child's side, which must call nothing
+ * (tests/integration/native_test.ts). A new libc call in c/ goes here.
+ */
+export const ALLOWED_IMPORTS: ReadonlySet<string> = new Set([
+  // libc, as the parent's side calls it
+  "calloc",
+  "clock_gettime",
+  "clone",
+  "close",
+  "dladdr",
+  "epoll_create1",
+  "epoll_ctl",
+  "epoll_wait",
+  "fcntl",
+  "free",
+  "fstatat",
+  "getegid",
+  "geteuid",
+  "getgid",
+  "getrlimit",
+  "getuid",
+  "ioctl",
+  "memcpy",
+  "memfd_create",
+  "memmove",
+  "memset",
+  "mmap",
+  "mprotect",
+  "munmap",
+  "open",
+  "pipe2",
+  "poll",
+  "pread",
+  "pthread_cond_broadcast",
+  "pthread_cond_destroy",
+  "pthread_cond_init",
+  "pthread_cond_timedwait",
+  "pthread_cond_wait",
+  "pthread_condattr_destroy",
+  "pthread_condattr_init",
+  "pthread_condattr_setclock",
+  "pthread_create",
+  "pthread_detach",
+  "pthread_mutex_lock",
+  "pthread_mutex_unlock",
+  "pthread_sigmask",
+  "read",
+  "realloc",
+  "recv",
+  "send",
+  "shutdown",
+  "sigfillset",
+  "snprintf",
+  "socketpair",
+  "stat",
+  "strchr",
+  "strchrnul",
+  "strlen",
+  "strrchr",
+  "strstr",
+  "strtoll",
+  "syscall",
+  "timerfd_create",
+  "timerfd_settime",
+  "waitid",
+  "write",
+  "__errno_location",
+  // stat() and fstatat() before glibc 2.33
+  "__xstat",
+  "__fxstatat",
+  // the toolchain's: crtbegin/crtend (weak), libgcc's aarch64 atomics
+  "__cxa_finalize",
+  "__gmon_start__",
+  "_ITM_deregisterTMCloneTable",
+  "_ITM_registerTMCloneTable",
+  "__getauxval",
+]);
+
+/** Imports refused with a reason and a fix, most telling first: an import
+ * that matches none and is not allowed is refused with a general one. */
+const REFUSED: [RegExp, string][] = [
+  [/^__stack_chk_(fail|guard)$/, STACK_PROTECTOR],
+  [/^__tls_get_addr$/, TLS],
+  [
+    /^(_?mcount|__fentry__|__cyg_profile_func_(enter|exit))$/,
+    "(profiling); build without -pg and -finstrument-functions",
+  ],
+  [
+    /^__\w+_chk$/,
+    "(_FORTIFY_SOURCE); build with -U_FORTIFY_SOURCE after any -D_FORTIFY_SOURCE flag",
+  ],
+  [
+    /^__(a|ub|t|m|l|hwa)san_/,
+    "(a sanitizer); build without -fsanitize",
+  ],
+  [/^__gcov_/, "(coverage); build without --coverage"],
+];
 
 /** The TLS relocations a linked library can carry, by machine. */
 const TLS_RELOCS: Record<string, Record<number, string>> = {
@@ -66,9 +165,9 @@ interface Section {
 
 /**
  * Why a built library cannot be used in this process, or undefined: it
- * must be an ELF64 little-endian shared object for `arch`, import neither
- * `__stack_chk_fail`, `__stack_chk_guard` nor `__tls_get_addr`, and carry no
- * TLS relocation.
+ * must be an ELF64 little-endian shared object for `arch`, import nothing
+ * but {@link ALLOWED_IMPORTS} (no `__stack_chk_fail`, `__tls_get_addr`,
+ * `mcount`, `__*_chk`, ...), and carry no TLS relocation.
  *
  * @param bytes the file
  * @param arch the machine it must be for, as `Deno.build.arch`
@@ -129,17 +228,23 @@ function entries(s: Section, fallback: number): number[] {
 
 function importProblem(v: DataView, all: Section[]): string | undefined {
   const SHT_DYNSYM = 11;
+  const imports: string[] = [];
   for (const s of all.filter((s) => s.type === SHT_DYNSYM)) {
     const strtab = all[s.link];
     if (!strtab) throw new RangeError("no string table");
-    for (const at of entries(s, 24)) {
+    for (const at of entries(s, 24).slice(1)) { // entry 0 is no symbol
       if (v.getUint16(at + 6, true) !== 0) continue; // defined here
-      const name = cString(v, strtab.offset + v.getUint32(at, true));
-      const why = IMPORTS[name];
-      if (why) return `imports ${name} ${why}`;
+      imports.push(cString(v, strtab.offset + v.getUint32(at, true)));
     }
   }
-  return undefined;
+  for (const [re, why] of REFUSED) {
+    const name = imports.find((n) => re.test(n));
+    if (name) return `imports ${name} ${why}`;
+  }
+  const name = imports.find((n) => !ALLOWED_IMPORTS.has(n));
+  return name === undefined
+    ? undefined
+    : `imports ${name}, which c/ does not call (ffi/library/elf.ts ALLOWED_IMPORTS); build without the flag that brings it in, or add a new libc call of the parent's side there`;
 }
 
 function relocProblem(

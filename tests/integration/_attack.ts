@@ -378,19 +378,25 @@ static void try_mem(struct proc *p, const char *comm)
 static void try_ptrace(struct proc *p, const char *comm)
 {
 	int status, sig = 0;
+	char now[64];
 
 	if (ptrace(PTRACE_SEIZE, p->pid, 0, 0) < 0) {
 		say(p, 2, comm, strerrorname_np(errno));
 		return;
 	}
 	(void)ptrace(PTRACE_INTERRUPT, p->pid, 0, 0);
+	/* Stopped, it is what it runs now: a process caught in execve() past
+	 * its point of no return (its comm not yet the command's) stops in
+	 * the command, and is named after it here. */
+	snprintf(now, sizeof now, "%s", comm);
 	if (waitpid(p->pid, &status, __WALL) == p->pid && WIFSTOPPED(status)) {
+		(void)look(p->pid, now, sizeof now);
 		/* A signal that came first goes on; the stop itself does not. */
 		if (status >> 16 == 0)
 			sig = WSTOPSIG(status);
 		(void)ptrace(PTRACE_DETACH, p->pid, 0, sig);
 	}
-	say(p, 2, comm, "attached");
+	say(p, 2, now, "attached");
 	p->done |= 4;
 }
 

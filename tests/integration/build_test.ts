@@ -1,15 +1,31 @@
 // The built file itself is checked, whatever the compiler's defaults: a
 // library whose child-side code reads the cloning thread's TLS (stack
-// protector, TLS variables) is refused at build time with one line.
+// protector, TLS variables) or that imports anything the parent's side
+// does not call (-pg's mcount, _FORTIFY_SOURCE's __*_chk) is refused at
+// build time with one line; and the flags keep distributions' defaults out.
 import assert from "node:assert/strict";
 import { CFLAGS } from "../../ffi/library/compiler.ts";
 import { libraryProblem } from "../../ffi/library/elf.ts";
-import { compileC, denoEval } from "./_cache.ts";
-import { ROOT } from "./_env.ts";
+import { compileC, denoEval, scratchDir } from "./_cache.ts";
+import { CHILD_CALLERS, CHILD_ROOTS, childClosure } from "./_closure.ts";
+import { cli, nsTest, ROOT } from "./_env.ts";
 
 /** What Ubuntu's gcc turns on by default. */
 const UBUNTU = "-fstack-protector-strong -fstack-clash-protection " +
   "-fcf-protection -D_FORTIFY_SOURCE=3";
+
+/** What dpkg-buildflags gives a package: Debian 12's CFLAGS, CPPFLAGS and
+ * LDFLAGS, and Ubuntu 24.04's for amd64 (link-time optimization too). */
+const DPKG: Record<string, string> = {
+  Debian: "-g -O2 -ffile-prefix-map=/build=. -fstack-protector-strong " +
+    "-Wformat -Werror=format-security -Wdate-time -D_FORTIFY_SOURCE=2 " +
+    "-Wl,-z,relro",
+  Ubuntu: "-g -O2 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer " +
+    "-ffile-prefix-map=/build=. -flto=auto -ffat-lto-objects " +
+    "-fstack-protector-strong -fstack-clash-protection -Wformat " +
+    "-Werror=format-security -fcf-protection -Wdate-time " +
+    "-D_FORTIFY_SOURCE=3 -Wl,-Bsymbolic-functions -Wl,-z,relro -Wl,-z,now",
+};
 
 /** Builds the library from c/ in a new process with `CC` set. */
 function build(cc: string, out: string) {
@@ -48,23 +64,51 @@ Deno.test("with Ubuntu's default flags in CC, the built library still passes", a
   Deno.removeSync(dir, { recursive: true });
 });
 
-Deno.test("a stack protector after our flags is refused in one line", async () => {
-  const dir = Deno.makeTempDirSync();
-  const cc = `${dir}/cc-after`;
-  Deno.writeTextFileSync(cc, `#!/bin/sh\nexec cc "$@" -fstack-protector-all\n`);
-  Deno.chmodSync(cc, 0o755);
-  const r = await build(cc, `${dir}/libuserns.so`);
-  assert.equal(
-    r.stdout,
-    `NATIVE_BUILD cannot build the native library: the file ${cc} built imports __stack_chk_fail (the stack protector); build with -fno-stack-protector after any -fstack-protector flag\n`,
-    r.stderr,
-  );
-  assert.throws(
-    () => Deno.statSync(`${dir}/libuserns.so`),
-    Deno.errors.NotFound,
-    "nothing written",
-  );
-  Deno.removeSync(dir, { recursive: true });
+Deno.test("with dpkg-buildflags' defaults in CC, the built library passes", async (t) => {
+  for (const [name, flags] of Object.entries(DPKG)) {
+    await t.step(name, async () => {
+      const dir = scratchDir();
+      const r = await build(`cc ${flags}`, `${dir}/libuserns.so`);
+      assert.equal(r.stdout, "built\n", r.stderr);
+      if (Deno.build.arch === "x86_64") {
+        const lib = `${dir}/libuserns.so`;
+        const { problems } = childClosure(lib, CHILD_ROOTS, CHILD_CALLERS);
+        assert.deepEqual(problems, [], "the child's side is still clean");
+      }
+    });
+  }
+});
+
+Deno.test("a flag after ours that brings in a call is refused in one line", async (t) => {
+  const cases: [string, string][] = [
+    [
+      "-fstack-protector-all",
+      "__stack_chk_fail (the stack protector); build with -fno-stack-protector after any -fstack-protector flag",
+    ],
+    ["-pg", "mcount (profiling); build without -pg and -finstrument-functions"],
+    [
+      "-D_FORTIFY_SOURCE=2",
+      "__snprintf_chk (_FORTIFY_SOURCE); build with -U_FORTIFY_SOURCE after any -D_FORTIFY_SOURCE flag",
+    ],
+  ];
+  for (const [flag, what] of cases) {
+    await t.step(flag, async () => {
+      const dir = scratchDir();
+      const cc = `${dir}/cc-after`;
+      Deno.writeTextFileSync(cc, `#!/bin/sh\nexec cc "$@" ${flag}\n`);
+      Deno.chmodSync(cc, 0o755);
+      const r = await build(cc, `${dir}/libuserns.so`);
+      assert.equal(
+        r.stdout,
+        `NATIVE_BUILD cannot build the native library: the file ${cc} built imports ${what}\n`,
+        r.stderr,
+      );
+      assert.throws(
+        () => Deno.statSync(`${dir}/libuserns.so`),
+        "nothing written",
+      );
+    });
+  }
 });
 
 Deno.test("thread-local storage in a library is found", async (t) => {
@@ -116,3 +160,28 @@ __attribute__((visibility("default"))) void zero(char *p, size_t n) {
   assert.match(run("readelf", "-d", `${dir}/probe.so`), /FLAGS_1.*NODELETE/);
   Deno.removeSync(dir, { recursive: true });
 });
+
+nsTest(
+  "built as for an architecture without inline system calls (UNS_PORTABLE), the library runs commands in fork mode, and executed it traps at once",
+  async () => {
+    const dir = scratchDir();
+    const r = await build("cc -DUNS_PORTABLE", `${dir}/libuserns.so`);
+    assert.equal(r.stdout, "built\n", r.stderr);
+    const env = { USERNS_LIBRARY: `${dir}/libuserns.so` };
+    const run = await cli(["run", "--", "sh", "-c", "echo ran"], { env });
+    assert.equal(run.stdout, "ran\n", run.stderr);
+    // Its init runs in place: the command is still pid 2.
+    const pid = await cli(["run", "--pid", "--", "sh", "-c", "echo $$"], {
+      env,
+    });
+    assert.equal(pid.stdout, "2\n", pid.stderr);
+    const self = await new Deno.Command(`${dir}/libuserns.so`, {
+      stderr: "null",
+      signal: AbortSignal.timeout(5000), // then SIGTERM: it spins
+    }).output();
+    assert.ok(
+      self.signal === "SIGILL" || self.signal === "SIGTRAP",
+      `${self.code} ${self.signal}`,
+    );
+  },
+);

@@ -67,7 +67,7 @@ const TLS =
 
 Deno.test("libraryProblem() accepts a clean library", () => {
   const clean = elf({
-    imports: ["memcpy", "clone"],
+    imports: ["memcpy", "clone", "__cxa_finalize", "_ITM_registerTMCloneTable"],
     defines: ["uns_spawn"],
     relocs: [6, 7, 8],
   });
@@ -78,7 +78,7 @@ Deno.test("libraryProblem() accepts a clean library", () => {
   );
 });
 
-Deno.test("libraryProblem() names what a raw-cloned child cannot run", async (t) => {
+Deno.test("libraryProblem() names what a raw-cloned child cannot run, and refuses any import not in the allow-list", async (t) => {
   const cases: [string, Uint8Array, string, string][] = [
     [
       "__stack_chk_fail",
@@ -138,6 +138,45 @@ Deno.test("libraryProblem() names what a raw-cloned child cannot run", async (t)
   for (const [name, file, arch, want] of cases) {
     await t.step(name, () => assert.equal(libraryProblem(file, arch), want));
   }
+  const refused: [string, string][] = [
+    ["mcount", "(profiling); build without -pg and -finstrument-functions"],
+    ["_mcount", "(profiling); build without -pg and -finstrument-functions"],
+    ["__fentry__", "(profiling); build without -pg and -finstrument-functions"],
+    [
+      "__cyg_profile_func_enter",
+      "(profiling); build without -pg and -finstrument-functions",
+    ],
+    [
+      "__snprintf_chk",
+      "(_FORTIFY_SOURCE); build with -U_FORTIFY_SOURCE after any -D_FORTIFY_SOURCE flag",
+    ],
+    [
+      "__memcpy_chk",
+      "(_FORTIFY_SOURCE); build with -U_FORTIFY_SOURCE after any -D_FORTIFY_SOURCE flag",
+    ],
+    ["__asan_init", "(a sanitizer); build without -fsanitize"],
+    ["__ubsan_handle_add_overflow", "(a sanitizer); build without -fsanitize"],
+    [
+      "getenv",
+      ", which c/ does not call (ffi/library/elf.ts ALLOWED_IMPORTS); build without the flag that brings it in, or add a new libc call of the parent's side there",
+    ],
+  ];
+  for (const [name, why] of refused) {
+    await t.step(`${name}: not in the allow-list`, () =>
+      assert.equal(
+        libraryProblem(elf({ imports: ["memcpy", name, "clone"] }), "x86_64"),
+        `imports ${name}${why.startsWith(",") ? "" : " "}${why}`,
+      ));
+  }
+  await t.step("the most telling import is named first", () => {
+    assert.equal(
+      libraryProblem(
+        elf({ imports: ["getenv", "__read_chk", "__stack_chk_fail"] }),
+        "x86_64",
+      ),
+      `imports __stack_chk_fail ${STACK}`,
+    );
+  });
   await t.step("a symbol defined in the library is not an import", () => {
     assert.equal(
       libraryProblem(elf({ defines: ["__stack_chk_fail"] }), "x86_64"),
