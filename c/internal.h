@@ -292,6 +292,15 @@ void *take(struct arena *a, size_t n);
 /* io.c */
 int start_time(int32_t pid, int64_t *out);
 
+/* filter.c: the command's capabilities and seccomp filter */
+struct sock_filter;
+void set_caps(const struct spawn *s, uint64_t keep);
+void set_filter(const struct spawn *s, const struct sock_filter *prog,
+		const uint32_t *lens, uint32_t n);
+void apply_caps_and_filter(const struct spawn *s, int caps, uint64_t keep,
+			   const struct sock_filter *prog,
+			   const uint32_t *lens, uint32_t n);
+
 /* waiter.c: every fd handed to the caller belongs to a context */
 int own_fds(int ctx, const int *fds, int n);
 int watch_exit(int ctx, int pidfd, int status_fd);

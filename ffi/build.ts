@@ -43,6 +43,7 @@ export const SOURCE_FILES: readonly string[] = [
   "lock.c",
   "join.c",
   "init.c",
+  "filter.c",
   "region.c",
   "userns.c",
   "io.c",
