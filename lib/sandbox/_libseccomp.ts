@@ -28,6 +28,9 @@ const symbols = {
     parameters: ["pointer", "u32", "i32", "u32", "buffer"],
     result: "i32",
   },
+  /** int seccomp_attr_set(scmp_filter_ctx ctx,
+   * enum scmp_filter_attr attr, uint32_t value) */
+  seccomp_attr_set: { parameters: ["pointer", "i32", "u32"], result: "i32" },
   /** int seccomp_export_bpf(const scmp_filter_ctx ctx, int fd) */
   seccomp_export_bpf: { parameters: ["pointer", "i32"], result: "i32" },
   /** const struct scmp_version *seccomp_version(void) */
@@ -48,6 +51,7 @@ type Lib = Deno.DynamicLibrary<typeof symbols>["symbols"];
 export const LIBSECCOMP = "libseccomp.so.2";
 /** The kernel's limit on one filter (`BPF_MAXINSNS`). */
 export const MAX_INSNS = 4096;
+const SCMP_FLTATR_CTL_OPTIMIZE = 8;
 const MFD_CLOEXEC = 1;
 const EEXIST = 17;
 
@@ -81,16 +85,34 @@ export function libseccomp(): Lib {
   }
 }
 
+let version: string | undefined;
+
 /**
- * The version of the loaded libseccomp.
+ * The version of libseccomp, without loading all of it when it is not
+ * loaded yet (a filter cached on disk needs only this).
  *
  * @returns `"2.5.4"`
+ * @throws {UsernsError} as {@link libseccomp}
  */
 export function libseccompVersion(): string {
-  const p = libseccomp().seccomp_version();
-  if (!p) return "unknown";
-  const v = new Deno.UnsafePointerView(p);
-  return `${v.getUint32(0)}.${v.getUint32(4)}.${v.getUint32(8)}`;
+  if (version) return version;
+  const own = lib ? undefined : (() => {
+    try {
+      return Deno.dlopen(LIBSECCOMP, {
+        seccomp_version: symbols.seccomp_version,
+      });
+    } catch {
+      return undefined; // libseccomp() says why
+    }
+  })();
+  try {
+    const p = (own?.symbols ?? libseccomp()).seccomp_version();
+    if (!p) return version = "unknown";
+    const v = new Deno.UnsafePointerView(p); // static data of the library
+    return version = `${v.getUint32(0)}.${v.getUint32(4)}.${v.getUint32(8)}`;
+  } finally {
+    own?.close(); // only once it is read
+  }
 }
 
 const cstr = (s: string): Uint8Array<ArrayBuffer> =>
@@ -180,6 +202,12 @@ export function compilePlan(plan: SeccompPlan, src: string): Uint8Array {
   const ctx = l.seccomp_init(plan.defaultAction);
   if (!ctx) profileError(src, "defaultAction", "libseccomp refused it");
   try {
+    // A binary tree over the system call numbers (libseccomp >= 2.5; older
+    // ones refuse the attribute and keep the linear list). The child pays
+    // for the filter's length when it installs it (the kernel translates
+    // it and runs it for every system call number to build its cache):
+    // podman's profile takes 0.25 ms to install so, 0.72 ms as a list.
+    l.seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
     for (const a of plan.arches) {
       const token = l.seccomp_arch_resolve_name(cstr(a.name));
       if (token === 0) {

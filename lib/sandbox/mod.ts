@@ -29,6 +29,7 @@ export {
 } from "./caps.ts";
 export {
   clearSeccompCache,
+  type CompileOptions,
   compileSeccompProfile,
   DENYLIST_SOURCE,
   libseccompVersion,

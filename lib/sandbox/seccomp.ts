@@ -19,7 +19,9 @@
  * denylist alone.
  *
  * Compiled filters are cached by the profile's content and the capability
- * set: a second spawn with the same choice pays no compilation.
+ * set, in memory and on disk (`_disk_cache.ts`, in the library's checked
+ * cache directory): a second spawn with the same choice pays no
+ * compilation, nor does the next CLI run.
  *
  * @example Usage
  * ```ts ignore
@@ -35,7 +37,8 @@
 import { UsernsError } from "../errors.ts";
 import { allCaps } from "./caps.ts";
 import { DENYLIST } from "./_denylist.ts";
-import { compilePlan } from "./_libseccomp.ts";
+import { compilePlan, libseccompVersion } from "./_libseccomp.ts";
+import { diskKey, readCachedFilter, writeCachedFilter } from "./_disk_cache.ts";
 import { planProfile, profileError } from "./_profile.ts";
 import type { Host, SeccompProfile } from "./_types.ts";
 
@@ -72,6 +75,13 @@ export const SYSTEM_PROFILES: readonly string[] = [
 
 /** How the denylist is named in {@link SeccompFilter.sources}. */
 export const DENYLIST_SOURCE = "userns denylist";
+
+/** How filters are compiled. */
+export interface CompileOptions {
+  /** Keep compiled filters on disk too (in the library's cache directory),
+   * for the next process. @default {true} */
+  disk?: boolean;
+}
 
 const CACHE_MAX = 16;
 const cache = new Map<string, Uint8Array>();
@@ -151,6 +161,7 @@ function textOf(profile: SeccompProfile): string {
  * @param caps the capabilities the command will have (`includes.caps`,
  *   `excludes.caps` are decided against them)
  * @param source how errors name the profile, e.g. its path
+ * @param options whether to keep it on disk too
  * @returns the bytes of a `struct sock_filter[]`; do not modify them
  * @throws {UsernsError} `INVALID_ARGUMENT` naming the entry that cannot be
  *   compiled (`syscalls[3].action: unknown action "SCMP_ACT_FOO"`);
@@ -160,6 +171,7 @@ export function compileSeccompProfile(
   profile: SeccompProfile | string,
   caps: bigint = allCaps(),
   source = "(given)",
+  options: CompileOptions = {},
 ): Uint8Array {
   const text = typeof profile === "string" ? profile : textOf(profile);
   const key = `${caps}\n${text}`;
@@ -169,10 +181,23 @@ export function compileSeccompProfile(
     cache.set(key, hit);
     return hit;
   }
-  const parsed = typeof profile === "string"
-    ? parseSeccompProfile(text, source)
-    : profile;
-  const bpf = compilePlan(planProfile(parsed, caps, host(), source), source);
+  const h = host();
+  const disk = options.disk ?? true
+    ? diskKey({
+      libseccomp: libseccompVersion(),
+      arch: Deno.build.arch,
+      kernel: h.kernel().join("."),
+      caps,
+    }, text)
+    : undefined;
+  let bpf = disk === undefined ? undefined : readCachedFilter(disk);
+  if (!bpf) {
+    const parsed = typeof profile === "string"
+      ? parseSeccompProfile(text, source)
+      : profile;
+    bpf = compilePlan(planProfile(parsed, caps, h, source), source);
+    if (disk !== undefined) writeCachedFilter(disk, bpf);
+  }
   cache.set(key, bpf);
   if (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value!);
   return bpf;
@@ -201,6 +226,7 @@ function readProfile(path: string): string {
  *
  * @param choice `"default"`, `"none"`, a profile object, or `{ path }`
  * @param caps the kept capabilities as a mask (see `keptCaps`)
+ * @param options whether to keep compiled filters on disk too
  * @returns the programs to install in order, or undefined for `"none"`
  * @throws {UsernsError} as {@link compileSeccompProfile}, or `FILE_READ`
  *   when the file cannot be read
@@ -208,6 +234,7 @@ function readProfile(path: string): string {
 export function seccompFilter(
   choice: SeccompChoice,
   caps: bigint = allCaps(),
+  options: CompileOptions = {},
 ): SeccompFilter | undefined {
   if (choice === "none") return undefined;
   const parts: [Uint8Array, string][] = [];
@@ -215,28 +242,37 @@ export function seccompFilter(
     const path = systemProfilePath();
     if (path) {
       parts.push([
-        compileSeccompProfile(readProfile(path), caps, `"${path}"`),
+        compileSeccompProfile(readProfile(path), caps, `"${path}"`, options),
         path,
       ]);
     }
     parts.push([
-      compileSeccompProfile(DENYLIST, caps, DENYLIST_SOURCE),
+      compileSeccompProfile(DENYLIST, caps, DENYLIST_SOURCE, options),
       DENYLIST_SOURCE,
     ]);
   } else if ("path" in choice && typeof choice.path === "string") {
     parts.push([
-      compileSeccompProfile(readProfile(choice.path), caps, `"${choice.path}"`),
+      compileSeccompProfile(
+        readProfile(choice.path),
+        caps,
+        `"${choice.path}"`,
+        options,
+      ),
       choice.path,
     ]);
   } else {
+    const profile = choice as SeccompProfile;
     parts.push([
-      compileSeccompProfile(choice as SeccompProfile, caps),
+      compileSeccompProfile(profile, caps, "(given)", options),
       "(given)",
     ]);
   }
   const bytes = new Uint8Array(parts.reduce((n, [b]) => n + b.length, 0));
   let at = 0;
-  for (const [b] of parts) bytes.set(b, (at += b.length) - b.length);
+  for (const [b] of parts) {
+    bytes.set(b, at);
+    at += b.length;
+  }
   return {
     bytes,
     lengths: Uint32Array.from(parts, ([b]) => b.length / 8),
