@@ -297,3 +297,43 @@ Deno.test("a file that cannot be read or parsed is one line naming it", () => {
     Deno.removeSync(file);
   }
 });
+
+filterTest(
+  "without no_new_privs the filter goes first, while CAP_SYS_ADMIN is there",
+  async () => {
+    const keep = 0n;
+    const args = [
+      ...capArgs(keep),
+      ...filterArgs(seccompFilter("default", keep)),
+    ];
+    const out = await run([
+      "unshare",
+      "-r",
+      tools.loader,
+      ...args,
+      "--",
+      "grep",
+      "-E",
+      "CapEff|Seccomp:|NoNewPrivs",
+      "/proc/self/status",
+    ]);
+    assert.deepEqual(statusOf(out.stdout), {
+      CapEff: "0000000000000000",
+      NoNewPrivs: "0",
+      Seccomp: "2",
+    }, out.stderr);
+    // With neither, the kernel refuses the filter: EACCES, first program.
+    const refused = await run([
+      tools.loader,
+      "-u",
+      "1000",
+      "--",
+      tools.loader,
+      ...filterArgs(seccompFilter(denyMkdir(38))),
+      "--",
+      "true",
+    ]);
+    assert.equal(refused.code, 125);
+    assert.match(refused.stderr, /step \d+ failed: errno 13, index 0/);
+  },
+);
