@@ -5,10 +5,14 @@
  * spawn path. Compiled by tests/integration/_seccomp.ts together with
  * c/filter.c.
  *
- * loader [-u UID [-N]] [-n] [-c HEXMASK] [-f BPF]... [-T N] -- COMMAND [ARG]...
+ * loader [-u UID [-N]] [-w UID [-k]] [-n] [-c HEXMASK] [-f BPF]... [-T N] -- COMMAND [ARG]...
  *   -u UID  first unshare a user namespace with UID (and the gid UID)
  *           mapped to the caller's own ids, as bwrap --unshare-user --uid
  *   -N      with -u: a new network namespace too, owned by it
+ *   -w UID  switch to UID and the gid UID (setresgid, setresuid) first,
+ *           as the child's switch_ids() does for --user
+ *   -k      with -w: PR_SET_KEEPCAPS before the switch, so that the
+ *           permitted set survives it
  *   -n      set no_new_privs first
  *   -c      keep exactly these capabilities (set_caps)
  *   -f      a file holding one BPF program (struct sock_filter[])
@@ -149,13 +153,15 @@ int main(int argc, char **argv)
 	size_t used = 0;
 	struct spawn s = { .err_fd = 2 };
 	uint64_t keep = 0;
-	int caps = 0, nnp = 0, runs = 0, calls = 0, net = 0, opt;
-	long uid = -1;
+	int caps = 0, nnp = 0, runs = 0, calls = 0, net = 0, keepcaps = 0, opt;
+	long uid = -1, to = -1;
 
-	while ((opt = getopt(argc, argv, "+u:Nnc:f:T:S:")) != -1) {
+	while ((opt = getopt(argc, argv, "+u:Nw:knc:f:T:S:")) != -1) {
 		switch (opt) {
 		case 'u': uid = strtol(optarg, NULL, 10); break;
 		case 'N': net = 1; break;
+		case 'w': to = strtol(optarg, NULL, 10); break;
+		case 'k': keepcaps = 1; break;
 		case 'n': nnp = 1; break;
 		case 'c': caps = 1, keep = strtoull(optarg, NULL, 16); break;
 		case 'T': runs = atoi(optarg); break;
@@ -173,6 +179,12 @@ int main(int argc, char **argv)
 	}
 	if (uid >= 0)
 		own_namespace(uid, net);
+	if (keepcaps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		die("keepcaps");
+	if (to >= 0 && (syscall(SYS_setgroups, 0, NULL) < 0 ||
+			syscall(SYS_setresgid, to, to, to) < 0 ||
+			syscall(SYS_setresuid, to, to, to) < 0))
+		die("switch");
 	if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die("no_new_privs");
 	if (runs > 0)

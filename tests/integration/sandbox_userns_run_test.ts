@@ -84,3 +84,50 @@ nsTest(
   },
   toolsReason,
 );
+
+nsTest(
+  "under userns run as uid 1000: the switch must keep the permitted set (PR_SET_KEEPCAPS)",
+  async () => {
+    const keep = 1n << 10n;
+    const kept = await cli([
+      "run",
+      "--",
+      tools.loader,
+      "-w",
+      "1000",
+      "-k",
+      ...capArgs(keep),
+      "--",
+      "grep",
+      "-E",
+      "Cap|^Uid",
+      "/proc/self/status",
+    ], { stdout: "piped", stderr: "piped" });
+    assert.equal(kept.code, 0, kept.stderr);
+    const s = statusOf(kept.stdout);
+    for (const set of ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"]) {
+      assert.equal(s[set], "0000000000000400", set);
+    }
+    assert.match(kept.stdout, /^Uid:\s+1000\s/m);
+    // Without it, setresuid() emptied the sets: even --cap-drop ALL cannot
+    // drop the bounding set (no CAP_SETPCAP): one line, step and capability.
+    for (const mask of [keep, 0n]) {
+      const lost = await cli([
+        "run",
+        "--",
+        tools.loader,
+        "-w",
+        "1000",
+        ...capArgs(mask),
+        "--",
+        "true",
+      ], { stdout: "piped", stderr: "piped" });
+      assert.equal(lost.code, 125);
+      assert.match(
+        lost.stderr,
+        new RegExp(`step 27 failed: errno 1, index ${mask ? 10 : 0}`),
+      );
+    }
+  },
+  toolsReason,
+);
