@@ -341,6 +341,15 @@ int make_socketpair(int fds[2]);
 int set_nonblock(int fd);
 int write_all(int fd, const void *p, size_t len);
 
+/* filter.c: the command's capabilities and seccomp filter */
+struct sock_filter;
+void set_caps(const struct spawn *s, uint64_t keep);
+void set_filter(const struct spawn *s, const struct sock_filter *prog,
+		const uint32_t *lens, uint32_t n);
+void apply_caps_and_filter(const struct spawn *s, int caps, uint64_t keep,
+			   const struct sock_filter *prog,
+			   const uint32_t *lens, uint32_t n);
+
 /* waiter.c: every fd handed to the caller belongs to a context */
 int own_fds(int ctx, const int *fds, int n);
 int watch_exit(int ctx, int pidfd, int status_fd);
