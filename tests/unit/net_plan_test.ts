@@ -82,7 +82,7 @@ Deno.test("planNetwork() says which helper to install, in one line", async (t) =
       "slirp4netns asked",
       { network: "slirp4netns", path: "" },
       installed("pasta"),
-      /^slirp4netns not found on PATH; install slirp4netns \(apt-get install slirp4netns\), or use --network pasta$/,
+      /^slirp4netns (not found on PATH; install slirp4netns \(apt-get install slirp4netns\)|is at \S+ but not on PATH \(PATH=\); add \S+ to PATH), or use --network pasta$/,
     ],
   ];
   for (const [name, o, lookup, want] of cases) {
