@@ -72,6 +72,7 @@ export { addHostForward, type SlirpAnswer, slirpRequest } from "./slirp_api.ts";
 export {
   type PodNetwork,
   podNetworkAlive,
+  podNetworkFiles,
   type PodPlace,
   startPodNetwork,
   stopPodNetwork,

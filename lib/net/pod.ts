@@ -52,18 +52,36 @@ export interface PodNetwork {
   publish: Published[];
   /** Whether the host's 127.0.0.1 is reachable through the gateway. */
   allowHostLoopback: boolean;
-  /** pasta: the link to the namespace; removing it ends pasta. */
-  link?: string;
-  /** Files to remove at stop: the link, slirp4netns's API socket and log. */
-  files: string[];
 }
 
-/** Where a pod's files go: its state directory and its name. */
+/**
+ * Where a pod's network files go: its state directory and its name. The
+ * record keeps no path: they follow from this, so that a record read back
+ * can name no other file.
+ */
 export interface PodPlace {
   /** The pod state directory (private, the caller's). */
   dir: string;
   /** The pod's name. */
   name: string;
+}
+
+/**
+ * A pod's network files: pasta's link to the holder's network namespace
+ * (removing it ends pasta), slirp4netns's API socket and log.
+ *
+ * @param at the pod's state directory and name
+ * @returns their paths
+ */
+export function podNetworkFiles(
+  at: PodPlace,
+): { link: string; socket: string; log: string } {
+  const base = `${at.dir}/${at.name}`;
+  return {
+    link: `${base}.netns`,
+    socket: `${base}.slirp.sock`,
+    log: `${base}.slirp.log`,
+  };
 }
 
 /**
@@ -88,23 +106,17 @@ export async function startPodNetwork(
     if (!w.startsWith("setpriv")) (options.onWarning ?? warn)(w);
   }
   checkTun(plan.helper);
-  const base = `${at.dir}/${at.name}`;
-  const net = plan.helper === "pasta"
-    ? await startPasta(pid, plan, `${base}.netns`)
-    : await startSlirp(pid, plan, `${base}.slirp.sock`, `${base}.slirp.log`);
-  return net;
+  const f = podNetworkFiles(at);
+  return plan.helper === "pasta"
+    ? await startPasta(pid, plan, f.link)
+    : await startSlirp(pid, plan, f.socket, f.log);
 }
 
 function warn(message: string): void {
   console.error(`userns: warning: ${message}`);
 }
 
-function record(
-  plan: NetworkPlan,
-  pid: number,
-  files: string[],
-  link?: string,
-): PodNetwork {
+function record(plan: NetworkPlan, pid: number): PodNetwork {
   const start = startTime(pid);
   if (start === undefined) {
     throw new NetworkError(
@@ -121,8 +133,6 @@ function record(
     resolvConf: resolvConf(plan.nameserver, hostResolvConf()),
     publish: plan.publish,
     allowHostLoopback: plan.allowHostLoopback,
-    ...link ? { link } : {},
-    files,
   };
 }
 
@@ -160,7 +170,7 @@ async function startPasta(
         ? e
         : portFailure(plan.helper, e.port, e.line);
     }
-    return record(plan, Number(r.line), [link], link);
+    return record(plan, Number(r.line));
   } catch (e) {
     await Deno.remove(link).catch(() => {}); // a daemon quits with it
     throw e;
@@ -206,7 +216,7 @@ async function startSlirp(
       if (why) throw portFailure(plan.helper, p, why);
     }
     h.unref();
-    return record(plan, h.pid, [socket, log]);
+    return record(plan, h.pid);
   } catch (e) {
     await h.end();
     await removeAll([socket, log]);
@@ -247,25 +257,34 @@ export function podNetworkAlive(net: PodNetwork): boolean {
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Ends a pod's helper and removes its files: the link first (pasta quits on
- * its own), then SIGTERM and, a second later, SIGKILL to the recorded
- * process if it still runs. Safe to call for a helper already gone.
+ * Ends a pod's helper and removes its files: pasta's link first (pasta
+ * quits on its own), then SIGTERM and, a second later, SIGKILL to the
+ * recorded process if it still runs (the same pid and start time). Safe to
+ * call for a helper already gone, and for a pod whose start failed midway
+ * (then `net` is undefined: only its files go).
  *
- * @param net what the record keeps
+ * @param net what the record keeps, if anything
+ * @param at the pod's state directory and name
  * @returns whether the helper is gone
  */
-export async function stopPodNetwork(net: PodNetwork): Promise<boolean> {
-  if (net.link) await Deno.remove(net.link).catch(() => {});
-  const alive = () => podNetworkAlive(net);
-  // pasta quits by itself once its link is gone: give it a moment first.
-  const steps = net.link
-    ? [[0, 500], [15, 1000], [9, 1000]] as const
-    : [[15, 1000], [9, 1000]] as const;
-  for (const [sig, ms] of steps) {
-    if (sig) signalProcess(net.pid, sig, alive);
-    for (let t = 0; t < ms && alive(); t += 10) await delay(10);
-    if (!alive()) break;
+export async function stopPodNetwork(
+  net: PodNetwork | undefined,
+  at: PodPlace,
+): Promise<boolean> {
+  const f = podNetworkFiles(at);
+  await Deno.remove(f.link).catch(() => {});
+  if (net) {
+    const alive = () => podNetworkAlive(net);
+    // pasta quits by itself once its link is gone: give it a moment first.
+    const steps = net.helper === "pasta"
+      ? [[0, 500], [15, 1000], [9, 1000]] as const
+      : [[15, 1000], [9, 1000]] as const;
+    for (const [sig, ms] of steps) {
+      if (sig) signalProcess(net.pid, sig, alive);
+      for (let t = 0; t < ms && alive(); t += 10) await delay(10);
+      if (!alive()) break;
+    }
   }
-  await removeAll(net.files);
-  return !alive();
+  await removeAll([f.socket, f.log]);
+  return !net || !podNetworkAlive(net);
 }

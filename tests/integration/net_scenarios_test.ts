@@ -20,6 +20,7 @@ import {
   type NetworkOptions,
   type PodNetwork,
   podNetworkAlive,
+  podNetworkFiles,
   startNetwork,
   startPodNetwork,
   stopPodNetwork,
@@ -410,7 +411,7 @@ async function pod(a: ScenarioArgs & { keep?: boolean }) {
   const got = await fetchFrom(hostPort);
   const files = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
   if (a.keep) return { net: net!, dir, got, parent, files, deno: Deno.pid };
-  const stopped = await stopPodNetwork(net!);
+  const stopped = await stopPodNetwork(net!, { dir, name: "p" });
   holder.kill("SIGKILL");
   await holder.status;
   const after = [...Deno.readDirSync(dir)].map((e) => e.name);
@@ -431,12 +432,13 @@ async function pod(a: ScenarioArgs & { keep?: boolean }) {
 async function podStop(
   a: { net: PodNetwork; dir: string; linkOnly?: boolean },
 ) {
+  const at = { dir: a.dir, name: "p" };
   let stopped: boolean;
   if (a.linkOnly) {
-    await Deno.remove(a.net.link!);
+    await Deno.remove(podNetworkFiles(at).link);
     stopped = (await gone([a.net.pid])).length === 0;
   } else {
-    stopped = await stopPodNetwork(a.net);
+    stopped = await stopPodNetwork(a.net, at);
   }
   const after = [...Deno.readDirSync(a.dir)].map((e) => e.name);
   await Deno.remove(a.dir, { recursive: true });
