@@ -57,47 +57,60 @@ export const TUN = "/dev/net/tun";
 const TUN_HINT = `as root: chmod 666 ${TUN} (the mode distributions ship)`;
 
 /**
- * Checks that this process may open `/dev/net/tun` for reading and
- * writing, as the helper will: opening creates no interface.
+ * Why this process may not open the tun device for reading and writing, as
+ * a helper will (opening creates no interface), if it may not.
+ *
+ * @param path the device @default {"/dev/net/tun"}
+ * @returns why it cannot be opened (`EACCES (mode 0600, owner 0)`) and the
+ *   fix, or undefined when it opens (or when Deno's permissions do not let
+ *   this process try)
+ */
+export function tunProblem(
+  path = TUN,
+): { why: string; hint: string; cause: unknown } | undefined {
+  try {
+    Deno.openSync(path, { read: true, write: true }).close();
+    return undefined;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) return undefined;
+    if (e instanceof Deno.errors.NotFound) {
+      return {
+        why: "it does not exist",
+        hint:
+          `as root: modprobe tun, or mknod ${path} c 10 200 && chmod 666 ${path}`,
+        cause: e,
+      };
+    }
+    const code = (e as { code?: string }).code ?? (e as Error).name;
+    return {
+      why: `${code}${modeOf(path)}`,
+      hint: TUN_HINT,
+      cause: e,
+    };
+  }
+}
+
+/**
+ * Checks that this process may open `/dev/net/tun`, as the helper will.
  *
  * @param helper the helper that will open it
  * @throws {NetworkError} tun, with the fix
  */
 export function checkTun(helper: NetworkHelper): void {
-  try {
-    Deno.openSync(TUN, { read: true, write: true }).close();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotCapable) return; // Deno's permission: the helper will say
-    const code = (e as { code?: string }).code ?? (e as Error).name;
-    if (e instanceof Deno.errors.NotFound) {
-      throw new NetworkError(
-        "HELPER_FAILED",
-        "tun",
-        `${helper} needs ${TUN}, which does not exist`,
-        {
-          hint:
-            `as root: modprobe tun, or mknod ${TUN} c 10 200 && chmod 666 ${TUN}`,
-          helper,
-          cause: e,
-        },
-      );
-    }
-    throw new NetworkError(
-      "HELPER_FAILED",
-      "tun",
-      `${helper} cannot open ${TUN}: ${code}${modeOf()}`,
-      {
-        hint: TUN_HINT,
-        helper,
-        cause: e,
-      },
-    );
+  const p = tunProblem();
+  if (p) {
+    const what = `${helper} cannot open ${TUN}: ${p.why}`;
+    throw new NetworkError("HELPER_FAILED", "tun", what, {
+      hint: p.hint,
+      helper,
+      cause: p.cause,
+    });
   }
 }
 
-function modeOf(): string {
+function modeOf(path: string): string {
   try {
-    const st = Deno.statSync(TUN);
+    const st = Deno.statSync(path);
     return ` (mode ${
       ((st.mode ?? 0) & 0o7777).toString(8).padStart(4, "0")
     }, owner ${st.uid})`;

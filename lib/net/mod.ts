@@ -77,3 +77,4 @@ export {
   startPodNetwork,
   stopPodNetwork,
 } from "./pod.ts";
+export { type NetworkCheck, networkChecks } from "./doctor.ts";

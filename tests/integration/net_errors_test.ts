@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { nsTest } from "./_env.ts";
+import { networkChecks } from "../../lib/net/mod.ts";
 import {
   brokenTun,
   HELPERS,
@@ -121,3 +122,39 @@ for (const helper of HELPERS) {
     needs(helper),
   );
 }
+
+Deno.test("networkChecks() says whether the tun device can be opened, and the fix", async () => {
+  const check = (tun: string) => networkChecks("", () => "/x", tun).at(-1)!;
+  assert.deepEqual(check("/dev/null"), {
+    check: "/dev/null",
+    status: "ok",
+    detail: "can be opened for reading and writing",
+    hint: "",
+  });
+  assert.deepEqual(check("/nonexistent/tun"), {
+    check: "/nonexistent/tun",
+    status: "warn",
+    detail: "cannot be opened: it does not exist",
+    hint:
+      "as root: modprobe tun, or mknod /nonexistent/tun c 10 200 && chmod 666 /nonexistent/tun",
+  });
+  const file = await Deno.makeTempFile();
+  try {
+    await Deno.chmod(file, 0o400);
+    const c = check(file);
+    // Root opens a 0400 file for writing all the same.
+    if (Deno.uid() !== 0) {
+      assert.equal(c.status, "warn");
+      assert.match(
+        c.detail,
+        /^cannot be opened: EACCES \(mode 0400, owner \d+\)$/,
+      );
+      assert.equal(
+        c.hint,
+        "as root: chmod 666 /dev/net/tun (the mode distributions ship)",
+      );
+    } else assert.equal(c.status, "ok");
+  } finally {
+    await Deno.remove(file);
+  }
+});
