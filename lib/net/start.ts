@@ -135,15 +135,13 @@ export async function startPlanned(
     if (dir) await publishAll(plan, socket);
   } catch (e) {
     await h.end();
-    await removeDir();
     throw e;
+  } finally {
+    // The API socket is not needed once the ports are set up: gone now, it
+    // is not left behind if this process is killed later.
+    await removeDir();
   }
-  return new Network(
-    h,
-    plan,
-    resolvConf(plan.nameserver, hostResolvConf()),
-    removeDir,
-  );
+  return new Network(h, plan, resolvConf(plan.nameserver, hostResolvConf()));
 }
 
 /** Why a helper that ended before it was ready failed. */
@@ -223,29 +221,19 @@ class Network implements NetworkHandle {
   readonly publish: readonly Published[];
   readonly ended: Promise<Deno.CommandStatus>;
   readonly #h: HelperProcess;
-  readonly #cleanup: () => Promise<void>;
   #closing?: Promise<void>;
 
-  constructor(
-    h: HelperProcess,
-    plan: NetworkPlan,
-    resolv: string,
-    cleanup: () => Promise<void>,
-  ) {
+  constructor(h: HelperProcess, plan: NetworkPlan, resolv: string) {
     this.helper = plan.helper;
     this.pid = h.pid;
     this.resolvConf = resolv;
     this.publish = plan.publish;
     this.ended = h.status;
     this.#h = h;
-    this.#cleanup = cleanup;
   }
 
   close(): Promise<void> {
-    return this.#closing ??= (async () => {
-      await this.#h.end();
-      await this.#cleanup();
-    })();
+    return this.#closing ??= this.#h.end().then(() => {});
   }
 
   [Symbol.asyncDispose](): Promise<void> {

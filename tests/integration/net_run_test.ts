@@ -133,6 +133,7 @@ async function holdThenKill(who: Who, helper: string) {
     child: number;
     helper: number;
     helpers: number[];
+    tempDirs: string[];
   };
   const before = helpersOf(ran.child);
   Deno.kill(ran.deno, "SIGKILL");
@@ -151,6 +152,7 @@ netTest(
   async (helper, who) => {
     const r = await holdThenKill(who, helper);
     assert.deepEqual(r.before, [r.helper]); // it ran, attached to the child
+    assert.deepEqual(r.tempDirs, []); // nothing of it on disk to leave behind
     assert.deepEqual(r.left, []);
     assert.deepEqual(r.attached, []);
   },

@@ -332,6 +332,12 @@ function tun(a: ScenarioArgs) {
  * killed: the test kills this process with SIGKILL.
  */
 async function hold(a: ScenarioArgs): Promise<never> {
+  const tmp = () =>
+    new Set(
+      [...Deno.readDirSync(Deno.env.get("TMPDIR") ?? "/tmp")]
+        .filter((e) => e.name.startsWith("userns-net-")).map((e) => e.name),
+    );
+  const before = tmp();
   let handle: NetworkHandle | undefined;
   let child = 0;
   const cmd = new UsernsCommand("sleep", {
@@ -350,6 +356,7 @@ async function hold(a: ScenarioArgs): Promise<never> {
       child,
       helper: handle!.pid,
       helpers: helpersOf(child),
+      tempDirs: [...tmp()].filter((n) => !before.has(n)),
     }),
   );
   await cmd.status;
