@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { findOnPath } from "../pathsearch.ts";
+import { findOnPath } from "../system/path_search.ts";
 import { TUN, tunProblem } from "./errors.ts";
 import type { Lookup } from "./plan.ts";
 

@@ -9,7 +9,7 @@ import {
   UsernsError,
   type UsernsErrorCode,
   type UsernsErrorDetails,
-} from "../errors.ts";
+} from "../errors/errors.ts";
 import {
   formatPublish,
   type NetworkHelper,

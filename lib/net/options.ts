@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { UsernsError } from "../errors.ts";
-import { UsernsRangeError, UsernsTypeError } from "../builtin_errors.ts";
+import { UsernsError } from "../errors/errors.ts";
+import { UsernsRangeError, UsernsTypeError } from "../errors/builtin.ts";
 
 /** What network a command gets. */
 export type NetworkMode = "none" | "pasta" | "slirp4netns" | "host";

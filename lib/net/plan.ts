@@ -12,9 +12,9 @@
  *
  * @module
  */
-import { UsernsError } from "../errors.ts";
+import { UsernsError } from "../errors/errors.ts";
 import { NetworkError } from "./errors.ts";
-import { findOnPath, whyNotOnPath } from "../pathsearch.ts";
+import { findOnPath, whyNotOnPath } from "../system/path_search.ts";
 import {
   checkNetworkOptions,
   formatPublish,

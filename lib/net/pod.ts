@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { signalProcess, startTime } from "../../ffi/native.ts";
+import { signalProcess, startTime } from "../../ffi/process.ts";
 import { HelperProcess } from "./_helper.ts";
 import {
   checkTun,

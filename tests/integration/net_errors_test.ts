@@ -14,7 +14,7 @@ import {
   netTest,
   scenario,
   type Who,
-} from "./net_runner_test.ts";
+} from "./_net_runner.ts";
 
 interface Failed {
   threw: boolean;

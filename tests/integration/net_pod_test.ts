@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import type { PodNetwork } from "../../lib/net/mod.ts";
-import { needs, netTest, scenario } from "./net_runner_test.ts";
+import { needs, netTest, scenario } from "./_net_runner.ts";
 import { nsTest } from "./_env.ts";
-import { running } from "./net_scenarios_test.ts";
+import { running } from "./_net_scenarios.ts";
 
 interface Pod {
   net: PodNetwork;

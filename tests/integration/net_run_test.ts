@@ -17,8 +17,8 @@ import {
   scenario,
   scriptCommand,
   type Who,
-} from "./net_runner_test.ts";
-import { gone, helpersOf } from "./net_scenarios_test.ts";
+} from "./_net_runner.ts";
+import { gone, helpersOf } from "./_net_scenarios.ts";
 
 interface Ran {
   out: string;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isUsernsError } from "../../lib/errors.ts";
+import { isUsernsError } from "../../lib/errors/errors.ts";
 import {
   helperFailure,
   helperLines,

@@ -4,7 +4,7 @@
  * the test's process, or as a script where the test needs another user or
  * a network namespace of its own playing the host:
  *
- *     deno run -A net_scenarios_test.ts NAME '{"helper":"pasta",...}'
+ *     deno run -A _net_scenarios.ts NAME '{"helper":"pasta",...}'
  *
  * prints the result as one JSON line. This file imports only the library,
  * so that a copy of it runs as the test user; it registers no test itself.

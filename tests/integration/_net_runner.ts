@@ -1,5 +1,5 @@
 /**
- * How the network tests run a scenario of `net_scenarios_test.ts`: in this
+ * How the network tests run a scenario of `_net_scenarios.ts`: in this
  * process, or as a script, as the test user (root runs it through
  * `runuser` on a copy the user can read), or inside a network namespace
  * the test made to play the host. A helper module: it registers no test
@@ -7,13 +7,13 @@
  * `_net.ts` in the suite's own convention).
  */
 import { nsTest, PRIVILEGED, ROOT, text } from "./_env.ts";
-import { asUser, UNPRIVILEGED_REASON, userMain } from "./_asuser.ts";
-import { findOnPath } from "../../lib/pathsearch.ts";
+import { asUser, UNPRIVILEGED_REASON, userMain } from "./_user.ts";
+import { findOnPath } from "../../lib/system/path_search.ts";
 import {
   FAKE_GATEWAY,
   type ScenarioName,
   SCENARIOS,
-} from "./net_scenarios_test.ts";
+} from "./_net_scenarios.ts";
 
 /** Who runs a scenario: the suite's own user, or the test user (as root). */
 export type Who = "caller" | "user";
@@ -26,7 +26,7 @@ export const WHO: Who[] = PRIVILEGED && !UNPRIVILEGED_REASON
   ? ["caller", "user"]
   : ["caller"];
 
-const SCRIPT = `${ROOT}tests/integration/net_scenarios_test.ts`;
+const SCRIPT = `${ROOT}tests/integration/_net_scenarios.ts`;
 
 /** Why `helper` cannot run here, if it cannot (ignored, or failed under CI). */
 export function needs(helper: string): string | undefined {
@@ -74,8 +74,8 @@ function scriptFor(who: Who): string {
   if (!userScript) {
     const dir = userMain().replace(/\/main\.ts$/, "/tests/integration");
     Deno.mkdirSync(dir, { recursive: true, mode: 0o755 });
-    Deno.copyFileSync(SCRIPT, `${dir}/net_scenarios_test.ts`);
-    userScript = `${dir}/net_scenarios_test.ts`;
+    Deno.copyFileSync(SCRIPT, `${dir}/_net_scenarios.ts`);
+    userScript = `${dir}/_net_scenarios.ts`;
   }
   return userScript;
 }

@@ -5,7 +5,7 @@
  * One shuffled run: every round runs each configuration once, in a new
  * random order, and ratios are taken per round, then their median.
  *
- *     deno run -A tests/integration/net_bench_test.ts [ROUNDS] [MIB]
+ *     deno run -A tests/bench/net.ts [ROUNDS] [MIB]
  *
  * Run it unprivileged (rootless podman; as root: through `runuser`, with a
  * HOME of its own, as in the report). podman 4.3 has no pasta: both
