@@ -395,6 +395,10 @@ _Noreturn void go(const struct spawn *s, struct klimit *core)
 	if (s->join_fd >= 0 && (opt[UNS_OPT_CLONE_FLAGS] & CLONE_NEWPID))
 		enter_new_pid(s, nest);
 	set_up_namespace(s);
+	/* Capabilities to keep must survive the switch to a non-root uid. */
+	if (opt[UNS_OPT_CAPS])
+		CHECK(s, sys(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0),
+		      UNS_STEP_CAPS);
 	switch_ids(s);
 	/* A change of ids resets it to fs.suid_dumpable's rule. */
 	if (s->join_fd >= 0)
@@ -404,9 +408,17 @@ _Noreturn void go(const struct spawn *s, struct klimit *core)
 	if (opt[UNS_OPT_INIT])
 		fork_init(s);
 	set_up_process(s, core);
-	CHECK(s, unblock_all(), UNS_STEP_EXEC);
 	CHECK(s, sys(SYS_prlimit64, 0, RLIMIT_CORE, core, NULL),
 	      UNS_STEP_RLIMIT);
+	/* Last, with every signal still blocked: what the filter allows is
+	 * all that is left to do (unblock, execve). */
+	apply_caps_and_filter(
+		s, opt[UNS_OPT_CAPS],
+		(uint64_t)(uint32_t)opt[UNS_OPT_CAPS_HI] << 32 |
+			(uint32_t)opt[UNS_OPT_CAPS_LO],
+		(const struct sock_filter *)s->filter,
+		(const uint32_t *)s->filter_lens, (uint32_t)opt[UNS_OPT_NFILTER]);
+	CHECK(s, unblock_all(), UNS_STEP_EXEC);
 	fail_at(s, UNS_STEP_EXEC, exec_candidates(s), -1);
 }
 

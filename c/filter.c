@@ -13,11 +13,9 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
-/* Until enum uns_step (userns.h) has them as UNS_STEP_CAPS and
- * UNS_STEP_SECCOMP; the failure's index names the capability or the
- * program. */
-#define STEP_CAPS (UNS_STEP_LAUNCH + 1)
-#define STEP_SECCOMP (UNS_STEP_LAUNCH + 2)
+/* The failure's index names the capability or the program. */
+#define STEP_CAPS UNS_STEP_CAPS
+#define STEP_SECCOMP UNS_STEP_SECCOMP
 
 static int kept(uint64_t keep, int cap)
 {

@@ -233,6 +233,8 @@ struct spawn {
 	char *str;          /* the strings; writable (mkdir -p cuts paths) */
 	const int32_t *mounts; /* NMOUNT operations of UNS_MOUNT_SLOTS */
 	const int32_t *rlimits; /* NRLIMIT limits of UNS_RLIMIT_SLOTS */
+	const int32_t *filter_lens; /* NFILTER seccomp programs' lengths */
+	const int32_t *filter; /* their instructions, 2 slots each */
 	int sync_fd, err_fd; /* the child's ends */
 	int stdio[3];        /* fd to install as 0, 1, 2, or -1 to inherit */
 	int join_fd;         /* a pidfd of the process to join, or -1 */

@@ -82,6 +82,8 @@ static void rebase(struct spawn *s)
 	MOVE(s->str);
 	MOVE(s->mounts);
 	MOVE(s->rlimits);
+	MOVE(s->filter_lens);
+	MOVE(s->filter);
 	MOVE(s->cand);
 	for (v = (char **)s->cand; v < (char **)s->cand + s->ncand; v++)
 		MOVE(*v);

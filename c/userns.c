@@ -60,20 +60,36 @@ static int check_tail(const int32_t *m, int32_t nmount, const int32_t *l,
  * envc, the sizes) can overflow. */
 static int check_opt(const int32_t *opt, uint32_t nopt, const char *str)
 {
-	int32_t len, argc, envc, nmount, nlim;
+	int32_t len, argc, envc, nmount, nlim, nfilter, ninsn;
 
 	if (nopt < UNS_OPT_COUNT || nopt > INT32_MAX)
 		return -EINVAL;
 	len = opt[UNS_OPT_STR_LEN], argc = opt[UNS_OPT_ARGC];
 	envc = opt[UNS_OPT_ENVC], nmount = opt[UNS_OPT_NMOUNT];
 	nlim = opt[UNS_OPT_NRLIMIT];
+	nfilter = opt[UNS_OPT_NFILTER], ninsn = opt[UNS_OPT_NINSN];
 	if (len < 1 || str[len - 1] != '\0' || argc < 1 || envc < 0 ||
 	    nmount < 0 || nmount > UNS_MAX_MOUNTS || nlim < 0 || nlim > 16 ||
+	    nfilter < 0 || nfilter > UNS_MAX_FILTERS || ninsn < 0 ||
+	    ninsn > UNS_MAX_INSNS || (nfilter == 0) != (ninsn == 0) ||
 	    nopt != (uint64_t)UNS_OPT_COUNT + (uint64_t)argc + (uint64_t)envc +
 			    (uint64_t)nmount * UNS_MOUNT_SLOTS +
-			    (uint64_t)nlim * UNS_RLIMIT_SLOTS ||
+			    (uint64_t)nlim * UNS_RLIMIT_SLOTS +
+			    (uint64_t)nfilter + 2 * (uint64_t)ninsn ||
 	    !in_str(opt[UNS_OPT_FILE], len, 0))
 		return -EINVAL;
+	if (nfilter > 0) {
+		const int32_t *lens = opt + nopt - nfilter - 2 * ninsn;
+		int64_t sum = 0;
+
+		for (int32_t i = 0; i < nfilter; i++) {
+			if (lens[i] < 1 || lens[i] > 4096)
+				return -EINVAL;
+			sum += lens[i];
+		}
+		if (sum != ninsn)
+			return -EINVAL;
+	}
 	for (int i = UNS_OPT_FILE; i <= UNS_OPT_LOCK_GID_MAP; i++)
 		if (!in_str(opt[i], len, 1))
 			return -EINVAL;
@@ -192,6 +208,8 @@ static struct spawn *place(struct arena *a, const int32_t *opt0, uint32_t nopt,
 	s->envp = vec + 2 + argc;
 	s->mounts = opt + UNS_OPT_COUNT + argc + envc;
 	s->rlimits = s->mounts + opt[UNS_OPT_NMOUNT] * UNS_MOUNT_SLOTS;
+	s->filter_lens = s->rlimits + opt[UNS_OPT_NRLIMIT] * UNS_RLIMIT_SLOTS;
+	s->filter = s->filter_lens + opt[UNS_OPT_NFILTER];
 	s->stdio[0] = s->stdio[1] = s->stdio[2] = -1;
 	if (place_candidates(s, a, str + opt[UNS_OPT_FILE], path) < 0)
 		return NULL;

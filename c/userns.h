@@ -19,7 +19,9 @@
 /* Slots of the int32 option array given to uns_spawn(). String slots hold an
  * offset into the string buffer, or -1 for "not set". After the fixed slots
  * come ARGC argv offsets, ENVC envp offsets, NMOUNT mount operations of
- * UNS_MOUNT_SLOTS slots and NRLIMIT limits of UNS_RLIMIT_SLOTS slots. */
+ * UNS_MOUNT_SLOTS slots, NRLIMIT limits of UNS_RLIMIT_SLOTS slots, and
+ * NFILTER program lengths followed by their instructions (a struct
+ * sock_filter in 2 slots each). */
 enum uns_opt {
 	UNS_OPT_CLONE_FLAGS, /* CLONE_NEW* for clone(); when joining, the
 			      * namespaces to unshare after the join */
@@ -59,6 +61,9 @@ enum uns_opt {
 	UNS_OPT_ROOT_RDONLY,  /* 1: the new root is read-only, recursively */
 	UNS_OPT_TTY_FD,       /* a pseudo-terminal's slave to make fds 0-2
 			       * (with UNS_OPT_SETSID, UNS_OPT_CTTY), or -1 */
+	UNS_OPT_CAPS,         /* 1: keep exactly the capabilities below */
+	UNS_OPT_CAPS_LO,      /* their mask, bit N capability N: low half */
+	UNS_OPT_CAPS_HI,      /* ... high half */
 	UNS_OPT_STR_LEN,      /* bytes in the string buffer, last one NUL */
 	UNS_OPT_FILE,         /* command name or path */
 	UNS_OPT_PATH,         /* PATH to search when FILE has no slash */
@@ -72,6 +77,8 @@ enum uns_opt {
 	UNS_OPT_ENVC,         /* envp entries that follow argv */
 	UNS_OPT_NMOUNT,       /* mount operations that follow envp */
 	UNS_OPT_NRLIMIT,      /* resource limits that follow the mounts */
+	UNS_OPT_NFILTER,      /* seccomp programs that follow the limits */
+	UNS_OPT_NINSN,        /* their instructions in all */
 	UNS_OPT_COUNT
 };
 
@@ -99,6 +106,10 @@ enum uns_mount { UNS_MNT_BIND = 1, UNS_MNT_FS, UNS_MNT_SYMLINK };
 /* One resource limit: RLIMIT_* number, then soft and hard as two 32-bit
  * halves each (low, high); all ones is RLIM_INFINITY. */
 #define UNS_RLIMIT_SLOTS 5
+
+/* Seccomp programs at most, and instructions in all (BPF_MAXINSNS each). */
+#define UNS_MAX_FILTERS 8
+#define UNS_MAX_INSNS 32768
 
 enum uns_stdio { UNS_STDIO_INHERIT, UNS_STDIO_NULL, UNS_STDIO_PIPED };
 
@@ -174,7 +185,9 @@ enum uns_step {
 	UNS_STEP_NO_NEW_PRIVS,
 	UNS_STEP_MOUNT_SOURCE,
 	UNS_STEP_LOCK,   /* the nested user namespace that locks the mounts */
-	UNS_STEP_LAUNCH  /* executing the library's own userns-join */
+	UNS_STEP_LAUNCH, /* executing the library's own userns-join */
+	UNS_STEP_CAPS,   /* the capabilities kept; index: the capability */
+	UNS_STEP_SECCOMP /* the seccomp filter; index: the program */
 };
 
 /* What a child that failed writes on the error pipe before _exit(). */

@@ -21,6 +21,12 @@ export const MAX_MOUNTS = 256;
  */
 export const RLIMIT_SLOTS = 5;
 
+/** Seccomp programs one spawn takes at most. */
+export const MAX_FILTERS = 8;
+
+/** Seccomp instructions one spawn takes at most. */
+export const MAX_INSNS = 32768;
+
 /** The byte that releases a paused child. */
 export const GO = 71;
 
@@ -38,8 +44,9 @@ export const MountFlag = {
  * `enum uns_opt`: Slots of the int32 option array given to uns_spawn().
  * String slots hold an offset into the string buffer, or -1 for "not set".
  * After the fixed slots come ARGC argv offsets, ENVC envp offsets, NMOUNT
- * mount operations of UNS_MOUNT_SLOTS slots and NRLIMIT limits of
- * UNS_RLIMIT_SLOTS slots.
+ * mount operations of UNS_MOUNT_SLOTS slots, NRLIMIT limits of
+ * UNS_RLIMIT_SLOTS slots, and NFILTER program lengths followed by their
+ * instructions (a struct sock_filter in 2 slots each).
  */
 export const Opt = {
   /**
@@ -116,34 +123,44 @@ export const Opt = {
    * UNS_OPT_CTTY), or -1
    */
   TTY_FD: 29,
+  /** 1: keep exactly the capabilities below */
+  CAPS: 30,
+  /** their mask, bit N capability N: low half */
+  CAPS_LO: 31,
+  /** ... high half */
+  CAPS_HI: 32,
   /** bytes in the string buffer, last one NUL */
-  STR_LEN: 30,
+  STR_LEN: 33,
   /** command name or path */
-  FILE: 31,
+  FILE: 34,
   /** PATH to search when FILE has no slash */
-  PATH: 32,
+  PATH: 35,
   /** working directory */
-  CWD: 33,
+  CWD: 36,
   /** new root directory (pivot_root) */
-  ROOT: 34,
+  ROOT: 37,
   /** hostname (needs CLONE_NEWUTS) */
-  HOSTNAME: 35,
+  HOSTNAME: 38,
   /**
    * set: lock the mounts in a nested user namespace with this uid_map
    * (identity)
    */
-  LOCK_UID_MAP: 36,
+  LOCK_UID_MAP: 39,
   /** ... and this gid_map */
-  LOCK_GID_MAP: 37,
+  LOCK_GID_MAP: 40,
   /** argv entries that follow */
-  ARGC: 38,
+  ARGC: 41,
   /** envp entries that follow argv */
-  ENVC: 39,
+  ENVC: 42,
   /** mount operations that follow envp */
-  NMOUNT: 40,
+  NMOUNT: 43,
   /** resource limits that follow the mounts */
-  NRLIMIT: 41,
-  COUNT: 42,
+  NRLIMIT: 44,
+  /** seccomp programs that follow the limits */
+  NFILTER: 45,
+  /** their instructions in all */
+  NINSN: 46,
+  COUNT: 47,
 } as const;
 
 /** Int32 slots of one MountSlot entry (UNS_MOUNT_SLOTS). */
@@ -296,6 +313,10 @@ export const Step = {
   LOCK: 25,
   /** executing the library's own userns-join */
   LAUNCH: 26,
+  /** the capabilities kept; index: the capability */
+  CAPS: 27,
+  /** the seccomp filter; index: the program */
+  SECCOMP: 28,
 } as const;
 
 /** The set-up steps by number, as `SpawnError.step` names them. */
@@ -327,6 +348,8 @@ export const STEPS: readonly string[] = [
   "mount-source",
   "lock",
   "launch",
+  "caps",
+  "seccomp",
 ];
 
 /**

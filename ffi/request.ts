@@ -8,6 +8,8 @@
  * @module
  */
 import {
+  MAX_FILTERS,
+  MAX_INSNS,
   MAX_MOUNTS,
   MOUNT_SLOTS,
   MountKind,
@@ -110,6 +112,12 @@ export interface SpawnRequest {
   mounts?: MountOp[];
   /** Resource limits. */
   rlimits?: Limit[];
+  /** Keep exactly these capabilities (bit N: capability N) in the five
+   * sets; undefined leaves them all. */
+  caps?: bigint;
+  /** Seccomp programs to install last, back to back: the bytes of their
+   * `struct sock_filter`s and each one's count of instructions. */
+  filter?: { bytes: Uint8Array; lengths: Uint32Array };
   /**
    * The inside uid and gid map to this process's own, so that switching to
    * them changes no id: the child may then share this process's memory
@@ -260,7 +268,15 @@ export function packRequest(req: SpawnRequest, selfFd: number): Packed {
   const argvAt = Opt.COUNT, envAt = argvAt + req.argv.length;
   const mountAt = envAt + envc;
   const limitAt = mountAt + mounts.length * MOUNT_SLOTS;
-  const n = limitAt + limits.length * RLIMIT_SLOTS;
+  const filterAt = limitAt + limits.length * RLIMIT_SLOTS;
+  const filter = req.filter;
+  const ninsn = filter ? filter.bytes.length / 8 : 0;
+  if (filter && (filter.lengths.length > MAX_FILTERS || ninsn > MAX_INSNS)) {
+    throw new RangeError(
+      `at most ${MAX_FILTERS} seccomp programs of ${MAX_INSNS} instructions in all`,
+    );
+  }
+  const n = filterAt + (filter ? filter.lengths.length + ninsn * 2 : 0);
   if (slots.length < n) slots = new Int32Array(n * 2);
   // Room for argv and envp at once: a huge request is one allocation, not
   // a series of doublings left behind in the heap.
@@ -293,6 +309,12 @@ export function packRequest(req: SpawnRequest, selfFd: number): Packed {
     split(l.soft, base + 1);
     split(l.hard, base + 3);
   }
+  if (filter) {
+    slots.set(filter.lengths, filterAt);
+    const insns = filterAt + filter.lengths.length;
+    new Uint8Array(slots.buffer, slots.byteOffset + insns * 4, ninsn * 8)
+      .set(filter.bytes);
+  }
   const s = slots;
   s[Opt.CLONE_FLAGS] = req.cloneFlags;
   s[Opt.JOIN_PID] = req.join?.pid ?? 0;
@@ -321,11 +343,16 @@ export function packRequest(req: SpawnRequest, selfFd: number): Packed {
   s[Opt.PRECHECK] = req.precheck ? 1 : 0;
   s[Opt.ROOT_RDONLY] = req.rootReadonly ? 1 : 0;
   s[Opt.TTY_FD] = req.ttyFd ?? -1;
+  s[Opt.CAPS] = req.caps === undefined ? 0 : 1;
+  s[Opt.CAPS_LO] = Number(BigInt.asIntN(32, req.caps ?? 0n));
+  s[Opt.CAPS_HI] = Number(BigInt.asIntN(32, (req.caps ?? 0n) >> 32n));
   s[Opt.STR_LEN] = at;
   s[Opt.ARGC] = req.argv.length;
   s[Opt.ENVC] = envc;
   s[Opt.NMOUNT] = mounts.length;
   s[Opt.NRLIMIT] = limits.length;
+  s[Opt.NFILTER] = filter ? filter.lengths.length : 0;
+  s[Opt.NINSN] = ninsn;
   return { slots, strings, count: n };
 }
 

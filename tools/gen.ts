@@ -123,6 +123,8 @@ const DEFINES: Record<string, [ts: string, doc?: string]> = {
   ],
   UNS_MAX_MOUNTS: ["MAX_MOUNTS", "Mount operations one spawn takes at most."],
   UNS_RLIMIT_SLOTS: ["RLIMIT_SLOTS"],
+  UNS_MAX_FILTERS: ["MAX_FILTERS", "Seccomp programs one spawn takes at most."],
+  UNS_MAX_INSNS: ["MAX_INSNS", "Seccomp instructions one spawn takes at most."],
   UNS_GO: ["GO", "The byte that releases a paused child."],
   UNS_MNT_RDONLY: ["MountFlag.RDONLY"],
   UNS_MNT_MKDIR: ["MountFlag.MKDIR"],

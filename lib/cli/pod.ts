@@ -20,13 +20,23 @@ import {
   MAP_OPTIONS,
   MOUNT_OPTIONS,
   NAMESPACE_OPTIONS,
+  SANDBOX_OPTIONS,
 } from "./run_options.ts";
 
 /** Options of `userns start`. */
+/** What a pod takes of the sandbox and network options: its namespaces'
+ * and view; the capabilities and filter are each command's. */
+const POD_SANDBOX_OPTIONS: OptionSpecs = Object.fromEntries(
+  ["sandbox", "hide", "network", "publish", "allow-host-loopback"].map((
+    name,
+  ) => [name, SANDBOX_OPTIONS[name]!]),
+);
+
 export const START_OPTIONS: OptionSpecs = {
   ...MAP_OPTIONS,
   ...NAMESPACE_OPTIONS,
   ...MOUNT_OPTIONS,
+  ...POD_SANDBOX_OPTIONS,
   quiet: { type: "boolean", help: "no warnings on stderr" },
   help: HELP,
 };
@@ -76,6 +86,11 @@ export async function start(argv: string[]): Promise<number> {
     root: o.root,
     timeOffsets: o.timeOffsets,
     onWarning: o.onWarning,
+    sandbox: o.sandbox,
+    hide: o.hide,
+    network: o.network,
+    publish: o.publish,
+    allowHostLoopback: o.allowHostLoopback,
   };
   await UsernsPod.start(options);
   return 0;

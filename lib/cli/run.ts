@@ -18,6 +18,7 @@ import {
   MAP_OPTIONS,
   MOUNT_OPTIONS,
   NAMESPACE_OPTIONS,
+  SANDBOX_OPTIONS,
 } from "./run_options.ts";
 
 /** Options of `userns run`. */
@@ -25,6 +26,7 @@ export const RUN_OPTIONS: OptionSpecs = {
   ...MAP_OPTIONS,
   ...NAMESPACE_OPTIONS,
   ...MOUNT_OPTIONS,
+  ...SANDBOX_OPTIONS,
   ...COMMAND_OPTIONS,
   in: {
     type: "string",

@@ -15,6 +15,13 @@ import {
 import type { Mount } from "../mounts/ops.ts";
 import { mountOperations } from "../mounts/check.ts";
 import { MAX_MOUNTS } from "../../ffi/abi.ts";
+import { applyCapSteps, capNames, type CapStep } from "../sandbox/caps.ts";
+import {
+  NETWORK_MODES,
+  type NetworkMode,
+  parsePublish,
+  type PublishedPort,
+} from "../net/options.ts";
 import { PROPAGATIONS, SETGROUPS } from "../command/check.ts";
 import { type Namespace, NAMESPACES } from "../command/namespaces.ts";
 import type { UsernsCommandOptions } from "../command/options.ts";
@@ -218,6 +225,118 @@ export const MOUNT_OPTIONS: OptionSpecs = {
   },
 };
 
+/** The sandbox and the network: `run`, `start`. */
+export const SANDBOX_OPTIONS: OptionSpecs = {
+  sandbox: {
+    type: "boolean",
+    help:
+      "a locked-down run for code you do not trust: host read-only, cwd writable, fresh /tmp /dev /proc /sys, new pid ipc uts net namespaces, no capabilities, the default seccomp filter, no_new_privs, a new session, a cleared environment",
+  },
+  "cap-drop": {
+    type: "string",
+    multiple: true,
+    ordered: true,
+    value: "CAP|ALL",
+    help:
+      "drop a capability of the command (CAP_SYS_ADMIN or sys_admin), or all",
+  },
+  "cap-add": {
+    type: "string",
+    multiple: true,
+    ordered: true,
+    value: "CAP",
+    help: "keep a capability (after --cap-drop ALL, or under --sandbox)",
+  },
+  seccomp: {
+    type: "string",
+    value: "default|none|FILE",
+    help:
+      "a seccomp filter: the containers' default profile, none, or a profile in the OCI/podman JSON format",
+  },
+  hide: {
+    type: "string",
+    multiple: true,
+    value: "PATH",
+    help:
+      "make PATH inaccessible: an empty read-only tmpfs over a directory, /dev/null over a file",
+  },
+  network: {
+    type: "string",
+    value: NETWORK_MODES.join("|"),
+    help:
+      "host (default), none (loopback only), or user-mode networking through pasta or slirp4netns",
+  },
+  publish: {
+    type: "string",
+    short: "p",
+    multiple: true,
+    value: "[IP:]HOSTPORT:PORT[/tcp|/udp]",
+    help:
+      "with pasta or slirp4netns: forward a host port inside (IP 127.0.0.1 unless written)",
+  },
+  "allow-host-loopback": {
+    type: "boolean",
+    help:
+      "with pasta or slirp4netns: the host's 127.0.0.1 services reachable through the gateway",
+  },
+};
+
+/** The mount options, of those kept in command-line order. */
+const MOUNT_NAMES = new Set(["bind", "ro-bind", "tmpfs", "dev", "proc"]);
+
+/**
+ * `--cap-drop` and `--cap-add` in the order given, from all capabilities
+ * (none under `--sandbox`): as the library's `capDrop: ["ALL"]` and the
+ * `capAdd` of what is kept.
+ */
+function caps(
+  ordered: Parsed["ordered"],
+  sandbox: boolean,
+): Pick<UsernsCommandOptions, "capDrop" | "capAdd"> {
+  const steps: CapStep[] = ordered
+    .filter(([name]) => name === "cap-drop" || name === "cap-add")
+    .map(([name, [value]]) => ({
+      option: `--${name}` as CapStep["option"],
+      value: value!,
+    }));
+  if (steps.length === 0) return {};
+  if (sandbox) steps.unshift({ option: "--cap-drop", value: "ALL" });
+  let keep: bigint;
+  try {
+    keep = applyCapSteps(steps);
+  } catch (e) {
+    throw usageError((e as Error).message.split("; ")[0]!);
+  }
+  return { capDrop: ["ALL"], capAdd: capNames(keep) };
+}
+
+/** `--network`, and `--net`, which means `--network none`. */
+function network(v: Parsed["values"]): NetworkMode | undefined {
+  const mode = oneOf(str(v.network), NETWORK_MODES, "network");
+  if (v.net && mode !== undefined && mode !== "none") {
+    throw usageError(`--net and --network ${mode} contradict each other`);
+  }
+  return mode ?? (v.net ? "none" : undefined);
+}
+
+/** The paths of `--hide`, against the working directory. */
+function hide(paths: string[]): string[] | undefined {
+  if (paths.length === 0) return undefined;
+  return paths.map((p) => p.startsWith("/") ? p : `${Deno.cwd()}/${p}`);
+}
+
+/** `-p`'s specs. */
+function publish(specs: string[]): PublishedPort[] | undefined {
+  if (specs.length === 0) return undefined;
+  return specs.map((spec) => {
+    try {
+      return parsePublish(spec);
+    } catch (e) {
+      throw usageError((e as Error).message.split("; ")[0]!);
+    }
+  });
+}
+
 /** A value as the one string it must be. */
 function str(v: Parsed["values"][string]): string | undefined {
   return typeof v === "string" ? v : undefined;
@@ -286,7 +405,9 @@ function limits(
  * `--mount-proc`, than the native side takes (each `--dev` is several).
  */
 function mounts(ordered: Parsed["ordered"], mountProc: boolean): Mount[] {
-  const list = ordered.map(([name, [a, b]]): Mount => {
+  const list = ordered.filter(([name]) => MOUNT_NAMES.has(name)).map((
+    [name, [a, b]],
+  ): Mount => {
     if (name === "bind" || name === "ro-bind") {
       return {
         type: "bind",
@@ -320,6 +441,8 @@ function mountUser(v: Parsed["values"]): string | undefined {
     "proc",
     "mount-proc",
     "propagation",
+    "hide",
+    "sandbox",
   ]
     .find((name) => v[name] !== undefined);
 }
@@ -355,7 +478,19 @@ export function commandOptions(p: Parsed): UsernsCommandOptions {
   }
   const monotonic = integer(str(v.monotonic), "monotonic");
   const boottime = integer(str(v.boottime), "boottime");
+  const mountList = mounts(p.ordered, v["mount-proc"] === true);
+  const seccomp = str(v.seccomp);
   return {
+    sandbox: v.sandbox === true ? true : undefined,
+    ...caps(p.ordered, v.sandbox === true),
+    seccomp: seccomp === undefined || seccomp === "default" ||
+        seccomp === "none"
+      ? seccomp
+      : { path: seccomp } as unknown as UsernsCommandOptions["seccomp"],
+    hide: hide(list(v.hide)),
+    network: network(v),
+    publish: publish(list(v.publish)),
+    allowHostLoopback: v["allow-host-loopback"] === true ? true : undefined,
     map: oneOf<MapMode>(str(v.map), MAP_MODES, "map"),
     uidMap: maps(list(v["uid-map"])),
     gidMap: maps(list(v["gid-map"])),
@@ -363,7 +498,8 @@ export function commandOptions(p: Parsed): UsernsCommandOptions {
     group: integer(str(v.group), "group"),
     setgroups: oneOf(str(v.setgroups), SETGROUPS, "setgroups"),
     strict: v.strict === true ? true : undefined,
-    namespaces: FLAGGED.filter((ns) => v[ns]) as Namespace[],
+    // --net is --network none: the network says which namespace.
+    namespaces: FLAGGED.filter((ns) => v[ns] && ns !== "net") as Namespace[],
     mountNamespace: v["no-mount"] ? false : undefined,
     propagation: oneOf(str(v.propagation), PROPAGATIONS, "propagation"),
     timeOffsets: monotonic !== undefined || boottime !== undefined
@@ -372,9 +508,7 @@ export function commandOptions(p: Parsed): UsernsCommandOptions {
     hostname: str(v.hostname),
     init: v["as-pid-1"] ? false : undefined,
     root: str(v.root),
-    mounts: p.ordered.length
-      ? mounts(p.ordered, v["mount-proc"] === true)
-      : undefined,
+    mounts: mountList.length ? mountList : undefined,
     mountProc: v["mount-proc"] === true ? true : undefined,
     cwd: str(v.cwd),
     setsid: v.setsid === true ? true : undefined,

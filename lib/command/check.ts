@@ -36,6 +36,8 @@ import { MAX_ID } from "../idmap/id_space.ts";
 import { checkMountCount, checkMounts } from "../mounts/check.ts";
 import { checkNamespaces } from "./namespaces.ts";
 import { checkRlimits } from "./rlimits.ts";
+import { checkCaps, checkHide, checkSeccomp } from "../sandbox/check.ts";
+import { checkNetworkOptions } from "../net/options.ts";
 
 /** The setgroups policies. */
 export const SETGROUPS = ["allow", "deny"] as const;
@@ -74,6 +76,11 @@ const RULES: readonly (readonly [string, Check])[] = [
   ["setsid", checkBoolean],
   ["ctty", checkBoolean],
   ["tty", checkBoolean],
+  ["sandbox", checkBoolean],
+  ["capDrop", checkCaps],
+  ["capAdd", checkCaps],
+  ["seccomp", checkSeccomp],
+  ["hide", checkHide],
   ["oomScoreAdj", checkOomScoreAdj],
   ["strict", checkBoolean],
   ["helperTimeout", checkHelperTimeout],
@@ -117,6 +124,7 @@ export function checkCommandOptions(options: unknown): void {
     if (value !== undefined) rule[1](value, rule[0]);
   }
   checkMountCount(options);
+  checkNetworkOptions(options);
 }
 
 function checkMap(value: unknown, name: string): void {

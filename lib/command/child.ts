@@ -33,6 +33,7 @@ import {
   writableToFd,
 } from "./stream.ts";
 import type { TtyRelay } from "./tty.ts";
+import { type NetworkHandle, startPlanned } from "../net/start.ts";
 import { closeFd } from "../../ffi/fd.ts";
 import { getReactor } from "../../ffi/reactor.ts";
 import {
@@ -101,6 +102,7 @@ export class UsernsChild implements AsyncDisposable {
   readonly #setup = new SetupStop();
   readonly #fds: number[];
   readonly #tty: TtyRelay | undefined;
+  #net: NetworkHandle | undefined;
   #errFd: number;
   #streams: [
     WritableStream<Uint8Array>?,
@@ -141,6 +143,7 @@ export class UsernsChild implements AsyncDisposable {
       n = spawnPaused(prepared.request);
     } catch (e) {
       prepared.tty?.close();
+      forget(prepared.resolvConf);
       throw e;
     }
     prepared.tty?.start();
@@ -167,9 +170,9 @@ export class UsernsChild implements AsyncDisposable {
     try {
       // Warn only once the child exists: a failure to load or clone says
       // all there is to say.
-      if (prepared.plan?.warning) {
-        (options.onWarning ?? printWarning)(prepared.plan.warning);
-      }
+      for (
+        const w of [prepared.plan?.warning, ...prepared.network?.warnings ?? []]
+      ) if (w) (options.onWarning ?? printWarning)(w);
     } catch (e) {
       this.#fail();
       throw e;
@@ -374,6 +377,12 @@ export class UsernsChild implements AsyncDisposable {
         });
       }
       checkAborted(signal);
+      // Its interface, routes and resolver ready before the command runs,
+      // and before the hook, which may look at them.
+      if (prepared.network) {
+        this.#net = await startPlanned(n.pid, prepared.network);
+        checkAborted(signal);
+      }
       if (options.beforeExec) await runHook(options.beforeExec, n.pid);
       checkAborted(signal);
       this.#released = true;
@@ -385,6 +394,8 @@ export class UsernsChild implements AsyncDisposable {
     } catch (e) {
       this.#fail();
       throw e;
+    } finally {
+      forget(prepared.resolvConf); // bound by now, or never to be
     }
   }
 
@@ -413,7 +424,18 @@ export class UsernsChild implements AsyncDisposable {
     } finally {
       signal?.removeEventListener("abort", onAbort);
       await this.#tty?.finish();
+      await this.#net?.close();
     }
+  }
+}
+
+/** Removes a file of ours, if there is one and it is still there. */
+function forget(file: string | undefined): void {
+  if (file === undefined) return;
+  try {
+    Deno.removeSync(file);
+  } catch {
+    // removed already
   }
 }
 

@@ -14,7 +14,7 @@ import { UsernsTypeError } from "../errors/builtin.ts";
 import { permissionError } from "../errors/errors.ts";
 import { UsernsChild } from "./child.ts";
 import type { UsernsCommandOptions } from "./options.ts";
-import { prepare, type Prepared } from "./prepare.ts";
+import { bindResolvConf, prepare, type Prepared } from "./prepare.ts";
 import { runSync } from "./output_sync.ts";
 import type { UsernsOutput } from "./status.ts";
 import { TtyRelay } from "./tty.ts";
@@ -115,6 +115,7 @@ export class UsernsCommand {
   #prepare(options: UsernsCommandOptions, stdioDefault: StdioMode): Prepared {
     try {
       const prepared = this.prepared(this.#command, options, stdioDefault);
+      if (prepared.network) bindResolvConf(prepared);
       if (this.wantsTty(options)) withTty(prepared, options);
       return prepared;
     } catch (e) {

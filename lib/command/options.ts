@@ -12,6 +12,8 @@ import type { Mount } from "../mounts/ops.ts";
 import type { StdioMode } from "../../ffi/request.ts";
 import type { Namespace } from "./namespaces.ts";
 import type { RlimitName, RlimitValue } from "./rlimits.ts";
+import type { SeccompProfile } from "../sandbox/seccomp.ts";
+import type { NetworkMode, PublishedPort } from "../net/options.ts";
 
 /** The default of `helperTimeout`: how long newuidmap and newgidmap may
  * take, in ms. */
@@ -73,6 +75,22 @@ export interface UsernsCommandOptions {
   ctty?: boolean;
   /** Run the command on a new pseudo-terminal that userns relays to its own stdin and stdout (as `podman run -t`); stdin, stdout and stderr must then be left "inherit". @default {false} */
   tty?: boolean;
+  /** A locked-down preset for running code you do not trust (see README, "Sandbox"): the host read-only, the working directory writable, fresh /tmp /dev /proc /sys, new pid, ipc, uts and network namespaces, every capability dropped, the default seccomp filter, no_new_privs, a new session, a cleared environment; each part widened by the option that names it. @default {false} */
+  sandbox?: boolean;
+  /** Capabilities to drop from the command's five sets, or `["ALL"]`, as capsh/bwrap name them (`CAP_SYS_ADMIN` or `sys_admin`); applied before `capAdd`. @default all kept, as podman unshare */
+  capDrop?: string[];
+  /** Capabilities to keep after `capDrop`. */
+  capAdd?: string[];
+  /** A seccomp filter installed last before the command runs: `"default"` (the containers' default profile, with userns's denylist), `"none"`, or a profile in the OCI/podman JSON format. @default {"none"}, or "default" with `sandbox` */
+  seccomp?: "default" | "none" | SeccompProfile;
+  /** Paths made inaccessible: an empty read-only tmpfs over a directory, /dev/null over a file (missing ones are passed over). */
+  hide?: string[];
+  /** The network: `"host"` (the caller's), `"none"` (a new network namespace, loopback up), `"pasta"` or `"slirp4netns"` (user-mode networking). @default {"host"}, or "none" with `sandbox` */
+  network?: NetworkMode;
+  /** Host ports forwarded inside, with `pasta` or `slirp4netns` (`hostIp` defaults to 127.0.0.1). */
+  publish?: PublishedPort[];
+  /** With `pasta` or `slirp4netns`: the host's 127.0.0.1 reachable from inside through the gateway. @default {false} */
+  allowHostLoopback?: boolean;
   /** The command's OOM score adjustment (-1000..1000). */
   oomScoreAdj?: number;
   /** Fail when `auto` cannot map the subordinate ranges. @default {false} */

@@ -15,7 +15,17 @@ import type { IdMapPlan } from "../idmap/plan.ts";
 import type { IdMapping } from "../idmap/rules.ts";
 import { findHelpers, type HelperPaths } from "../idmap/helpers.ts";
 import { lockMaps } from "../mounts/lock.ts";
-import { type LabeledOp, mountOps } from "../mounts/ops.ts";
+import {
+  hideOps,
+  type LabeledOp,
+  mountOps,
+  resolvConfOp,
+  sysfsOp,
+} from "../mounts/ops.ts";
+import { type NetworkPlan, planNetwork, resolvConf } from "../net/plan.ts";
+import { allCaps, capsGiven, keptCaps } from "../sandbox/caps.ts";
+import { seccompFilter } from "../sandbox/seccomp.ts";
+import { withSandbox } from "./sandbox.ts";
 import { planFor } from "./_plan.ts";
 import { cloneFlags, type Namespace } from "./namespaces.ts";
 import type { UsernsCommandOptions } from "./options.ts";
@@ -34,6 +44,10 @@ export interface Prepared {
   request: SpawnRequest & { mounts?: LabeledOp[] };
   /** The pseudo-terminal relayed with `tty`. */
   tty?: TtyRelay;
+  /** The user-mode network to start once the maps are written. */
+  network?: NetworkPlan;
+  /** The file bound over /etc/resolv.conf for it; removed once bound. */
+  resolvConf?: string;
 }
 
 function invalid(what: string): UsernsError {
@@ -53,6 +67,7 @@ export function namespaceSet(o: UsernsCommandOptions): Set<Namespace> {
   // Its names were checked with the options (checkNamespaces()).
   const set = new Set<Namespace>(o.namespaces ?? []);
   if (o.mountNamespace !== false) set.add("mount");
+  if (o.network !== undefined && o.network !== "host") set.add("net");
   if (o.mountProc || o.mounts?.some((m) => m.type === "proc")) set.add("pid");
   if (o.init || o.root !== undefined) set.add("pid");
   if (o.hostname !== undefined) set.add("uts");
@@ -65,6 +80,7 @@ function needsMount(o: UsernsCommandOptions): string | undefined {
   if (o.root !== undefined) return "root";
   if (o.mounts?.length) return "mounts";
   if (o.mountProc) return "mountProc";
+  if (o.hide?.length) return "hide";
   return undefined;
 }
 
@@ -82,7 +98,13 @@ export function namespaceRequest(
 ):
   & Pick<
     SpawnRequest,
-    "propagation" | "mounts" | "time" | "loopback" | "init" | "root"
+    | "propagation"
+    | "mounts"
+    | "time"
+    | "loopback"
+    | "init"
+    | "root"
+    | "rootReadonly"
   >
   & { mounts: LabeledOp[] } {
   const mount = set.has("mount");
@@ -94,46 +116,60 @@ export function namespaceRequest(
   }
   const propagation = o.propagation ?? "slave";
   const t = o.timeOffsets;
+  // "/" is the root already: nothing to pivot to (the cwd is still /),
+  // but for a sandbox, whose root is a read-only copy of it.
+  const root = o.root === undefined ||
+      (absolute(o.root) === "/" && !o.sandbox)
+    ? undefined
+    : absolute(o.root);
+  const mounts = mountOps(o.mounts ?? [], !!o.mountProc);
+  // Where userns builds the tree, /sys of the network namespace made.
+  if (root !== undefined && set.has("net")) mounts.push(sysfsOp());
+  mounts.push(...hideOps(o.hide ?? [], root));
   return {
     propagation: !mount || propagation === "unchanged"
       ? 0
       : propagation === "slave"
       ? MS.SLAVE
       : MS.PRIVATE,
-    mounts: mountOps(o.mounts ?? [], !!o.mountProc),
+    mounts,
     time: set.has("time")
       ? { monotonic: t?.monotonic ?? 0, boottime: t?.boottime ?? 0 }
       : undefined,
     loopback: set.has("net"),
     init: set.has("pid") && o.init !== false,
-    // "/" is the root already: nothing to pivot to (the cwd is still /).
-    root: o.root === undefined || absolute(o.root) === "/"
-      ? undefined
-      : absolute(o.root),
+    root,
+    rootReadonly: !!o.sandbox,
   };
 }
 
 /**
  * The command's environment, and the PATH to search: the caller's
- * environment (none with `clearEnv`), then `env`, then the
- * `_CONTAINERS_*` variables that make podman and buildah inside behave as
- * under `podman unshare`. Built on the object
+ * environment (none with `clearEnv`), then `env`, then, when the command
+ * runs as inside root (and not in a sandbox, whose environment holds only
+ * what it keeps), the `_CONTAINERS_*` variables that make podman and
+ * buildah inside behave as under `podman unshare`: as another id they must
+ * do what they do for an ordinary user. Built on the object
  * `Deno.env.toObject()` returns, fresh for each call, and packed as it is:
  * no `NAME=VALUE` string is made here.
  *
  * @param o the options
  * @param id the caller, for the `_CONTAINERS_ROOTLESS_*` variables
+ * @param insideRoot the command runs as inside uid 0
  * @returns the environment and the PATH
  */
 export function environment(
   o: UsernsCommandOptions,
-  id: Identity,
+  id: Pick<Identity, "uid" | "gid">,
+  insideRoot: boolean,
 ): [Record<string, string>, string | undefined] {
   const env: Record<string, string> = o.clearEnv ? {} : Deno.env.toObject();
   if (o.env) Object.assign(env, o.env);
-  env._CONTAINERS_USERNS_CONFIGURED = "done";
-  env._CONTAINERS_ROOTLESS_UID = String(id.uid);
-  env._CONTAINERS_ROOTLESS_GID = String(id.gid);
+  if (insideRoot && !o.sandbox) {
+    env._CONTAINERS_USERNS_CONFIGURED = "done";
+    env._CONTAINERS_ROOTLESS_UID = String(id.uid);
+    env._CONTAINERS_ROOTLESS_GID = String(id.gid);
+  }
   // Without clearEnv, env.PATH is the caller's unless env gave one.
   const path = o.clearEnv ? o.env?.PATH ?? Deno.env.get("PATH") : env.PATH;
   return [env, path];
@@ -159,18 +195,31 @@ export function checkOptions(o: UsernsCommandOptions): void {
 }
 
 /**
- * The process part of a native request: limits, no_new_privs, OOM score.
+ * The process part of a native request: limits, no_new_privs, OOM score,
+ * the capabilities kept and the seccomp filter (compiled here, in the
+ * parent, once per profile and capability set).
  *
  * @param o the options
  * @returns that part of the request
+ * @throws {UsernsError} INVALID_ARGUMENT for a profile that cannot be
+ * compiled, naming the entry; NATIVE_LOAD without libseccomp
  */
 export function processRequest(
   o: UsernsCommandOptions,
-): Pick<SpawnRequest, "rlimits" | "noNewPrivs" | "oomScoreAdj"> {
+): Pick<
+  SpawnRequest,
+  "rlimits" | "noNewPrivs" | "oomScoreAdj" | "caps" | "filter"
+> {
+  const caps = capsGiven(o) ? keptCaps(o) : undefined;
+  const filter = o.seccomp === undefined || o.seccomp === "none"
+    ? undefined
+    : seccompFilter(o.seccomp, caps ?? allCaps(), { disk: true });
   return {
     rlimits: o.rlimits ? limits(o.rlimits) : undefined,
     noNewPrivs: !!o.noNewPrivs,
     oomScoreAdj: o.oomScoreAdj,
+    caps,
+    filter: filter && { bytes: filter.bytes, lengths: filter.lengths },
   };
 }
 
@@ -225,15 +274,16 @@ export function workingDirectory(
  */
 export function prepare(
   command: string | URL,
-  o: UsernsCommandOptions,
+  options: UsernsCommandOptions,
   stdioDefault: StdioMode,
 ): Prepared {
-  checkOptions(o);
+  checkOptions(options);
+  const o = withSandbox(options);
   const id = currentIdentity();
   const file = pathFromUrl(command, "command");
-  const [env, path] = environment(o, id);
   const helpers = findHelpers(Deno.env.get("PATH") ?? "");
   const plan = planFor(o, id, helpers);
+  const [env, path] = environment(o, id, plan.user === 0);
   const set = namespaceSet(o);
   const ns = namespaceRequest(o, set);
   const ownView = ns.root === undefined && ns.mounts.length === 0;
@@ -242,6 +292,7 @@ export function prepare(
   return {
     plan,
     helpers,
+    network: networkPlan(o),
     request: {
       file,
       argv: [file, ...(o.args ?? [])],
@@ -260,6 +311,54 @@ export function prepare(
       sharedVm: keepsIds(plan, id),
       lock: built ? lockMaps(plan.uid, plan.gid) : undefined,
     },
+  };
+}
+
+/**
+ * The user-mode network of `network: "pasta" | "slirp4netns"`, planned
+ * before anything is cloned: a missing helper fails here.
+ *
+ * @param o the options, with the sandbox's
+ * @returns the plan, or undefined for the other modes
+ */
+export function networkPlan(o: UsernsCommandOptions): NetworkPlan | undefined {
+  return planNetwork({
+    network: o.network,
+    publish: o.publish,
+    allowHostLoopback: o.allowHostLoopback,
+    onWarning: o.onWarning,
+  });
+}
+
+/**
+ * Binds the resolv.conf of a user-mode network over /etc/resolv.conf: the
+ * host's may name a resolver on its loopback, which the namespace cannot
+ * reach. The file is written here and removed once the child has bound it
+ * (see `Prepared.resolvConf`); without a mount namespace, nothing is bound.
+ *
+ * @param prepared the spawn's plan, with its network
+ */
+export function bindResolvConf(prepared: Prepared): void {
+  const net = prepared.network!;
+  if (!prepared.request.cloneFlags || !prepared.request.mounts) return;
+  let host = "";
+  try {
+    host = Deno.readTextFileSync("/etc/resolv.conf");
+  } catch {
+    // none: the search domains are left out
+  }
+  const file = Deno.makeTempFileSync({ prefix: "userns-resolv-" });
+  try {
+    Deno.writeTextFileSync(file, resolvConf(net.nameserver, host));
+    Deno.chmodSync(file, 0o644); // any inside user resolves names
+  } catch (e) {
+    Deno.removeSync(file);
+    throw e;
+  }
+  prepared.resolvConf = file;
+  prepared.request = {
+    ...prepared.request,
+    mounts: [...prepared.request.mounts, resolvConfOp(file)],
   };
 }
 

@@ -59,7 +59,7 @@ export function joinRequest(
   const [env, path] = environment(o, {
     uid: Deno.uid() ?? 0,
     gid: Deno.gid() ?? 0,
-  });
+  }, (o.user ?? 0) === 0);
   const ns = fresh ? namespaceRequest(o, fresh) : undefined;
   const built = ns !== undefined &&
     (ns.root !== undefined || ns.mounts.length > 0);

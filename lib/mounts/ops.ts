@@ -176,3 +176,87 @@ export function mountOps(
   if (mountProc) ops.push(proc("/proc", false, "mount a proc on /proc"));
   return ops;
 }
+
+/**
+ * A fresh sysfs at `target`, read-only: with a network namespace of the
+ * command's own, `/sys/class/net` then lists only its interfaces. The
+ * kernel mounts one only for a network namespace the command's user
+ * namespace owns.
+ *
+ * @param target where, inside the root
+ * @returns the operation
+ */
+export function sysfsOp(target = "/sys"): LabeledOp {
+  return {
+    kind: "fs",
+    a: "sysfs",
+    target,
+    ms: MountAttr.RDONLY | MountAttr.NOSUID | MountAttr.NODEV |
+      MountAttr.NOEXEC,
+    flags: MountFlag.MKDIR,
+    label: `mount a sysfs on ${target}`,
+  };
+}
+
+/**
+ * The operations of `hide`: an empty read-only tmpfs over a directory,
+ * `/dev/null` bound read-only over anything else; a path that does not
+ * exist has nothing to hide and is passed over.
+ *
+ * @param paths the paths, absolute, inside the new root
+ * @param root the new root, where the kind of each path is looked up
+ * @returns the operations, in order
+ */
+export function hideOps(
+  paths: readonly string[],
+  root: string | undefined,
+): LabeledOp[] {
+  const ops: LabeledOp[] = [];
+  const base = root === undefined || root === "/" ? "" : root;
+  for (const target of paths) {
+    let dir: boolean;
+    try {
+      dir = Deno.statSync(base + target).isDirectory;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) continue;
+      dir = false; // not for us to see: the child resolves it
+    }
+    ops.push(
+      dir
+        ? {
+          kind: "fs",
+          a: "tmpfs",
+          target,
+          data: "mode=0,size=4k",
+          ms: MountAttr.RDONLY | MountAttr.NOSUID | MountAttr.NODEV |
+            MountAttr.NOEXEC,
+          label: `hide ${target}`,
+        }
+        : {
+          kind: "bind",
+          a: "/dev/null",
+          target,
+          flags: MountFlag.RDONLY,
+          label: `hide ${target}`,
+        },
+    );
+  }
+  return ops;
+}
+
+/**
+ * `/etc/resolv.conf` of a user-mode network: the file written for it,
+ * bound read-only (a missing mount point is created inside a root).
+ *
+ * @param source the file
+ * @returns the operation
+ */
+export function resolvConfOp(source: string): LabeledOp {
+  return {
+    kind: "bind",
+    a: source,
+    target: "/etc/resolv.conf",
+    flags: MountFlag.RDONLY | MountFlag.MKFILE,
+    label: "bind the network's resolv.conf on /etc/resolv.conf",
+  };
+}

@@ -38,6 +38,7 @@
  *
  * @module
  */
+export { dropPodNetwork } from "./pod.ts";
 export {
   checkNetworkOptions,
   DEFAULT_HOST_IP,

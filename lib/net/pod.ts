@@ -257,6 +257,29 @@ export function podNetworkAlive(net: PodNetwork): boolean {
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * Ends a dead pod's helper without waiting (a sweep of records whose holder
+ * is gone): pasta's link removed, which pasta watches, and SIGKILL to the
+ * recorded process if it is still the same one; its other files removed.
+ *
+ * @param net what the record keeps, if anything
+ * @param at the pod's state directory and name
+ */
+export function dropPodNetwork(
+  net: PodNetwork | undefined,
+  at: PodPlace,
+): void {
+  const f = podNetworkFiles(at);
+  for (const file of [f.link, f.socket, f.log]) {
+    try {
+      Deno.removeSync(file);
+    } catch {
+      // not there
+    }
+  }
+  if (net) signalProcess(net.pid, 9, () => podNetworkAlive(net));
+}
+
+/**
  * Ends a pod's helper and removes its files: pasta's link first (pasta
  * quits on its own), then SIGTERM and, a second later, SIGKILL to the
  * recorded process if it still runs (the same pid and start time). Safe to

@@ -6,6 +6,7 @@
 import { UsernsCommand } from "../command/command.ts";
 import type { UsernsCommandOptions } from "../command/options.ts";
 import { namespaceSet, type Prepared } from "../command/prepare.ts";
+import { sandboxProcess, withSandbox } from "../command/sandbox.ts";
 import { joinRequest } from "../enter/join.ts";
 import { joinFlags } from "../enter/target.ts";
 import { UsernsError } from "../errors/errors.ts";
@@ -43,10 +44,17 @@ export class PodCommand extends UsernsCommand {
   /** Plans the join; see {@link UsernsCommand.prepared}. */
   protected override prepared(
     command: string | URL,
-    o: UsernsCommandOptions,
+    options: UsernsCommandOptions,
     stdioDefault: StdioMode,
   ): Prepared {
     const pod = this.#pod;
+    if (options.network !== undefined) {
+      throw new UsernsError(
+        "INVALID_ARGUMENT",
+        "network cannot be given to a command in a pod: the pod's network applies (start the pod with it)",
+      );
+    }
+    const o = withSandbox(pod.sandbox ? sandboxProcess(options) : options);
     // Its holder's pid could be another process's by now: never join that
     // (the native side checks it again through the pidfd it joins by).
     if (startTime(pod.pid) !== pod.start) throw notRunning(pod);
@@ -59,7 +67,8 @@ export class PodCommand extends UsernsCommand {
       }
     }
     const mount = o.mountNamespace ??
-      (o.root !== undefined || !!o.mounts?.length || !!o.mountProc);
+      (o.root !== undefined || !!o.mounts?.length || !!o.mountProc ||
+        !!o.hide?.length);
     // Under a new root, a new pid namespace and /proc on top of the pod's:
     // the holder keeps the pod's mount namespace, which may have the
     // caller's root, and must be neither seen nor traced from there.

@@ -9,7 +9,18 @@ import {
   printWarning,
   type UsernsCommandOptions,
 } from "../command/options.ts";
-import { namespaceSet, prepare, type Prepared } from "../command/prepare.ts";
+import {
+  bindResolvConf,
+  namespaceSet,
+  prepare,
+  type Prepared,
+} from "../command/prepare.ts";
+import { withSandbox } from "../command/sandbox.ts";
+import {
+  type PodNetwork,
+  startPodNetwork,
+  stopPodNetwork,
+} from "../net/pod.ts";
 import { ORDER } from "../enter/target.ts";
 import { UsernsError } from "../errors/errors.ts";
 import { failureError } from "../errors/failure.ts";
@@ -38,6 +49,11 @@ export interface PodOptions extends
     | "timeOffsets"
     | "helperTimeout"
     | "onWarning"
+    | "network"
+    | "publish"
+    | "allowHostLoopback"
+    | "sandbox"
+    | "hide"
   > {
   /** Its name: 1-64 of `[A-Za-z0-9_.-]`, not starting with `.`. @default a random `pod-XXXXXXXX` */
   name?: string;
@@ -70,6 +86,7 @@ export async function startHolder(
     init: false, // the holder is PID 1 of its pid namespace itself
   };
   const prepared = prepare("userns-pause", o, "null");
+  if (prepared.network) bindResolvConf(prepared);
   prepared.request = {
     ...prepared.request,
     argv: ["userns-pause", name],
@@ -77,13 +94,21 @@ export async function startHolder(
     precheck: false,
     cwd: undefined,
   };
-  const n = spawnPaused(prepared.request);
+  let n;
+  try {
+    n = spawnPaused(prepared.request);
+  } catch (e) {
+    forgetFile(prepared.resolvConf);
+    throw e;
+  }
   const reactor = getReactor();
   reactor.on(n.pidfd, () => {}); // reaped when it ends, here or not
   // Its answers come through the reactor: keep the event loop alive for
   // them, as a child does until it ends (the holder never does).
   reactor.ref();
   let committed = false;
+  let net: PodNetwork | undefined;
+  const place = { dir, name };
   try {
     if (prepared.plan?.warning) {
       (options.onWarning ?? printWarning)(prepared.plan.warning);
@@ -94,6 +119,9 @@ export async function startHolder(
       prepared.helpers,
       options.helperTimeout ?? HELPER_TIMEOUT_MS,
     );
+    // While the holder is still dumpable (it stops being so once it runs
+    // as userns-pause), and before its commands can need the network.
+    net = await startPodNetwork(n.pid, options, place);
     release(n.syncFd);
     const ready = await readFailure(n.errFd);
     if (ready === null || ready.step !== "") {
@@ -101,16 +129,30 @@ export async function startHolder(
     }
     const id = processId(n.pid);
     if (!id) throw notReady(name);
-    const rec = recordOf(name, n.pid, id, prepared, options);
+    const rec = recordOf(name, n.pid, id, prepared, options, net);
     commitRecord(dir, rec);
     committed = true;
     release(n.syncFd); // the holder may outlive us now
     await readFailure(n.errFd); // its answer: EOF
     return rec;
   } finally {
-    if (!committed) abort(n.syncFd);
+    forgetFile(prepared.resolvConf);
+    if (!committed) {
+      abort(n.syncFd);
+      await stopPodNetwork(net, place);
+    }
     closeFd(n.errFd);
     reactor.unref();
+  }
+}
+
+/** Removes a file of ours, if it is still there. */
+function forgetFile(file: string | undefined): void {
+  if (file === undefined) return;
+  try {
+    Deno.removeSync(file);
+  } catch {
+    // removed already
   }
 }
 
@@ -130,8 +172,9 @@ function recordOf(
   id: { start: number; userns: number },
   prepared: Prepared,
   options: PodOptions,
+  net: PodNetwork | undefined,
 ): PodRecord {
-  const set = namespaceSet({ ...options, init: false });
+  const set = namespaceSet({ ...withSandbox(options), init: false });
   return {
     name,
     pid,
@@ -145,5 +188,7 @@ function recordOf(
     gid: prepared.plan!.gid,
     setgroups: prepared.plan!.setgroups,
     created: new Date().toISOString(),
+    ...(net ? { net } : {}),
+    ...(options.sandbox ? { sandbox: true } : {}),
   };
 }

@@ -23,6 +23,7 @@ import {
   sweep,
 } from "./state.ts";
 import { stateDir } from "./state_dir.ts";
+import { stopPodNetwork } from "../net/pod.ts";
 import { signalProcess, usernsOf } from "../../ffi/process.ts";
 import * as libc from "../../ffi/libc.ts";
 
@@ -179,6 +180,8 @@ export class UsernsPod implements AsyncDisposable {
     try {
       signalProcess(rec.pid, 9, () => isAlive(rec));
       for (let i = 0; i < 500 && isAlive(rec); i++) await delay(10);
+      const dir = stateDir(false);
+      if (dir) await stopPodNetwork(rec.net, { dir, name: rec.name });
       forgetPod(rec);
       if (!pin) return { remaining: 0 };
       const hasPid = rec.namespaces.includes("pid");

@@ -17,6 +17,7 @@ import { UsernsError } from "../errors/errors.ts";
 import { stateDir, stateError } from "./state_dir.ts";
 import type { IdMapping } from "../idmap/rules.ts";
 import { startTime } from "../../ffi/process.ts";
+import { dropPodNetwork, type PodNetwork } from "../net/pod.ts";
 import { NotRegularError, readRegularFile } from "../system/safe_read.ts";
 import { writeNewFile } from "../system/safe_write.ts";
 
@@ -44,6 +45,12 @@ export interface PodRecord {
   setgroups: "allow" | "deny";
   /** When it was started (ISO 8601). */
   created: string;
+  /** Its user-mode network's helper, if it has one. */
+  net?: PodNetwork;
+  /** Started with `sandbox`: its commands drop every capability, run
+   * under the default seccomp filter, with no_new_privs, unless they say
+   * otherwise. */
+  sandbox?: boolean;
 }
 
 /** A claim on a name while its pod starts: the starter. */
@@ -186,7 +193,14 @@ export function sweep(dir: string): PodRecord[] {
     const name = entry.name.slice(0, -5);
     const rec = read(dir, name);
     if (rec && !("starting" in rec) && isAlive(rec)) live.push(rec);
-    else if (!current(rec)) removeIf(dir, name, (r) => !current(r));
+    else if (!current(rec)) {
+      // A dead pod's helper goes with it (pasta watches its link).
+      dropPodNetwork(rec && !("starting" in rec) ? rec.net : undefined, {
+        dir,
+        name,
+      });
+      removeIf(dir, name, (r) => !current(r));
+    }
   }
   return live.sort((a, b) => a.name.localeCompare(b.name));
 }
