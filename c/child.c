@@ -200,8 +200,6 @@ static void set_up_namespace(const struct spawn *s)
 
 	if (opt[UNS_OPT_TIME])
 		CHECK(s, new_time_namespace(opt), UNS_STEP_TIME);
-	if (opt[UNS_OPT_OOM_SET])
-		CHECK(s, write_oom_score_adj(opt[UNS_OPT_OOM]), UNS_STEP_OOM);
 	if (s->hostname)
 		CHECK(s, sys(SYS_sethostname, s->hostname, s->hostname_len),
 		      UNS_STEP_HOSTNAME);
@@ -391,6 +389,11 @@ _Noreturn void go(const struct spawn *s, struct klimit *core)
 	int nest;
 
 	wait_for_go(s);
+	/* Before the join, with the caller's credentials, which as root may
+	 * lower it; for a new namespace the parent writes it (userns-join is
+	 * the one to do it here: its memory is not the runtime's). */
+	if (s->join_fd >= 0 && opt[UNS_OPT_OOM_SET])
+		CHECK(s, write_oom_score_adj(opt[UNS_OPT_OOM]), UNS_STEP_OOM);
 	nest = join_namespaces(s);
 	if (s->join_fd >= 0 && (opt[UNS_OPT_CLONE_FLAGS] & CLONE_NEWPID))
 		enter_new_pid(s, nest);
@@ -408,17 +411,20 @@ _Noreturn void go(const struct spawn *s, struct klimit *core)
 	if (opt[UNS_OPT_INIT])
 		fork_init(s);
 	set_up_process(s, core);
-	CHECK(s, sys(SYS_prlimit64, 0, RLIMIT_CORE, core, NULL),
-	      UNS_STEP_RLIMIT);
-	/* Last, with every signal still blocked: what the filter allows is
-	 * all that is left to do (unblock, execve). */
+	/* With every signal still blocked: then what the filter allows is all
+	 * that is left (unblock, the core limit, execve). */
 	apply_caps_and_filter(
 		s, opt[UNS_OPT_CAPS],
 		(uint64_t)(uint32_t)opt[UNS_OPT_CAPS_HI] << 32 |
 			(uint32_t)opt[UNS_OPT_CAPS_LO],
 		(const struct sock_filter *)s->filter,
 		(const uint32_t *)s->filter_lens, (uint32_t)opt[UNS_OPT_NFILTER]);
+	/* A signal that came in meanwhile ends it under a core limit of 0;
+	 * only then the caller's limit (or the one asked for) comes back:
+	 * its soft part only, which needs no capability. */
 	CHECK(s, unblock_all(), UNS_STEP_EXEC);
+	CHECK(s, sys(SYS_prlimit64, 0, RLIMIT_CORE, core, NULL),
+	      UNS_STEP_RLIMIT);
 	fail_at(s, UNS_STEP_EXEC, exec_candidates(s), -1);
 }
 

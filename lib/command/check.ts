@@ -37,7 +37,7 @@ import { checkMountCount, checkMounts } from "../mounts/check.ts";
 import { checkNamespaces } from "./namespaces.ts";
 import { checkRlimits } from "./rlimits.ts";
 import { checkCaps, checkHide, checkSeccomp } from "../sandbox/check.ts";
-import { checkNetworkOptions } from "../net/options.ts";
+import { checkNetworkOptions, type NetworkOptions } from "../net/options.ts";
 
 /** The setgroups policies. */
 export const SETGROUPS = ["allow", "deny"] as const;
@@ -124,7 +124,11 @@ export function checkCommandOptions(options: unknown): void {
     if (value !== undefined) rule[1](value, rule[0]);
   }
   checkMountCount(options);
-  checkNetworkOptions(options);
+  checkNetworkOptions({
+    network: options.network as NetworkOptions["network"],
+    publish: options.publish as NetworkOptions["publish"],
+    allowHostLoopback: options.allowHostLoopback as boolean | undefined,
+  });
 }
 
 function checkMap(value: unknown, name: string): void {

@@ -34,7 +34,8 @@ import {
 } from "./stream.ts";
 import type { TtyRelay } from "./tty.ts";
 import { type NetworkHandle, startPlanned } from "../net/start.ts";
-import { closeFd } from "../../ffi/fd.ts";
+import { closeFd, writeFileOnce } from "../../ffi/fd.ts";
+import { errnoName } from "../errors/errno.ts";
 import { getReactor } from "../../ffi/reactor.ts";
 import {
   abort,
@@ -377,6 +378,12 @@ export class UsernsChild implements AsyncDisposable {
         });
       }
       checkAborted(signal);
+      // Written from here, with the caller's credentials, which as root
+      // may lower it (from inside, nobody could).
+      const oom = prepared.request.oomScoreAdj;
+      if (oom !== undefined && !prepared.request.join) {
+        setOomScoreAdj(n.pid, oom);
+      }
       // Its interface, routes and resolver ready before the command runs,
       // and before the hook, which may look at them.
       if (prepared.network) {
@@ -427,6 +434,27 @@ export class UsernsChild implements AsyncDisposable {
       await this.#net?.close();
     }
   }
+}
+
+/**
+ * Writes a child's OOM score adjustment.
+ *
+ * @throws {SpawnError} SETUP, saying that only root may lower it
+ */
+function setOomScoreAdj(pid: number, value: number): void {
+  const errno = writeFileOnce(`/proc/${pid}/oom_score_adj`, `${value}`);
+  if (errno === 0) return;
+  const name = errnoName(errno);
+  throw new SpawnError(
+    "SETUP",
+    `cannot set the OOM score adjustment to ${value}: ${name}`,
+    {
+      errno: name,
+      hint: name === "EACCES" || name === "EPERM"
+        ? "lowering it needs CAP_SYS_RESOURCE, which root has unless a container took it away; raise it instead"
+        : "the value must be -1000 to 1000",
+    },
+  );
 }
 
 /** Removes a file of ours, if there is one and it is still there. */

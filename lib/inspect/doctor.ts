@@ -21,6 +21,7 @@ import {
   verdict,
 } from "./doctor_checks.ts";
 
+import { networkChecks } from "../net/doctor.ts";
 export type { DoctorCheck, DoctorStatus } from "./doctor_checks.ts";
 
 type Check = (
@@ -199,5 +200,7 @@ export async function runDoctor(env: DoctorEnv = {}): Promise<DoctorCheck[]> {
   for (const [name, check] of CHECKS) {
     checks.push(await guard(name, () => check(e, name)));
   }
+  // User-mode networking is optional: what it lacks is a warning.
+  checks.push(...networkChecks(e.path));
   return checks;
 }

@@ -25,6 +25,8 @@ static int32_t *request(int32_t argc, int32_t envc, int32_t nlim)
 	opt[UNS_OPT_ENVC] = envc;
 	opt[UNS_OPT_NMOUNT] = 0;
 	opt[UNS_OPT_NRLIMIT] = nlim;
+	opt[UNS_OPT_NFILTER] = 0;
+	opt[UNS_OPT_NINSN] = 0;
 	return opt;
 }
 

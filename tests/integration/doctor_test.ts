@@ -14,6 +14,10 @@ const NAMES = [
   "primary group",
   "apparmor",
   "live namespace",
+  "pasta",
+  "slirp4netns",
+  "setpriv",
+  "/dev/net/tun",
 ];
 const NSUSER: Identity = {
   uid: 1001,

@@ -73,6 +73,6 @@ nsTest("the library throws a typed PERMISSION error", async () => {
   Deno.removeSync(file);
   assert.match(
     out.stdout,
-    /^PERMISSION not permitted: requires env access; run deno with --allow-env/,
+    /^PERMISSION not permitted: requires env access( to "PATH")?; run deno with --allow-env/,
   );
 });
