@@ -100,7 +100,7 @@ const SH: Record<string, ShCheck> = {
     assert.match(r.stdout, /^\s*1 userns-init$/m),
   "userns run --hostname box --net -- sh -c 'hostname; ip -brief link'": (r) =>
     assert.match(r.stdout, /^box\nlo +UNKNOWN /),
-  `userns run --sandbox -- sh -c 'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status; touch ./ok ~/no 2>&1 | grep -o "Read-only file system"'`:
+  'userns run --sandbox -- sh -c \'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status; touch ./ok ~/no 2>&1 | grep -o "Read-only file system"\'':
     (r) => {
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(
@@ -109,7 +109,7 @@ const SH: Record<string, ShCheck> = {
       );
     },
   "ls": (r) => assert.equal(r.stdout, "ok\n"),
-  `userns run --network pasta -- sh -c 'ip -brief link show eth0 | cut -d" " -f1; cat /etc/resolv.conf'`:
+  "userns run --network pasta -- sh -c 'ip -brief link show eth0 | cut -d\" \" -f1; cat /etc/resolv.conf'":
     (r) => {
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(
