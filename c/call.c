@@ -68,6 +68,12 @@ UNS_EXPORT int32_t uns_call(int32_t op, int32_t a, int32_t b, int32_t c,
 		return uns_tty_size(a, b);
 	case UNS_CALL_REOPEN:
 		return uns_reopen(a, b, c);
+	case UNS_CALL_READ_PATH:
+		return uns_read_path(p, q, (uint32_t)b);
+	case UNS_CALL_LIST_DIR:
+		return uns_list_dir(p, q, (uint32_t)b);
+	case UNS_CALL_READ_LINK:
+		return uns_read_link(p, q, (uint32_t)b);
 	}
 	return -ENOSYS;
 }

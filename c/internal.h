@@ -386,6 +386,9 @@ int32_t uns_timer(int32_t ctx, int32_t ms);
 int32_t uns_openpty(int32_t ctx, int32_t *out);
 int32_t uns_tty_size(int32_t from, int32_t to);
 int32_t uns_reopen(int32_t ctx, int32_t fd, int32_t flags);
+int32_t uns_read_path(const char *path, void *buf, uint32_t len);
+int32_t uns_list_dir(const char *path, char *buf, uint32_t len);
+int32_t uns_read_link(const char *path, char *buf, uint32_t len);
 
 #pragma GCC visibility pop
 

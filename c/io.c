@@ -438,3 +438,98 @@ int32_t uns_reopen(int32_t ctx, int32_t fd, int32_t flags)
 	}
 	return nfd;
 }
+
+/**
+ * uns_read_path() - reads a file whole, for what the runtime's permissions
+ * keep behind --allow-all (every file under /proc): the library's FFI
+ * permission covers it.
+ * @path: the file
+ * @buf: where its bytes go
+ * @len: at most this many (< 2 GiB)
+ *
+ * Return: the count (@len when it may be longer), or -errno.
+ */
+int32_t uns_read_path(const char *path, void *buf, uint32_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	uint32_t got = 0;
+	ssize_t n = 1;
+
+	if (fd < 0)
+		return -errno;
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	while (got < len && n > 0) {
+		n = read(fd, (char *)buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			n = 1;
+		else if (n > 0)
+			got += (uint32_t)n;
+	}
+	n = n < 0 ? -errno : (int32_t)got;
+	(void)close(fd);
+	return (int32_t)n;
+}
+
+/**
+ * uns_list_dir() - the names in a directory, NUL-terminated one after the
+ * other ("." and ".." left out): for /proc, as uns_read_path().
+ * @path: the directory
+ * @buf: where the names go
+ * @len: its size
+ *
+ * Return: the bytes used, -ENOSPC when they do not fit, or -errno.
+ */
+int32_t uns_list_dir(const char *path, char *buf, uint32_t len)
+{
+	char ents[8192];
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	uint32_t used = 0;
+	long n;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = syscall(SYS_getdents64, fd, ents, sizeof ents)) > 0) {
+		for (long at = 0; at < n;) {
+			struct {
+				uint64_t ino;
+				int64_t off;
+				unsigned short reclen;
+				unsigned char type;
+				char name[];
+			} *d = (void *)(ents + at);
+			size_t l = strlen(d->name) + 1;
+
+			at += d->reclen;
+			if (!strcmp(d->name, ".") || !strcmp(d->name, ".."))
+				continue;
+			if (used + l > len) {
+				(void)close(fd);
+				return -ENOSPC;
+			}
+			memcpy(buf + used, d->name, l);
+			used += (uint32_t)l;
+		}
+	}
+	n = n < 0 ? -errno : (long)used;
+	(void)close(fd);
+	return (int32_t)n;
+}
+
+/**
+ * uns_read_link() - the text of a symbolic link (a /proc/PID/ns/ one), as
+ * uns_read_path().
+ * @path: the link
+ * @buf: where its text goes
+ * @len: its size
+ *
+ * Return: the length, or -errno (-ENAMETOOLONG when it does not fit).
+ */
+int32_t uns_read_link(const char *path, char *buf, uint32_t len)
+{
+	ssize_t n = readlink(path, buf, len);
+
+	if (n < 0)
+		return -errno;
+	return (uint32_t)n >= len ? -ENAMETOOLONG : (int32_t)n;
+}

@@ -225,7 +225,10 @@ enum uns_call {
 	UNS_CALL_TIMER,        /* uns_timer(a ctx, b ms) */
 	UNS_CALL_OPENPTY,      /* uns_openpty(a ctx, p out) */
 	UNS_CALL_TTY_SIZE,     /* uns_tty_size(a from_fd, b to_fd) */
-	UNS_CALL_REOPEN        /* uns_reopen(a ctx, b fd, c flags) */
+	UNS_CALL_REOPEN,       /* uns_reopen(a ctx, b fd, c flags) */
+	UNS_CALL_READ_PATH,    /* uns_read_path(p path, q buf, b len) */
+	UNS_CALL_LIST_DIR,     /* uns_list_dir(p path, q buf, b len) */
+	UNS_CALL_READ_LINK     /* uns_read_link(p path, q buf, b len) */
 };
 
 /* The library's exports: three symbols, as each one costs the runtime's

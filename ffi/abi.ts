@@ -404,4 +404,10 @@ export const Call = {
   TTY_SIZE: 22,
   /** uns_reopen(a ctx, b fd, c flags) */
   REOPEN: 23,
+  /** uns_read_path(p path, q buf, b len) */
+  READ_PATH: 24,
+  /** uns_list_dir(p path, q buf, b len) */
+  LIST_DIR: 25,
+  /** uns_read_link(p path, q buf, b len) */
+  READ_LINK: 26,
 } as const;

@@ -115,3 +115,51 @@ export function signalProcess(
     raw.close(fd);
   }
 }
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const cString = (s: string) => encoder.encode(s + "\0");
+
+/**
+ * Reads a file under /proc through the native library: Deno grants /proc
+ * only to `--allow-all`, FFI covers it.
+ *
+ * @param path the file
+ * @param max how many bytes at most
+ * @returns its text, or the errno (ENOENT: no such file or process)
+ */
+export function readProcFile(path: string, max = 65536): string | number {
+  const buf = new Uint8Array(max);
+  const n = raw.readPath(cString(path), buf, max);
+  return n < 0 ? -n : decoder.decode(buf.subarray(0, n));
+}
+
+/**
+ * The names in a directory under /proc, as {@link readProcFile}.
+ *
+ * @param path the directory
+ * @returns its names, or undefined when it cannot be read
+ */
+export function listProcDir(path: string): string[] | undefined {
+  for (let size = 65536; size <= 1 << 24; size *= 4) {
+    const buf = new Uint8Array(size);
+    const n = raw.listDir(cString(path), buf, size);
+    if (n === -28) continue; // ENOSPC: a bigger buffer
+    if (n < 0) return undefined;
+    return n === 0 ? [] : decoder.decode(buf.subarray(0, n - 1)).split("\0");
+  }
+  return undefined;
+}
+
+/**
+ * The text of a link under /proc (`/proc/PID/ns/user`), as
+ * {@link readProcFile}.
+ *
+ * @param path the link
+ * @returns its text, or the errno
+ */
+export function readProcLink(path: string): string | number {
+  const buf = new Uint8Array(4096);
+  const n = raw.readLink(cString(path), buf, buf.length);
+  return n < 0 ? -n : decoder.decode(buf.subarray(0, n));
+}

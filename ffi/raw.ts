@@ -78,6 +78,12 @@ export const raw = {
   ttySize: (from: number, to: number): number => call(Call.TTY_SIZE, from, to),
   reopen: (ctx: number, fd: number, flags: number): number =>
     call(Call.REOPEN, ctx, fd, flags),
+  readPath: (path: Uint8Array, buf: Uint8Array, len: number): number =>
+    call(Call.READ_PATH, 0, len, 0, path, buf),
+  listDir: (path: Uint8Array, buf: Uint8Array, len: number): number =>
+    call(Call.LIST_DIR, 0, len, 0, path, buf),
+  readLink: (path: Uint8Array, buf: Uint8Array, len: number): number =>
+    call(Call.READ_LINK, 0, len, 0, path, buf),
   procId: (pid: number, full: 0 | 1 | 2, out: BigInt64Array): number =>
     call(Call.PROC_ID, pid, full, 0, out),
 };

@@ -78,6 +78,7 @@ export const ALLOWED_IMPORTS: ReadonlySet<string> = new Set([
   "pthread_mutex_unlock",
   "pthread_sigmask",
   "read",
+  "readlink",
   "realloc",
   "recv",
   "send",

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { readProcLink } from "../../ffi/process.ts";
+import { errnoName } from "../errors/errno.ts";
 import { EnterCommand, type EnterOptions } from "../enter/enter.ts";
 import type { Namespace } from "../command/namespaces.ts";
 import { UsernsPod } from "../pod/pod.ts";
@@ -118,24 +120,19 @@ function targetPid(operand: string | undefined, proc = "/proc"): number {
     throw usageError(`invalid pid ${JSON.stringify(operand)}`);
   }
   const path = `${proc}/${pid}/ns/user`;
-  try {
-    Deno.readLinkSync(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotCapable) throw e;
-    const code = (e as { code?: unknown }).code;
-    const errno = typeof code === "string" ? code : undefined;
-    const [why, hint] = e instanceof Deno.errors.NotFound
+  // Through the native library: Deno grants /proc only to --allow-all.
+  const link = readProcLink(path);
+  if (typeof link === "number") {
+    const errno = errnoName(link);
+    const [why, hint] = errno === "ENOENT" || errno === "ESRCH"
       ? ["no such process", "check the pid (userns ps)"]
       : [
-        `${
-          errno ?? (e as Error).name
-        }: not permitted to inspect process ${pid}`,
+        `${errno}: not permitted to inspect process ${pid}`,
         "name one of your own processes (userns ps lists those you can see)",
       ];
     throw new UsernsError("PROC_READ", `cannot read ${path}: ${why}`, {
       hint,
-      cause: e,
-      ...(errno ? { errno } : {}),
+      errno,
     });
   }
   return pid;

@@ -10,7 +10,12 @@
 import type { Namespace } from "../command/namespaces.ts";
 import { UsernsError } from "../errors/errors.ts";
 import { CloneFlag } from "../../ffi/linux.ts";
-import { type NS_NAMES, type ProcessId, processId } from "../../ffi/process.ts";
+import {
+  type NS_NAMES,
+  type ProcessId,
+  processId,
+  readProcFile,
+} from "../../ffi/process.ts";
 import type { JoinTarget } from "../../ffi/request.ts";
 
 /** The namespaces `enter` and pods join, by option name, with their
@@ -104,9 +109,6 @@ export function joinTarget(pid: number, wanted: Set<string>): JoinTarget {
  * @returns `allow` or `deny` (`deny` when it cannot be read)
  */
 export function readSetgroups(pid: number): string {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/setgroups`).trim();
-  } catch {
-    return "deny";
-  }
+  const text = readProcFile(`/proc/${pid}/setgroups`);
+  return typeof text === "string" ? text.trim() : "deny";
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { listProcDir, readProcFile } from "../../ffi/process.ts";
 import { UsernsError } from "../errors/errors.ts";
 import { MAX_ID } from "./id_space.ts";
 import { readSubIdTextSync } from "./subid.ts";
@@ -35,15 +36,11 @@ export interface SuggestPaths {
 /** The distinct uid and gid map texts of the processes in `proc`. */
 function processMaps(proc: string): string[] {
   const texts = new Set<string>();
-  for (const entry of Deno.readDirSync(proc)) {
-    if (!/^[0-9]+$/.test(entry.name)) continue;
+  for (const name of listProcDir(proc) ?? []) {
+    if (!/^[0-9]+$/.test(name)) continue;
     for (const file of ["uid_map", "gid_map"]) {
-      try {
-        texts.add(Deno.readTextFileSync(`${proc}/${entry.name}/${file}`));
-      } catch (e) {
-        if (e instanceof Deno.errors.NotCapable) throw e;
-        // the process is gone
-      }
+      const text = readProcFile(`${proc}/${name}/${file}`);
+      if (typeof text === "string") texts.add(text); // else: it is gone
     }
   }
   return [...texts];

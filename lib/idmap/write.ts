@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { readProcFile } from "../../ffi/process.ts";
 import { errnoName } from "../errors/errno.ts";
 import { HelperError, IdMapError } from "../errors/errors.ts";
 import { abortedError, helperTimeoutError } from "../errors/spawn.ts";
@@ -238,13 +239,8 @@ function checkHelper(
 
 /** Whether this process runs under no_new_privs, where setuid does nothing. */
 function noNewPrivs(): boolean {
-  try {
-    return /^NoNewPrivs:\s*1$/m.test(
-      Deno.readTextFileSync("/proc/self/status"),
-    );
-  } catch {
-    return false;
-  }
+  const status = readProcFile("/proc/self/status");
+  return typeof status === "string" && /^NoNewPrivs:\s*1$/m.test(status);
 }
 
 function writeProc(pid: number, file: string, text: string): void {

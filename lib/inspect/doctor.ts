@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { readProcFile } from "../../ffi/process.ts";
+import { errnoName } from "../errors/errno.ts";
 import { UsernsCommand } from "../command/command.ts";
 import { isUsernsError } from "../errors/errors.ts";
 import { currentIdentity, type Identity } from "../system/identity.ts";
@@ -55,12 +57,10 @@ function exists(path: string): boolean {
 
 /** The caller's AppArmor label, e.g. `unconfined` or `userns (unconfined)`. */
 function apparmorLabel(proc: string): string {
+  // Older kernels have only attr/current; without an LSM, neither.
   for (const file of ["attr/apparmor/current", "attr/current"]) {
-    try {
-      return Deno.readTextFileSync(`${proc}/self/${file}`).trim();
-    } catch {
-      // older kernels have only attr/current; without an LSM, neither
-    }
+    const text = readProcFile(`${proc}/self/${file}`);
+    if (typeof text === "string") return text.trim();
   }
   return "unconfined";
 }
@@ -112,10 +112,12 @@ function apparmor(env: CheckEnv, name: string): DoctorCheck {
 
 /** `uid MAP, gid MAP` of a process, compactly. */
 function mapsOf(pid: number): string {
-  const read = (kind: string) =>
-    formatCompactMap(
-      parseIdMap(Deno.readTextFileSync(`/proc/${pid}/${kind}_map`)),
-    );
+  const read = (kind: string) => {
+    const text = readProcFile(`/proc/${pid}/${kind}_map`);
+    return typeof text === "string"
+      ? formatCompactMap(parseIdMap(text))
+      : errnoName(text);
+  };
   return `uid map ${read("uid")}, gid map ${read("gid")}`;
 }
 

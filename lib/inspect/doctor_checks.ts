@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { readProcFile } from "../../ffi/process.ts";
 import type { Identity } from "../system/identity.ts";
 import { INSTALL_HELPERS } from "../idmap/helpers.ts";
 import { findOnPath, whyNotOnPath } from "../system/path_search.ts";
@@ -69,6 +70,12 @@ export function verdict(
  * @returns its trimmed text, or undefined when it does not exist
  */
 export function readText(path: string): string | undefined {
+  // /proc through the native library: Deno grants it only to --allow-all.
+  if (path.startsWith("/proc/")) {
+    const text = readProcFile(path);
+    if (text === 2) return undefined; // ENOENT
+    if (typeof text === "string") return text.trim();
+  }
   try {
     return Deno.readTextFileSync(path).trim();
   } catch (e) {

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { readProcFile } from "../../ffi/process.ts";
+import { errnoName } from "../errors/errno.ts";
 import { UsernsError } from "../errors/errors.ts";
 import { type IdMapping, parseIdMap } from "../idmap/rules.ts";
 
@@ -20,27 +22,19 @@ export interface ProcessMaps {
 }
 
 /** The error for a failed read of `path`, a file of process `pid`. */
-function readError(pid: number, path: string, e: unknown): UsernsError {
-  if (e instanceof Deno.errors.NotFound) {
+function readError(pid: number, path: string, errno: number): UsernsError {
+  const name = errnoName(errno);
+  if (name === "ENOENT" || name === "ESRCH") {
     return new UsernsError(
       "PROC_READ",
       `no process ${pid}: ${path} does not exist`,
-      {
-        hint: "check the pid (ps)",
-        cause: e,
-      },
+      { hint: "check the pid (ps)" },
     );
   }
-  const code = (e as { code?: unknown }).code;
-  const errno = typeof code === "string" ? code : undefined;
-  const hint = e instanceof Deno.errors.NotCapable
-    ? "run with -A (deno asks for --allow-all to read /proc/PID files)"
-    : "run as the process's owner or as root";
-  return new UsernsError(
-    "PROC_READ",
-    `cannot read ${path}: ${errno ?? (e as Error).name}`,
-    { hint, cause: e, ...(errno ? { errno } : {}) },
-  );
+  return new UsernsError("PROC_READ", `cannot read ${path}: ${name}`, {
+    hint: "run as the process's owner or as root",
+    errno: name,
+  });
 }
 
 /**
@@ -67,13 +61,12 @@ export function readProcessMaps(pid: number = Deno.pid): ProcessMaps {
       hint: "give a positive integer",
     });
   }
+  // Through the native library: Deno grants /proc only to --allow-all.
   const read = (name: string): string => {
     const path = `/proc/${pid}/${name}`;
-    try {
-      return Deno.readTextFileSync(path);
-    } catch (e) {
-      throw readError(pid, path, e);
-    }
+    const text = readProcFile(path);
+    if (typeof text === "number") throw readError(pid, path, text);
+    return text;
   };
   const uid = parseIdMap(read("uid_map"));
   const gid = parseIdMap(read("gid_map"));

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { listProcDir, readProcFile, readProcLink } from "../../ffi/process.ts";
+import { UsernsError } from "../errors/errors.ts";
 import { type IdMapping, parseIdMap } from "../idmap/rules.ts";
 
 /** The kernel's `PROC_USER_INIT_INO`: the inode of the initial user namespace. */
@@ -32,25 +34,18 @@ export interface NamespaceInfo {
 }
 
 /** Errors that only mean "this process is gone or not ours to read". */
-function skippable(e: unknown): boolean {
-  if (e instanceof Deno.errors.NotCapable) return false;
-  return e instanceof Error;
-}
-
 /**
  * The user namespace inode of a process; undefined when it is gone or not
- * a user namespace link, "denied" when the caller may not read it.
+ * a user namespace link, "denied" when the caller may not read it. Read
+ * through the native library, as every /proc file here: Deno grants /proc
+ * only to `--allow-all`.
  */
 function namespaceOf(proc: string, pid: number): number | "denied" | undefined {
-  try {
-    const link = Deno.readLinkSync(`${proc}/${pid}/ns/user`);
-    const m = /^user:\[(\d+)\]$/.exec(link);
-    return m ? Number(m[1]) : undefined;
-  } catch (e) {
-    if (e instanceof Deno.errors.PermissionDenied) return "denied";
-    if (skippable(e)) return undefined;
-    throw e;
-  }
+  const link = readProcLink(`${proc}/${pid}/ns/user`);
+  if (link === EACCES || link === EPERM) return "denied";
+  if (typeof link === "number") return undefined;
+  const m = /^user:\[(\d+)\]$/.exec(link);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** Owner and uid map from the first of `pids` (ascending) still readable. */
@@ -60,26 +55,27 @@ function describe(
   pids: number[],
 ): NamespaceInfo | undefined {
   for (const pid of pids) {
-    try {
-      const status = Deno.readTextFileSync(`${proc}/${pid}/status`);
-      const euid = /^Uid:\s+\d+\s+(\d+)/m.exec(status)?.[1];
-      if (euid === undefined) continue;
-      const map = Deno.readTextFileSync(`${proc}/${pid}/uid_map`);
-      const initial = id === INIT_USER_NS;
-      return {
-        id,
-        owner: initial ? 0 : Number(euid),
-        pid,
-        processes: pids.length,
-        uidMap: parseIdMap(map),
-        initial,
-      };
-    } catch (e) {
-      if (!skippable(e)) throw e;
-    }
+    const status = readProcFile(`${proc}/${pid}/status`);
+    if (typeof status === "number") continue;
+    const euid = /^Uid:\s+\d+\s+(\d+)/m.exec(status)?.[1];
+    if (euid === undefined) continue;
+    const map = readProcFile(`${proc}/${pid}/uid_map`);
+    if (typeof map === "number") continue;
+    const initial = id === INIT_USER_NS;
+    return {
+      id,
+      owner: initial ? 0 : Number(euid),
+      pid,
+      processes: pids.length,
+      uidMap: parseIdMap(map),
+      initial,
+    };
   }
   return undefined;
 }
+
+const EPERM = 1;
+const EACCES = 13;
 
 /** What {@link scanUserNamespaces} found. */
 export interface NamespaceScan {
@@ -98,14 +94,20 @@ export interface NamespaceScan {
  *
  * @param proc the proc file system to scan
  * @returns the namespaces, and how many processes could not be read
- * @throws {Deno.errors.NotCapable} without read permission for `proc`
+ * @throws {UsernsError} PROC_READ when `proc` cannot be read
  */
 export function scanUserNamespaces(proc = "/proc"): NamespaceScan {
   const members = new Map<number, number[]>();
   let unreadable = 0;
-  for (const entry of Deno.readDirSync(proc)) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    const pid = Number(entry.name);
+  const names = listProcDir(proc);
+  if (!names) {
+    throw new UsernsError("PROC_READ", `cannot read ${proc}`, {
+      hint: "check that proc is mounted there",
+    });
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
     const id = namespaceOf(proc, pid);
     if (id === "denied") unreadable++;
     if (typeof id !== "number") continue;
@@ -125,7 +127,7 @@ export function scanUserNamespaces(proc = "/proc"): NamespaceScan {
  *
  * @param proc the proc file system to scan
  * @returns one entry per namespace, sorted by id
- * @throws {Deno.errors.NotCapable} without read permission for `proc`
+ * @throws {UsernsError} PROC_READ when `proc` cannot be read
  */
 export function listUserNamespaces(proc = "/proc"): NamespaceInfo[] {
   return scanUserNamespaces(proc).namespaces;

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { readProcLink } from "../../ffi/process.ts";
 import {
   checkTun,
   helperFailure,
@@ -177,8 +178,9 @@ async function publishAll(plan: NetworkPlan, socket: string): Promise<void> {
 function checkTarget(pid: number, helper: NetworkHelper): void {
   let same: boolean;
   try {
-    same = Deno.readLinkSync(`/proc/${pid}/ns/net`) ===
-      Deno.readLinkSync("/proc/self/ns/net");
+    const ns = readProcLink(`/proc/${pid}/ns/net`);
+    if (ns === 2) throw new Deno.errors.NotFound(`no process ${pid}`);
+    same = ns === readProcLink("/proc/self/ns/net");
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new NetworkError(

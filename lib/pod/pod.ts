@@ -24,7 +24,7 @@ import {
 } from "./state.ts";
 import { stateDir } from "./state_dir.ts";
 import { stopPodNetwork } from "../net/pod.ts";
-import { signalProcess, usernsOf } from "../../ffi/process.ts";
+import { listProcDir, signalProcess, usernsOf } from "../../ffi/process.ts";
 import * as libc from "../../ffi/libc.ts";
 
 /** A live pod, as {@link UsernsPod.list} and `userns ls --json` show it. */
@@ -54,8 +54,8 @@ export interface PodStopped {
 /** Processes per user namespace inode, from /proc. */
 function processesByUserns(): Map<number, number[]> {
   const by = new Map<number, number[]>();
-  for (const e of Deno.readDirSync("/proc")) {
-    const pid = Number(e.name);
+  for (const name of listProcDir("/proc") ?? []) {
+    const pid = Number(name);
     if (!Number.isInteger(pid)) continue;
     const userns = usernsOf(pid);
     if (userns === undefined) continue;

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { readProcFile } from "../../ffi/process.ts";
 import { UsernsError } from "../errors/errors.ts";
 
 /** The capability names by number, as `<linux/capability.h>` has them. */
@@ -94,12 +95,9 @@ let lastCapCache: number | undefined;
  */
 export function capLastCap(): number {
   if (lastCapCache !== undefined) return lastCapCache;
-  let n = NaN;
-  try {
-    n = Number(Deno.readTextFileSync("/proc/sys/kernel/cap_last_cap").trim());
-  } catch {
-    // no /proc: fall back below
-  }
+  const read = readProcFile("/proc/sys/kernel/cap_last_cap");
+  // No /proc: the last one named here.
+  const n = typeof read === "string" ? Number(read.trim()) : NaN;
   return lastCapCache = Number.isInteger(n) && n >= 0 && n < 64
     ? n
     : CAP_NAMES.length - 1;

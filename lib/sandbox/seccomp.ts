@@ -49,6 +49,7 @@ export type {
   SeccompSyscall,
 } from "./_types.ts";
 export { libseccompVersion } from "./_libseccomp.ts";
+import { readProcFile } from "../../ffi/process.ts";
 
 /** What `--seccomp` and the `seccomp` option name: a file is `{ path }`. */
 export type SeccompChoice =
@@ -94,12 +95,8 @@ function host(): Host {
     ] ?? arch,
     scmpArch: `SCMP_ARCH_${arch.toUpperCase()}`,
     kernel: () => {
-      let release: string;
-      try {
-        release = Deno.readTextFileSync("/proc/sys/kernel/osrelease");
-      } catch {
-        release = Deno.osRelease();
-      }
+      const read = readProcFile("/proc/sys/kernel/osrelease");
+      const release = typeof read === "string" ? read : Deno.osRelease();
       const m = /^(\d+)\.(\d+)/.exec(release) ?? [];
       return [Number(m[1] ?? 0), Number(m[2] ?? 0)];
     },
