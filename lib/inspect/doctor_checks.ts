@@ -162,12 +162,20 @@ export async function helper(
     return verdict(name, why.what, "fail", why.hint);
   }
   const st = Deno.statSync(file);
-  if (st.uid === 0 && ((st.mode ?? 0) & 0o4000)) {
-    return verdict(name, `${file} is setuid root`);
-  }
   const cap = name === "newuidmap" ? "cap_setuid" : "cap_setgid";
   const caps = await fileCaps(file, env.path);
-  if (caps && grants(caps, cap)) return verdict(name, `${file} has ${caps}`);
+  if (caps && grants(caps, cap)) {
+    return verdict(
+      name,
+      `${file} has ${caps}: nested podman and unshare --map-auto work under --map subids too`,
+    );
+  }
+  if (st.uid === 0 && ((st.mode ?? 0) & 0o4000)) {
+    return verdict(
+      name,
+      `${file} is setuid root: under --map subids, where root is not mapped, the kernel ignores the setuid bit and a nested podman or unshare --map-auto fails (file capabilities, as Fedora ships them, do not have that limit); --map auto is not affected`,
+    );
+  }
   const unknown = caps === undefined ? " (getcap is not installed)" : "";
   const what = `${file} is neither setuid root nor has ${cap}+ep${unknown}`;
   if (env.root) return verdict(name, `${what}; ${AS_ROOT}`);
