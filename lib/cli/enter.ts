@@ -40,6 +40,17 @@ export const ENTER_OPTIONS: OptionSpecs = {
     help: "join every namespace of PID or NAME that differs (the default)",
   },
   ...COMMAND_OPTIONS,
+  // enter has no --root and no init of its own: glossed for what it does.
+  cwd: {
+    ...COMMAND_OPTIONS.cwd!,
+    help:
+      "working directory of the command, in the process's view (default: its root)",
+  },
+  "pid-file": {
+    ...COMMAND_OPTIONS["pid-file"]!,
+    help:
+      "write the host pid of the entered process to FILE once it runs; removed at the end",
+  },
   help: HELP,
 };
 

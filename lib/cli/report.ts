@@ -49,8 +49,9 @@ export function errorLine(e: unknown, sub: string, specs: OptionSpecs): string {
 
 /**
  * The exit status for a failure: 127 not found, 126 cannot execute; else
- * 125 for a subcommand that runs a command (it never ran) and 2 for the
- * others (a usage error).
+ * 125 for a subcommand that runs a command or handles pods (it never ran,
+ * or did nothing), but 2 for a usage error of `ls` and `stop`, which run
+ * nothing, and 2 for the others.
  *
  * @param e what was thrown
  * @param sub the subcommand
@@ -60,5 +61,9 @@ export function exitStatus(e: unknown, sub: string): number {
   const code = isUsernsError(e) ? e.code : undefined;
   if (code === "EXEC_NOT_FOUND") return 127;
   if (code === "EXEC_DENIED") return 126;
+  // ls and stop run nothing: a usage error of theirs is one (2).
+  if (code === "INVALID_ARGUMENT" && (sub === "ls" || sub === "stop")) {
+    return 2;
+  }
   return RUNNERS.includes(sub) ? 125 : 2;
 }

@@ -7,6 +7,7 @@
 import { MAP_MODES, type MapMode } from "../idmap/plan.ts";
 import { parseIdMapSpec } from "../idmap/rules.ts";
 import {
+  checkRlimits,
   parseRlimit,
   RLIMIT_NAMES,
   type RlimitName,
@@ -319,15 +320,58 @@ function network(v: Parsed["values"]): NetworkMode | undefined {
   return mode ?? (v.net ? "none" : undefined);
 }
 
+/** `--allow-host-loopback`, which needs a user-mode network. */
+function hostLoopback(v: Parsed["values"]): true | undefined {
+  if (v["allow-host-loopback"] !== true) return undefined;
+  const mode = network(v);
+  if (mode !== "pasta" && mode !== "slirp4netns") {
+    throw usageError(
+      "--allow-host-loopback needs a user-mode network",
+      "add --network pasta (or slirp4netns)",
+    );
+  }
+  return true;
+}
+
+/** `--seccomp`: default, none, or a profile file that exists. */
+function seccomp(
+  value: string | undefined,
+): UsernsCommandOptions["seccomp"] {
+  if (value === undefined || value === "default" || value === "none") {
+    return value;
+  }
+  try {
+    Deno.statSync(value);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "no such file"
+      : (e as Error).name;
+    throw usageError(
+      `--seccomp ${value}: ${why}`,
+      "give a profile in the OCI/podman JSON format, default or none",
+    );
+  }
+  return { path: value } as unknown as UsernsCommandOptions["seccomp"];
+}
+
 /** The paths of `--hide`, against the working directory. */
 function hide(paths: string[]): string[] | undefined {
   if (paths.length === 0) return undefined;
   return paths.map((p) => p.startsWith("/") ? p : `${Deno.cwd()}/${p}`);
 }
 
-/** `-p`'s specs. */
-function publish(specs: string[]): PublishedPort[] | undefined {
+/** `-p`'s specs; they need a user-mode network. */
+function publish(
+  specs: string[],
+  mode: NetworkMode | undefined,
+): PublishedPort[] | undefined {
   if (specs.length === 0) return undefined;
+  if (mode !== "pasta" && mode !== "slirp4netns") {
+    throw usageError(
+      "-p needs a user-mode network",
+      "add --network pasta (or slirp4netns)",
+    );
+  }
   return specs.map((spec) => {
     try {
       return parsePublish(spec);
@@ -392,8 +436,11 @@ function limits(
     let name: RlimitName, value: RlimitValue;
     try {
       [name, value] = parseRlimit(spec);
+      checkRlimits({ [name]: value }, "rlimits");
     } catch (e) {
-      throw usageError((e as Error).message);
+      // In the words of the command line, not of the library's option.
+      const why = (e as Error).message.replace(/^rlimits\.[a-z]+: /, "");
+      throw usageError(`--rlimit ${spec}: ${why}`);
     }
     out[name] = value;
   }
@@ -408,10 +455,19 @@ function mounts(ordered: Parsed["ordered"], mountProc: boolean): Mount[] {
   const list = ordered.filter(([name]) => MOUNT_NAMES.has(name)).map((
     [name, [a, b]],
   ): Mount => {
+    const dest = b ?? a!;
+    if (!dest.startsWith("/")) {
+      throw usageError(
+        `--${name} DEST must be an absolute path (inside --root when given), got ${
+          JSON.stringify(dest)
+        }`,
+      );
+    }
     if (name === "bind" || name === "ro-bind") {
       return {
         type: "bind",
-        source: a!,
+        // A relative source is the caller's, as bwrap takes it.
+        source: a!.startsWith("/") ? a! : `${Deno.cwd()}/${a}`,
         target: b!,
         readonly: name === "ro-bind",
       };
@@ -479,18 +535,14 @@ export function commandOptions(p: Parsed): UsernsCommandOptions {
   const monotonic = integer(str(v.monotonic), "monotonic");
   const boottime = integer(str(v.boottime), "boottime");
   const mountList = mounts(p.ordered, v["mount-proc"] === true);
-  const seccomp = str(v.seccomp);
   return {
     sandbox: v.sandbox === true ? true : undefined,
     ...caps(p.ordered, v.sandbox === true),
-    seccomp: seccomp === undefined || seccomp === "default" ||
-        seccomp === "none"
-      ? seccomp
-      : { path: seccomp } as unknown as UsernsCommandOptions["seccomp"],
+    seccomp: seccomp(str(v.seccomp)),
     hide: hide(list(v.hide)),
     network: network(v),
-    publish: publish(list(v.publish)),
-    allowHostLoopback: v["allow-host-loopback"] === true ? true : undefined,
+    publish: publish(list(v.publish), network(v)),
+    allowHostLoopback: hostLoopback(v),
     map: oneOf<MapMode>(str(v.map), MAP_MODES, "map"),
     uidMap: maps(list(v["uid-map"])),
     gidMap: maps(list(v["gid-map"])),

@@ -360,5 +360,19 @@ function suggest(
   const user = { name: owner.name ?? undefined, uid: owner.uid };
   const command = delegateCommand(start, count, user, files);
   console.log(json ? JSON.stringify({ start, count, command }) : command);
+  if (!json) {
+    // A user who has ranges already may not need another: say so.
+    const has = rangesFor(readSubIdFileSync(files.uid), user);
+    if (has.length) {
+      const list = has.map((r) => `${r.start}-${r.start + r.count - 1}`);
+      console.error(
+        `userns: note: ${
+          owner.name ?? owner.uid
+        } has subordinate uids already (${
+          list.join(", ")
+        } in ${files.uid}); the line above adds another range`,
+      );
+    }
+  }
   return 0;
 }
