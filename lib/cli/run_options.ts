@@ -439,8 +439,14 @@ function limits(
       checkRlimits({ [name]: value }, "rlimits");
     } catch (e) {
       // In the words of the command line, not of the library's option.
-      const why = (e as Error).message.replace(/^rlimits\.[a-z]+: /, "");
-      throw usageError(`--rlimit ${spec}: ${why}`);
+      const msg = (e as Error).message;
+      throw usageError(
+        /^rlimits\./.test(msg)
+          ? `--rlimit ${spec}: ${
+            msg.replace(/^rlimits\.[a-z]+(\[\d\])?:? ?/, "")
+          }`
+          : msg,
+      );
     }
     out[name] = value;
   }

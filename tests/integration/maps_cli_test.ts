@@ -83,13 +83,20 @@ Deno.test("maps: a missing pid exits 1 with one line", async () => {
   );
 });
 
-Deno.test("maps: without --allow-all, a one-line hint to run with -A", async () => {
-  const out = await maps(["1"], [`--allow-read=${ROOT}`]);
-  assert.equal(out.code, 1);
-  assert.equal(
-    out.stderr,
-    "userns: cannot read /proc/1/uid_map: NotCapable; run with -A " +
-      "(deno asks for --allow-all to read /proc/PID files)\n",
+Deno.test("maps: another process's maps with the documented flags, no -A", async () => {
+  // /proc is read through the native library: --allow-ffi, not --allow-all.
+  const out = await maps(["1"], [
+    `--allow-read=${ROOT}`,
+    "--allow-ffi",
+    "--allow-env",
+  ]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /^pid 1\n/);
+  const denied = await maps(["1"], [`--allow-read=${ROOT}`, "--allow-env"]);
+  assert.equal(denied.code, 1);
+  assert.match(
+    denied.stderr,
+    /^userns: cannot load the native library: FFI is not permitted; run deno with --allow-ffi\n$/,
   );
 });
 
