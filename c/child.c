@@ -5,9 +5,7 @@
  */
 #include "internal.h"
 
-#include <net/if.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 
 #ifndef NS_GET_NSTYPE
 #define NS_GET_NSTYPE _IO(0xb7, 0x3) /* <linux/nsfs.h> */
@@ -170,26 +168,6 @@ static long new_time_namespace(const int32_t *opt)
 	for (int i = sizeof mono - 2; i >= 0; i--)
 		*--p = mono[i];
 	return write_file_at(AT_FDCWD, "/proc/self/timens_offsets", p, end - p);
-}
-
-/* Brings the loopback interface of a new network namespace up. */
-static long loopback_up(void)
-{
-	struct ifreq ifr;
-	long fd = sys(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
-
-	if (fd < 0)
-		return fd;
-	for (size_t i = 0; i < sizeof ifr; i++)
-		((volatile char *)&ifr)[i] = 0;
-	ifr.ifr_name[0] = 'l', ifr.ifr_name[1] = 'o';
-	r = sys(SYS_ioctl, fd, SIOCGIFFLAGS, &ifr);
-	if (r >= 0) {
-		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-		r = sys(SYS_ioctl, fd, SIOCSIFFLAGS, &ifr);
-	}
-	(void)sys(SYS_close, fd);
-	return r;
 }
 
 /* Clocks, hostname, network, mounts and root, while the child still has

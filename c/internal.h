@@ -297,7 +297,7 @@ struct arena {
  *   helper.c  -> waiter.c fd.c region.c
  *   io.c      -> waiter.c fd.c;  waiter.c -> fd.c region.c
  *   program.c -> child.c join.c init.c
- *   child.c   -> join.c init.c mounts.c fail.c
+ *   child.c   -> join.c init.c mounts.c lock.c fail.c
  *   mounts.c  -> lock.c fail.c;  lock.c -> clone.c fail.c
  *   join.c    -> fail.c;  init.c -> fail.c
  * The first five are the parent's side, the rest the child's. */
@@ -316,6 +316,7 @@ void set_up_mounts(const struct spawn *s);
 
 /* lock.c */
 void lock_mounts(const struct spawn *s, long proc_self);
+long loopback_up(void); /* brings "lo" of this network namespace up */
 
 /* clone.c */
 long clone_on(void *stack_top, unsigned long flags, int *pidfd,

@@ -23,6 +23,9 @@
  */
 #include "internal.h"
 
+#include <net/if.h>
+#include <sys/socket.h>
+
 #define CARRIER_STACK (4 * 1024)
 
 /* What the carrier is told: the write end of the pipe on which it says it
@@ -118,6 +121,36 @@ static long write_maps(const struct spawn *s, long dir, long pid)
 				     length(s->lock_gid_map));
 }
 
+/* Brings the loopback interface of this network namespace up. */
+long loopback_up(void)
+{
+	struct ifreq ifr;
+	long fd = sys(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
+
+	if (fd < 0)
+		return fd;
+	for (size_t i = 0; i < sizeof ifr; i++)
+		((volatile char *)&ifr)[i] = 0;
+	ifr.ifr_name[0] = 'l', ifr.ifr_name[1] = 'o';
+	r = sys(SYS_ioctl, fd, SIOCGIFFLAGS, &ifr);
+	if (r >= 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		r = sys(SYS_ioctl, fd, SIOCSIFFLAGS, &ifr);
+	}
+	(void)sys(SYS_close, fd);
+	return r;
+}
+
+/* Whether the command keeps CAP_NET_BIND_SERVICE (10): kept exactly, or
+ * with every capability. */
+static int keeps_bind(const int32_t *opt)
+{
+	uint64_t keep = (uint64_t)(uint32_t)opt[UNS_OPT_CAPS_HI] << 32 |
+			(uint32_t)opt[UNS_OPT_CAPS_LO];
+
+	return !opt[UNS_OPT_CAPS] || (keep >> 10 & 1);
+}
+
 /* Sets the last pid the child's pid namespace handed out (through DIR, its
  * /proc/self, whose ".." is /proc). Where the kernel has no ns_last_pid,
  * nothing is done: the command is then pid 3. */
@@ -134,14 +167,22 @@ static void last_pid(long dir, const char *value, long len)
  *
  * The uts, ipc and cgroup namespaces the child made itself are made anew
  * with it (the hostname is copied), so that the command keeps the power to
- * change them; net, pid and time stay those of the outer namespace.
+ * change them; so is a network namespace that nothing is attached to
+ * (UNS_OPT_LOOPBACK 2), its loopback up, so that the command's network
+ * capabilities hold in it. Pid and time stay those of the outer namespace,
+ * and so does a network that a helper serves (pasta, slirp4netns): there,
+ * the one network capability the kernel lets a setting grant is granted,
+ * ports below 1024, when the command keeps CAP_NET_BIND_SERVICE.
  */
 void lock_mounts(const struct spawn *s, long dir)
 {
 	unsigned long stack[CARRIER_STACK / sizeof(unsigned long)]
 		__attribute__((aligned(16)));
-	long fresh = s->opt[UNS_OPT_CLONE_FLAGS] &
-		     (CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP);
+	long net = s->opt[UNS_OPT_CLONE_FLAGS] & CLONE_NEWNET;
+	long own_net = net && s->opt[UNS_OPT_LOOPBACK] == 2 ? CLONE_NEWNET : 0;
+	long fresh = (s->opt[UNS_OPT_CLONE_FLAGS] &
+		      (CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP)) |
+		     own_net;
 	/* A joining child is not dumpable: the carrier gets a copy of its
 	 * small memory, made dumpable; any other shares the child's. */
 	int own = s->join_fd >= 0, pidfd = -1, status, p[2] = { -1, -1 };
@@ -154,6 +195,12 @@ void lock_mounts(const struct spawn *s, long dir)
 	int renumber = s->opt[UNS_OPT_INIT] && sys(SYS_getpid, 0) == 1;
 	long c, r;
 
+	/* Best effort: where /proc/sys is read-only, such a port stays
+	 * refused, as without this. */
+	if (net && !own_net && keeps_bind(s->opt))
+		(void)write_file_at((int)dir,
+				    "../sys/net/ipv4/ip_unprivileged_port_start",
+				    "0", 1);
 	CHECK(s, sys(SYS_pipe2, p, O_CLOEXEC), UNS_STEP_LOCK);
 	job = (struct carrier_job){ p[1], own };
 	if (renumber)
@@ -177,6 +224,8 @@ void lock_mounts(const struct spawn *s, long dir)
 		r = sys(SYS_setns, pidfd, CLONE_NEWUSER);
 	if (r >= 0)
 		r = sys(SYS_unshare, CLONE_NEWNS | fresh);
+	if (r >= 0 && own_net)
+		r = loopback_up();
 	(void)sys(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 	while (sys(SYS_wait4, c, &status, __WALL, NULL) == -EINTR)
 		;

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define UNS_ABI_VERSION 7
+#define UNS_ABI_VERSION 8
 #define UNS_EXPORT __attribute__((visibility("default")))
 
 /* Slots of the int32 option array given to uns_spawn(). String slots hold an
@@ -50,7 +50,10 @@ enum uns_opt {
 	UNS_OPT_MONOTONIC_HI, /* ... high half */
 	UNS_OPT_BOOTTIME,     /* its CLOCK_BOOTTIME offset, low half */
 	UNS_OPT_BOOTTIME_HI,  /* ... high half */
-	UNS_OPT_LOOPBACK,     /* 1: bring "lo" up (a new net namespace) */
+	UNS_OPT_LOOPBACK,     /* 1: bring "lo" up (a new net namespace); 2:
+			       * and nothing is attached to it, so where
+			       * the mounts are locked it is made anew in
+			       * the nested user namespace (lock.c) */
 	UNS_OPT_SELF_FD,      /* a sealed copy of this library (memfd), to
 			       * execveat(), or -1 */
 	UNS_OPT_EXEC_SELF,    /* 1: execute the library itself (argv[0] says

@@ -10,7 +10,7 @@
  */
 
 /** The ABI version the native library must report. */
-export const ABI_VERSION = 7;
+export const ABI_VERSION = 8;
 
 /** Mount operations one spawn takes at most. */
 export const MAX_MOUNTS = 256;
@@ -103,7 +103,11 @@ export const Opt = {
   BOOTTIME: 22,
   /** ... high half */
   BOOTTIME_HI: 23,
-  /** 1: bring "lo" up (a new net namespace) */
+  /**
+   * 1: bring "lo" up (a new net namespace); 2: and nothing is attached to
+   * it, so where the mounts are locked it is made anew in the nested user
+   * namespace (lock.c)
+   */
   LOOPBACK: 24,
   /** a sealed copy of this library (memfd), to execveat(), or -1 */
   SELF_FD: 25,

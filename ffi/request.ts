@@ -89,6 +89,10 @@ export interface SpawnRequest {
   time?: { monotonic: number; boottime: number };
   /** Bring the loopback interface up. */
   loopback?: boolean;
+  /** Nothing is attached to the new network namespace (no pasta): where
+   * the mounts are locked, it is made anew in the nested user namespace,
+   * so that the command's network capabilities hold in it. */
+  ownNetwork?: boolean;
   /** Execute this library itself as `argv[0]` (userns-pause). */
   execSelf?: boolean;
   /** Fail before cloning, as `Deno.Command` fails in `spawn()`, when
@@ -178,8 +182,7 @@ function nulError(s: string): TypeError {
 /**
  * Writes `s` as UTF-8 at `at`, room reserved; returns the new end. ASCII is
  * copied unit by unit: `encodeInto()` needs a view that starts at `at`, a
- * new object for every string, and a spawn packs one per variable of the
- * environment.
+ * new object for every string.
  */
 function put(s: string, at: number): number {
   const buf = strings;
@@ -227,20 +230,26 @@ function envCount(env: Readonly<Record<string, string>>): number {
   return n;
 }
 
-/** Packs each variable as `NAME=VALUE`, with no string made for it. */
+/** Packs each variable as `NAME=VALUE`: all of them encoded at once, which
+ * a fresh process (the CLI) does much faster than unit by unit, and a warm
+ * one no slower. */
 function packEnv(
   env: Readonly<Record<string, string>>,
   at: number,
   slot: number,
 ): number {
+  let all = "";
   for (const name in env) {
     const value = env[name]!;
-    reserve(at, name.length + 1 + value.length);
+    if (name.includes("\0")) throw nulError(name);
+    if (value.includes("\0")) throw nulError(value);
+    all += `${name}=${value}\0`;
+  }
+  reserve(at, all.length);
+  const end = at + encoder.encodeInto(all, strings.subarray(at)).written!;
+  while (at < end) {
     slots[slot++] = at;
-    at = put(name, at);
-    strings[at++] = 61; // "="
-    at = put(value, at);
-    strings[at++] = 0;
+    at = strings.indexOf(0, at) + 1;
   }
   return at;
 }
@@ -337,7 +346,7 @@ export function packRequest(req: SpawnRequest, selfFd: number): Packed {
   s[Opt.TIME] = req.time ? 1 : 0;
   split(req.time?.monotonic ?? 0, Opt.MONOTONIC);
   split(req.time?.boottime ?? 0, Opt.BOOTTIME);
-  s[Opt.LOOPBACK] = req.loopback ? 1 : 0;
+  s[Opt.LOOPBACK] = req.loopback ? (req.ownNetwork ? 2 : 1) : 0;
   s[Opt.SELF_FD] = selfFd;
   s[Opt.EXEC_SELF] = req.execSelf ? 1 : 0;
   s[Opt.PRECHECK] = req.precheck ? 1 : 0;

@@ -102,6 +102,7 @@ export function namespaceRequest(
     | "mounts"
     | "time"
     | "loopback"
+    | "ownNetwork"
     | "init"
     | "root"
     | "rootReadonly"
@@ -137,6 +138,8 @@ export function namespaceRequest(
       ? { monotonic: t?.monotonic ?? 0, boottime: t?.boottime ?? 0 }
       : undefined,
     loopback: set.has("net"),
+    ownNetwork: set.has("net") && o.network !== "pasta" &&
+      o.network !== "slirp4netns",
     init: set.has("pid") && o.init !== false,
     root,
     rootReadonly: !!o.sandbox,
