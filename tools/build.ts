@@ -7,6 +7,7 @@
  */
 import { compileSources } from "../ffi/library/compiler.ts";
 import type { Stamp } from "../lib/cli/bundle.ts";
+import { calledFunctions, markEager } from "./eager.ts";
 import { readSources } from "./gen.ts";
 
 /**
@@ -57,16 +58,12 @@ function removeQuietly(path: string): void {
  * @returns their paths, sorted
  */
 export function bundleSources(root: URL): string[] {
-  const out = new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", new URL("lib/cli/main.ts", root).pathname],
-    stdout: "piped",
-    stderr: "piped",
-  }).outputSync();
-  if (!out.success) {
-    throw new Error(
-      `deno info: ${new TextDecoder().decode(out.stderr).trim()}`,
-    );
-  }
+  const out = deno([
+    "info",
+    "--json",
+    new URL("lib/cli/main.ts", root).pathname,
+  ]);
+  if (!out.success) throw new Error(`deno info: ${firstLine(out.stderr)}`);
   const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
     modules: { specifier: string }[];
   };
@@ -93,39 +90,96 @@ export function stampOf(root: URL, files: string[]): Stamp {
 /**
  * Bundles the CLI (`lib/cli/main.ts`) into `build/cli.js` with
  * `deno bundle`, stamped with its sources as they were before (see
- * `lib/cli/bundle.ts`). A failure (no esbuild offline, say) removes any old
- * bundle and says so: the CLI then runs its sources.
+ * `lib/cli/bundle.ts`), then gives it the start-up hints of
+ * `tools/eager.ts`. A failure to bundle (no esbuild offline, say) removes
+ * any old bundle and says so: the CLI then runs its sources. A failure to
+ * give hints keeps the plain bundle, and says so.
  *
  * @param root the checkout
  * @returns whether the bundle was made
  */
-export function bundleCli(root: URL): boolean {
+export async function bundleCli(root: URL): Promise<boolean> {
   const js = new URL("build/cli.js", root),
     json = new URL("build/cli.json", root);
   const stamp = stampOf(root, bundleSources(root));
   for (const f of [json, js]) removeQuietly(f.pathname);
-  const out = new Deno.Command(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--quiet",
-      "--minify",
-      "--output",
-      js.pathname,
-      new URL("lib/cli/main.ts", root).pathname,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).outputSync();
+  const out = deno([
+    "bundle",
+    "--quiet",
+    "--minify",
+    "--output",
+    js.pathname,
+    new URL("lib/cli/main.ts", root).pathname,
+  ]);
   if (!out.success) {
-    const why = new TextDecoder().decode(out.stderr).trim().split("\n")[0];
     console.error(
-      `userns: warning: cannot bundle the CLI (${why}); it will run from its sources`,
+      `userns: warning: cannot bundle the CLI (${
+        firstLine(out.stderr)
+      }); it will run from its sources`,
     );
     removeQuietly(js.pathname);
     return false;
   }
+  const why = await addHints(js);
+  if (why) {
+    console.error(
+      `userns: warning: the CLI's bundle has no start-up hints (${why}); it starts slower`,
+    );
+  }
   Deno.writeTextFileSync(json, JSON.stringify(stamp));
   return true;
+}
+
+/** What `run` is measured by: the command the hints are made from. */
+const HOT_RUN = ["run", "--", "true"];
+
+/**
+ * Marks in the bundle at `js` the functions a `run -- true` calls
+ * (`tools/eager.ts`), and proves the result by running it the same way.
+ *
+ * @returns why it kept the plain bundle, or undefined when it marked it
+ */
+async function addHints(js: URL): Promise<string | undefined> {
+  const plain = Deno.readTextFileSync(js);
+  const dir = Deno.makeTempDirSync({ prefix: "userns-coverage-" });
+  try {
+    const { parse } = await import("acorn");
+    const covered = deno([
+      "run",
+      "-A",
+      `--coverage=${dir}`,
+      js.pathname,
+      ...HOT_RUN,
+    ]);
+    if (!covered.success) {
+      return `run -- true failed: ${firstLine(covered.stderr)}`;
+    }
+    const hinted = markEager(plain, calledFunctions(dir, js.href), parse);
+    Deno.writeTextFileSync(js, hinted.js);
+    const proof = deno(["run", "-A", js.pathname, ...HOT_RUN]);
+    if (proof.success) return undefined;
+    Deno.writeTextFileSync(js, plain);
+    return `the marked bundle failed: ${firstLine(proof.stderr)}`;
+  } catch (e) {
+    Deno.writeTextFileSync(js, plain);
+    return (e as Error).message.split("\n")[0];
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+/** Runs deno with `args`, its output captured. */
+function deno(args: string[]): Deno.CommandOutput {
+  return new Deno.Command(Deno.execPath(), {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+}
+
+function firstLine(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes).trim().split("\n")[0] ?? "";
 }
 
 if (import.meta.main) {
@@ -135,5 +189,5 @@ if (import.meta.main) {
     readSources(new URL("c", root).pathname),
     new URL("build/libuserns.so", root).pathname,
   );
-  bundleCli(root);
+  await bundleCli(root);
 }

@@ -33,11 +33,13 @@ export type Stamp = [path: string, size: number, mtime: number][];
 export function freshBundle(root: URL): string | undefined {
   try {
     if (Deno.env.get("USERNS_NO_BUNDLE")) return undefined;
+    // Paths as strings: a URL per file would cost more than the stats.
+    const dir = decodeURIComponent(root.pathname);
     const stamp: Stamp = JSON.parse(
-      Deno.readTextFileSync(new URL("build/cli.json", root)),
+      Deno.readTextFileSync(`${dir}build/cli.json`),
     );
     for (const [path, size, mtime] of stamp) {
-      const st = Deno.statSync(new URL(path, root));
+      const st = Deno.statSync(dir + path);
       if (st.size !== size || st.mtime?.getTime() !== mtime) return undefined;
     }
     return new URL("build/cli.js", root).href;
