@@ -109,10 +109,11 @@ async function throughput(port: number, mib: number): Promise<number> {
 }
 
 /**
- * One run of `true` with the network: ms from spawn to its status (as
- * `podman run` is timed: podman does not wait for slirp4netns to exit),
- * and to the helper's end (removing its tap device, in the kernel, takes
- * 15-40 ms of that).
+ * One run of `true` with the network, through the library's `network` and
+ * `publish` options: ms from spawn to its status. The status now comes once
+ * the helper has exited (`lib/command/child.ts`), which takes it 36-48 ms
+ * after the namespace is gone (the kernel's teardown in its exit); `podman
+ * run` does not wait for slirp4netns to exit.
  */
 async function oursStart(
   network: NetworkHelper | "none",
