@@ -87,6 +87,15 @@ export class PodCommand extends UsernsCommand {
       { fresh, maps: pod },
     );
     request.precheck = false;
+    // A sandbox's environment holds only what it keeps (see environment()
+    // in prepare.ts, which knows `sandbox` but not a sandboxed pod's).
+    if (pod.sandbox) {
+      request.env = Object.fromEntries(
+        Object.entries(request.env).filter(([k]) =>
+          !k.startsWith("_CONTAINERS_") || o.env?.[k] !== undefined
+        ),
+      );
+    }
     return { helpers: {}, request };
   }
 }

@@ -5,7 +5,10 @@
 // Run it as the unprivileged user that matters (the peers need one too).
 // `deno task bench underLoad throughputFresh` runs only the groups named
 // (see GROUPS); BENCH_ROUNDS sets the rounds of the fresh-process groups,
-// CLI_ROUNDS those of the CLI's start-up (40 by default).
+// CLI_ROUNDS those of the CLI's start-up (40 by default). `sandbox` (issue
+// 17: tests/bench/sandbox.ts; SANDBOX_ROUNDS, SRT for srt's path) and `net`
+// (issue 18: tests/bench/net.ts; NET_ROUNDS, NET_MIB) are groups too: run
+// them from a working directory outside /tmp, as the unprivileged user.
 import { UsernsCommand } from "../../lib/mod.ts";
 import { prepare } from "../../lib/command/prepare.ts";
 import { writeIdMaps } from "../../lib/idmap/write.ts";
@@ -13,6 +16,8 @@ import { closeFd } from "../../ffi/fd.ts";
 import { readFailure, release, spawnPaused } from "../../ffi/spawn.ts";
 import { getReactor } from "../../ffi/reactor.ts";
 import { podRows } from "./pods.ts";
+import { sandboxRows } from "./sandbox.ts";
+import { netRows } from "./net.ts";
 import {
   median,
   ms,
@@ -442,6 +447,20 @@ const GROUPS: Record<string, () => Promise<void>> = {
   underLoad,
   throughputFresh,
   pods: async () => void rows.push(...await podRows()),
+  sandbox: async () =>
+    void rows.push(
+      ...await sandboxRows(
+        Number(Deno.env.get("SANDBOX_ROUNDS") ?? 200),
+        CLI_ROUNDS,
+      ),
+    ),
+  net: async () =>
+    void rows.push(
+      ...await netRows(
+        Number(Deno.env.get("NET_ROUNDS") ?? 5),
+        Number(Deno.env.get("NET_MIB") ?? 256),
+      ),
+    ),
 };
 for (const [name, run] of Object.entries(GROUPS)) {
   if (Deno.args.length === 0 || Deno.args.includes(name)) await run();

@@ -4,9 +4,15 @@
  * command of tests/integration/_seccomp_loader.c.
  *
  * probe add_key | keyctl | request_key | bpf | userfaultfd | io_uring |
- *       tiocsti | tiocsti_high | tcgets | mkdir PATH | bind PORT ...
+ *       tiocsti | tiocsti_high | tcgets | mkdir PATH | bind PORT |
+ *       create NAME PATH | entries NAME PATH ...
+ *
+ * create opens PATH with O_CREAT and writes "probe\n" to it; entries
+ * prints the number of entries of the directory PATH (besides . and ..)
+ * in place of "ok". Both print NAME first, for more than one of each.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -55,6 +61,32 @@ static long tiocsti(unsigned long cmd)
 	return s < 0 ? -1 : syscall(SYS_ioctl, s, cmd, &c);
 }
 
+static long create(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	long r = fd < 0 ? -1 : write(fd, "probe\n", 6);
+
+	if (fd >= 0)
+		close(fd);
+	return r < 0 ? -1 : 0;
+}
+
+static void entries(const char *name, const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	long n = 0;
+
+	if (!d) {
+		report(name, -1);
+		return;
+	}
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	printf("%s %ld\n", name, n);
+}
+
 static long bind_port(int port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET,
@@ -93,6 +125,10 @@ int main(int argc, char **argv)
 			report(p, tcgetattr(open("/dev/ptmx", O_RDWR | O_NOCTTY), &t));
 		else if (!strcmp(p, "mkdir") && i + 1 < argc)
 			report(p, mkdir(argv[++i], 0700));
+		else if (!strcmp(p, "create") && i + 2 < argc)
+			report(argv[i + 1], create(argv[i + 2])), i += 2;
+		else if (!strcmp(p, "entries") && i + 2 < argc)
+			entries(argv[i + 1], argv[i + 2]), i += 2;
 		else if (!strcmp(p, "bind") && i + 1 < argc)
 			report(p, bind_port(atoi(argv[++i])));
 		else
