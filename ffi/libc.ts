@@ -1,8 +1,9 @@
 /**
  * The few libc calls the library cache makes on file descriptors, so that a
  * path is looked up once and everything after works on what was found.
- * Opened on first use only: each symbol costs about 0.36 ms at start-up, and
- * a checkout that loads `build/libuserns.so` never needs them.
+ * Made as raw system calls through libc's `syscall`, opened on first use
+ * only: each symbol bound costs about 0.36 ms at start-up, and a checkout
+ * that loads `build/libuserns.so` never needs them.
  *
  * Every wrapper returns what the call returns, or `-errno` on failure, as the
  * native library's own functions do.
@@ -46,41 +47,44 @@ export const S = {
   IFSOCK: 0o140000,
 } as const;
 
+/** System call numbers: aarch64 has the generic table, x86_64 its own. */
+const NR = aarch64
+  ? {
+    openat: 56,
+    statx: 291,
+    pread64: 67,
+    write: 64,
+    readlinkat: 78,
+    mkdirat: 34,
+    renameat2: 276,
+    unlinkat: 35,
+    fchmod: 52,
+    close: 57,
+    getuid: 174,
+  }
+  : {
+    openat: 257,
+    statx: 332,
+    pread64: 17,
+    write: 1,
+    readlinkat: 267,
+    mkdirat: 258,
+    renameat2: 316,
+    unlinkat: 263,
+    fchmod: 91,
+    close: 3,
+    getuid: 102,
+  };
+
+/** Two symbols, as each costs start-up time: `syscall(2)` with the widest
+ * call (the number and six arguments; glibc's `syscall` reads them as
+ * registers and the stack, as for any other function), and errno. */
 const symbols = {
-  /** int openat(int dirfd, const char *path, int flags, ...mode): the
-   * variadic mode is passed as a fourth int, which is how x86_64 and
-   * aarch64 Linux pass it too. */
-  openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
-  /** int statx(int dirfd, const char *path, int flags, unsigned mask,
-   * struct statx *buf) */
-  statx: {
-    parameters: ["i32", "buffer", "i32", "u32", "buffer"],
-    result: "i32",
+  /** long syscall(long number, ...) */
+  syscall: {
+    parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
+    result: "i64",
   },
-  /** ssize_t pread(int fd, void *buf, size_t count, off_t offset) */
-  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
-  /** ssize_t write(int fd, const void *buf, size_t count) */
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  /** ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len) */
-  readlinkat: {
-    parameters: ["i32", "buffer", "buffer", "usize"],
-    result: "isize",
-  },
-  /** int mkdirat(int dirfd, const char *path, mode_t mode) */
-  mkdirat: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  /** int renameat2(int olddirfd, const char *old, int newdirfd, const char *new, unsigned int flags) */
-  renameat2: {
-    parameters: ["i32", "buffer", "i32", "buffer", "u32"],
-    result: "i32",
-  },
-  /** int unlinkat(int dirfd, const char *path, int flags) */
-  unlinkat: { parameters: ["i32", "buffer", "i32"], result: "i32" },
-  /** int fchmod(int fd, mode_t mode) */
-  fchmod: { parameters: ["i32", "u32"], result: "i32" },
-  /** int close(int fd) */
-  close: { parameters: ["i32"], result: "i32" },
-  /** uid_t getuid(void) */
-  getuid: { parameters: [], result: "u32" },
   /** int *__errno_location(void): read at once after a failed call, on the
    * same thread, before anything else can run */
   __errno_location: { parameters: [], result: "pointer" },
@@ -101,10 +105,31 @@ function cstr(s: string): Uint8Array {
   return encoder.encode(`${s}\0`);
 }
 
-/** `rc` when it is not negative, else `-errno`. */
-function check<T extends number | bigint>(rc: T): number {
-  if (rc >= 0) return Number(rc);
-  const at = lib().__errno_location();
+type Arg = number | bigint | Uint8Array;
+
+/** The buffers of the call under way: held here, so that no collection can
+ * free one while the kernel reads or writes it. */
+const held: Arg[][] = [];
+
+/**
+ * Makes a system call: each buffer passed as its address.
+ *
+ * @returns its result when it is not negative, else `-errno`
+ */
+function sys(nr: number, ...args: Arg[]): number {
+  held.push(args);
+  const a = [0, 1, 2, 3, 4, 5].map((i) => {
+    const x = args[i] ?? 0;
+    return x instanceof Uint8Array
+      ? BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(x)))
+      : BigInt(x);
+  });
+  const rc = Number(
+    lib().syscall(BigInt(nr), a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!),
+  );
+  const at = rc < 0 ? lib().__errno_location() : null;
+  held.pop();
+  if (rc >= 0) return rc;
   return at ? -new Deno.UnsafePointerView(at).getInt32() : -1;
 }
 
@@ -135,7 +160,7 @@ export function openAt(
   flags: number,
   mode = 0,
 ): number {
-  return check(lib().openat(dir, cstr(name), flags, mode));
+  return sys(NR.openat, dir, cstr(name), flags, mode);
 }
 
 /**
@@ -158,14 +183,13 @@ export function fstat(fd: number): FileStat | number {
  */
 export function statAt(dir: number, name: string): FileStat | number {
   const buf = new Uint8Array(256);
-  const rc = check(
-    lib().statx(
-      dir,
-      cstr(name),
-      (name === "" ? AT.EMPTY_PATH : 0) | AT.SYMLINK_NOFOLLOW,
-      0x7ff, // STATX_BASIC_STATS
-      buf,
-    ),
+  const rc = sys(
+    NR.statx,
+    dir,
+    cstr(name),
+    (name === "" ? AT.EMPTY_PATH : 0) | AT.SYMLINK_NOFOLLOW,
+    0x7ff, // STATX_BASIC_STATS
+    buf,
   );
   if (rc < 0) return rc;
   const v = new DataView(buf.buffer); // struct statx, the same everywhere
@@ -187,7 +211,7 @@ export function statAt(dir: number, name: string): FileStat | number {
  * @returns the bytes read (0 at the end), or `-errno`
  */
 export function pread(fd: number, buf: Uint8Array, offset: number): number {
-  return check(lib().pread(fd, buf, BigInt(buf.length), BigInt(offset)));
+  return sys(NR.pread64, fd, buf, buf.length, offset);
 }
 
 /**
@@ -226,7 +250,7 @@ export function readFd(fd: number): Uint8Array | undefined {
 export function writeAll(fd: number, data: Uint8Array): number {
   for (let done = 0; done < data.length;) {
     const rest = data.subarray(done);
-    const n = check(lib().write(fd, rest, BigInt(rest.length)));
+    const n = sys(NR.write, fd, rest, rest.length);
     if (n < 0) return n;
     done += n;
   }
@@ -242,7 +266,7 @@ export function writeAll(fd: number, data: Uint8Array): number {
  */
 export function readLink(fd: number): string | number {
   const buf = new Uint8Array(4096);
-  const n = check(lib().readlinkat(fd, cstr(""), buf, BigInt(buf.length)));
+  const n = sys(NR.readlinkat, fd, cstr(""), buf, buf.length);
   return n < 0 ? n : new TextDecoder().decode(buf.subarray(0, n));
 }
 
@@ -255,7 +279,7 @@ export function readLink(fd: number): string | number {
  * @returns 0, or `-errno`
  */
 export function mkdirAt(dir: number, name: string, mode: number): number {
-  return check(lib().mkdirat(dir, cstr(name), mode));
+  return sys(NR.mkdirat, dir, cstr(name), mode);
 }
 
 /** renameat2() flag: fail with EEXIST rather than replace the target. */
@@ -277,7 +301,7 @@ export function renameAt(
   replace = true,
 ): number {
   const flags = replace ? 0 : RENAME_NOREPLACE;
-  return check(lib().renameat2(dir, cstr(from), dir, cstr(to), flags));
+  return sys(NR.renameat2, dir, cstr(from), dir, cstr(to), flags);
 }
 
 /**
@@ -290,7 +314,7 @@ export function renameAt(
  * @returns 0, or `-errno`
  */
 export function unlinkAt(dir: number, name: string, flags = 0): number {
-  return check(lib().unlinkat(dir, cstr(name), flags));
+  return sys(NR.unlinkat, dir, cstr(name), flags);
 }
 
 /**
@@ -301,7 +325,7 @@ export function unlinkAt(dir: number, name: string, flags = 0): number {
  * @returns 0, or `-errno`
  */
 export function fchmod(fd: number, mode: number): number {
-  return check(lib().fchmod(fd, mode));
+  return sys(NR.fchmod, fd, mode);
 }
 
 /**
@@ -310,7 +334,7 @@ export function fchmod(fd: number, mode: number): number {
  * @param fd the fd; a negative value (a failed open) is ignored
  */
 export function closeFd(fd: number): void {
-  if (fd >= 0) lib().close(fd);
+  if (fd >= 0) sys(NR.close, fd);
 }
 
 /**
@@ -319,5 +343,5 @@ export function closeFd(fd: number): void {
  * @returns the uid
  */
 export function getuid(): number {
-  return lib().getuid();
+  return sys(NR.getuid);
 }

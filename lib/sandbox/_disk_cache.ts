@@ -48,10 +48,14 @@ export function diskKey(parts: KeyParts, text: string): string {
     `kernel ${parts.kernel}\ncaps ${parts.caps}\n${text}`;
 }
 
-/** 64 bits of two FNV-1a-style hashes: a file name, not a check. */
+/** The file name of a key: 64 bits of two FNV-1a-style hashes of its
+ * length and of some 512 of its characters, spread over it. A name, not a
+ * check (the whole key is compared): hashing every character of a large
+ * profile would cost a fresh process more than the cache saves. */
 function fileName(key: string): string {
-  let a = 0x811c9dc5, b = 0x01000193;
-  for (let i = 0; i < key.length; i++) {
+  let a = 0x811c9dc5 ^ key.length, b = 0x01000193;
+  const step = Math.max(1, Math.floor(key.length / 512));
+  for (let i = 0; i < key.length; i += step) {
     const c = key.charCodeAt(i);
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
@@ -81,12 +85,12 @@ export function readCachedFilter(key: string): Uint8Array | undefined {
     } finally {
       closeFd(fd);
     }
-    const head = new TextEncoder().encode(`${key}\0`);
-    if (!bytes || bytes.length <= head.length) return undefined;
-    for (let i = 0; i < head.length; i++) {
-      if (bytes[i] !== head[i]) return undefined;
+    // The key holds no NUL (a profile is JSON): compared as text, natively.
+    const end = bytes?.indexOf(0) ?? -1;
+    if (end < 0 || new TextDecoder().decode(bytes!.subarray(0, end)) !== key) {
+      return undefined;
     }
-    const bpf = bytes.slice(head.length);
+    const bpf = bytes!.slice(end + 1);
     return bpf.length % 8 === 0 && bpf.length <= MAX_BYTES ? bpf : undefined;
   } catch {
     return undefined; // an unsafe or unreadable cache is no cache
