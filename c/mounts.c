@@ -273,6 +273,25 @@ static long proc_self(void)
 	return fd < 0 ? fd : -ENOENT;
 }
 
+/* Runs the operations inside ROOT: those marked UNS_MNT_LATE where the
+ * mounts are locked only when LATE, the others only when not. */
+static void apply_all(const struct spawn *s, long *tree, long root, int late)
+{
+	for (uint32_t i = 0; i < (uint32_t)s->opt[UNS_OPT_NMOUNT]; i++) {
+		const int32_t *m = s->mounts + i * UNS_MOUNT_SLOTS;
+		int is_late = (m[UNS_M_FLAGS] & UNS_MNT_LATE) && s->lock_uid_map;
+		long r;
+
+		if (is_late != late)
+			continue;
+		if ((r = apply(s, m, tree[i], root)) < 0)
+			fail_at(s, UNS_STEP_MOUNT, -r, (int)i);
+		if (tree[i] >= 0)
+			(void)sys(SYS_close, tree[i]);
+		tree[i] = -1;
+	}
+}
+
 /**
  * set_up_mounts() - open the bind sources, make the root, run the
  * operations inside it, make it the root, lock the result.
@@ -299,20 +318,18 @@ void set_up_mounts(const struct spawn *s)
 		       : sys(SYS_openat, AT_FDCWD, "/",
 			     O_PATH | O_DIRECTORY | O_CLOEXEC);
 	CHECK(s, root, UNS_STEP_ROOT);
-	for (uint32_t i = 0; i < n; i++) {
-		long r = apply(s, s->mounts + i * UNS_MOUNT_SLOTS, tree[i], root);
-
-		if (r < 0)
-			fail_at(s, UNS_STEP_MOUNT, -r, (int)i);
-		if (tree[i] >= 0)
-			(void)sys(SYS_close, tree[i]);
-	}
+	apply_all(s, tree, root, 0);
 	if (s->lock_uid_map)
 		CHECK(s, self = proc_self(), UNS_STEP_LOCK);
 	if (s->root)
 		CHECK(s, pivot(root), UNS_STEP_ROOT);
 	else
 		(void)sys(SYS_close, root);
-	if (s->lock_uid_map)
-		lock_mounts(s, self);
+	if (!s->lock_uid_map)
+		return;
+	lock_mounts(s, self);
+	root = sys(SYS_openat, AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	CHECK(s, root, UNS_STEP_ROOT);
+	apply_all(s, tree, root, 1);
+	(void)sys(SYS_close, root);
 }

@@ -105,6 +105,9 @@ enum uns_mount { UNS_MNT_BIND = 1, UNS_MNT_FS, UNS_MNT_SYMLINK };
 #define UNS_MNT_RDONLY 1  /* bind: read-only, recursively */
 #define UNS_MNT_MKDIR 2   /* create a missing target as a directory */
 #define UNS_MNT_MKFILE 4  /* create a missing target as an empty file */
+#define UNS_MNT_LATE 8    /* where the mounts are locked, made after, in the
+			   * nested namespaces (the sysfs of a network
+			   * namespace made there: see lock.c) */
 
 /* One resource limit: RLIMIT_* number, then soft and hard as two 32-bit
  * halves each (low, high); all ones is RLIM_INFINITY. */

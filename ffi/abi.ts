@@ -38,6 +38,7 @@ export const MountFlag = {
   MKDIR: 2,
   /** create a missing target as an empty file */
   MKFILE: 4,
+  LATE: 8,
 } as const;
 
 /**

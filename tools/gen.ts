@@ -129,6 +129,7 @@ const DEFINES: Record<string, [ts: string, doc?: string]> = {
   UNS_MNT_RDONLY: ["MountFlag.RDONLY"],
   UNS_MNT_MKDIR: ["MountFlag.MKDIR"],
   UNS_MNT_MKFILE: ["MountFlag.MKFILE"],
+  UNS_MNT_LATE: ["MountFlag.LATE"],
 };
 
 /** The name a set-up step is reported by (`SpawnError.step`), where it is

@@ -368,7 +368,7 @@ function publish(
   if (specs.length === 0) return undefined;
   if (mode !== "pasta" && mode !== "slirp4netns") {
     throw usageError(
-      "-p needs a user-mode network",
+      "-p/--publish needs a user-mode network",
       "add --network pasta (or slirp4netns)",
     );
   }

@@ -20,7 +20,7 @@ import {
   type LabeledOp,
   mountOps,
   resolvConfOp,
-  sysfsOp,
+  sysfsOps,
 } from "../mounts/ops.ts";
 import { type NetworkPlan, planNetwork, resolvConf } from "../net/plan.ts";
 import { allCaps, capsGiven, keptCaps } from "../sandbox/caps.ts";
@@ -124,8 +124,11 @@ export function namespaceRequest(
     ? undefined
     : absolute(o.root);
   const mounts = mountOps(o.mounts ?? [], !!o.mountProc);
+  const net = set.has("net");
+  const ownNetwork = net && o.network !== "pasta" &&
+    o.network !== "slirp4netns";
   // Where userns builds the tree, /sys of the network namespace made.
-  if (root !== undefined && set.has("net")) mounts.push(sysfsOp());
+  if (root !== undefined && net) mounts.push(...sysfsOps("/sys", ownNetwork));
   mounts.push(...hideOps(o.hide ?? [], root));
   return {
     propagation: !mount || propagation === "unchanged"
@@ -137,9 +140,8 @@ export function namespaceRequest(
     time: set.has("time")
       ? { monotonic: t?.monotonic ?? 0, boottime: t?.boottime ?? 0 }
       : undefined,
-    loopback: set.has("net"),
-    ownNetwork: set.has("net") && o.network !== "pasta" &&
-      o.network !== "slirp4netns",
+    loopback: net,
+    ownNetwork,
     init: set.has("pid") && o.init !== false,
     root,
     rootReadonly: !!o.sandbox,

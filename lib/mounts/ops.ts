@@ -181,21 +181,28 @@ export function mountOps(
  * A fresh sysfs at `target`, read-only: with a network namespace of the
  * command's own, `/sys/class/net` then lists only its interfaces. The
  * kernel mounts one only for a network namespace the command's user
- * namespace owns.
+ * namespace owns: one made where the mounts are locked (`late`) gets its
+ * sysfs there too, after the lock, over one of the outer namespace's that
+ * is locked, so that unmounting it reveals nothing of the host's (an
+ * empty tmpfs there would hide the sysfs below, and the kernel mounts a
+ * sysfs in a user namespace only where one is fully visible).
  *
  * @param target where, inside the root
- * @returns the operation
+ * @param late the network namespace is made where the mounts are locked
+ * @returns the operations, in order
  */
-export function sysfsOp(target = "/sys"): LabeledOp {
-  return {
+export function sysfsOps(target = "/sys", late = false): LabeledOp[] {
+  const ms = MountAttr.RDONLY | MountAttr.NOSUID | MountAttr.NODEV |
+    MountAttr.NOEXEC;
+  const sysfs: LabeledOp = {
     kind: "fs",
     a: "sysfs",
     target,
-    ms: MountAttr.RDONLY | MountAttr.NOSUID | MountAttr.NODEV |
-      MountAttr.NOEXEC,
-    flags: MountFlag.MKDIR,
+    ms,
+    flags: MountFlag.MKDIR | (late ? MountFlag.LATE : 0),
     label: `mount a sysfs on ${target}`,
   };
+  return late ? [{ ...sysfs, flags: MountFlag.MKDIR }, sysfs] : [sysfs];
 }
 
 /**
