@@ -84,17 +84,28 @@ static int join_namespaces(const struct spawn *s)
 }
 
 /* Forks: the parent stays as the child's userns-init (and never returns),
- * the child returns, its parent-death signal armed again. */
+ * the child returns, its parent-death signal armed again, once the init is
+ * named userns-init for good: executing the library's sealed copy names it
+ * "memfd:userns" until its first instruction renames it, and the command
+ * must never see that (comm, ps). */
 static void fork_init(const struct spawn *s)
 {
-	long pid;
+	int named[2];
+	char c;
+	long pid, r;
 
-	/* Named before the command can look (comm, ps). */
 	CHECK(s, sys(SYS_prctl, PR_SET_NAME, "userns-init"), UNS_STEP_FORK);
+	CHECK(s, sys(SYS_pipe2, named, O_CLOEXEC), UNS_STEP_FORK);
 	pid = raw_clone(SIGCHLD, NULL);
 	CHECK(s, pid, UNS_STEP_FORK);
-	if (pid > 0)
-		become_init(s, pid);
+	if (pid > 0) {
+		(void)sys(SYS_close, named[0]);
+		become_init(s, pid, named[1]);
+	}
+	(void)sys(SYS_close, named[1]);
+	while ((r = sys(SYS_read, named[0], &c, 1)) == -EINTR)
+		;
+	(void)sys(SYS_close, named[0]);
 	CHECK(s, sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL), UNS_STEP_PDEATHSIG);
 }
 

@@ -190,30 +190,41 @@ static long run_self(const struct spawn *s, char *const *argv,
  * become_init() - the child, after forking the command, becomes its init.
  * @s: the spawn
  * @cmd: the command's pid
+ * @named: a pipe the command waits on until it ends: closed once the init
+ *         is named userns-init again (by the program, or here)
  *
- * Only the status socket and the library's file stay open, so the parent
- * sees EOF on the error pipe once the command has executed.
+ * Only the status socket, the library's file and @named stay open, so the
+ * parent sees EOF on the error pipe once the command has executed.
  */
-_Noreturn void become_init(const struct spawn *s, long cmd)
+_Noreturn void become_init(const struct spawn *s, long cmd, int named)
 {
-	char env[48];
+	char env[64];
 	char *argv[] = { (char *)"userns-init", NULL }, *envp[] = { NULL, NULL };
-	long n[3] = { cmd, s->sync_fd, !s->opt[UNS_OPT_SETSID] };
-	int lo = s->sync_fd, hi = s->opt[UNS_OPT_SELF_FD];
+	long n[4] = { cmd, s->sync_fd, !s->opt[UNS_OPT_SETSID], named };
+	int keep[3] = { s->sync_fd, s->opt[UNS_OPT_SELF_FD], named };
+	int from = 0;
 
-	if (hi >= 0 && hi < lo)
-		lo = hi, hi = s->sync_fd;
-	(void)close_range_(0, (unsigned)lo - 1);
-	if (hi < 0) {
-		(void)close_range_((unsigned)lo + 1, ~0U);
-	} else {
-		(void)close_range_((unsigned)lo + 1, (unsigned)hi - 1);
-		(void)close_range_((unsigned)hi + 1, ~0U);
+	/* Everything but keep[], from the lowest up. */
+	for (int i = 0; i < 3; i++)
+		for (int j = i + 1; j < 3; j++)
+			if (keep[j] < keep[i]) {
+				int t = keep[i];
+
+				keep[i] = keep[j], keep[j] = t;
+			}
+	for (int i = 0; i < 3; i++) {
+		if (keep[i] < from)
+			continue;
+		(void)close_range_((unsigned)from, (unsigned)keep[i] - 1);
+		from = keep[i] + 1;
 	}
-	/* The status socket must survive execve(). */
+	(void)close_range_((unsigned)from, ~0U);
+	/* The status socket and the pipe must survive execve(). */
 	(void)sys(SYS_fcntl, s->sync_fd, F_SETFD, 0);
-	envp[0] = env_text(env + sizeof env, "UNS_INIT=", n, 3);
+	(void)sys(SYS_fcntl, named, F_SETFD, 0);
+	envp[0] = env_text(env + sizeof env, "UNS_INIT=", n, 4);
 	(void)run_self(s, argv, envp);
+	(void)sys(SYS_close, named); /* named already, in place */
 	init_loop(cmd, s->sync_fd, !s->opt[UNS_OPT_SETSID]);
 }
 

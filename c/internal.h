@@ -323,7 +323,7 @@ long clone_on(void *stack_top, unsigned long flags, int *pidfd,
 	      int (*fn)(void *), void *arg);
 
 /* init.c */
-_Noreturn void become_init(const struct spawn *s, long cmd);
+_Noreturn void become_init(const struct spawn *s, long cmd, int named);
 _Noreturn void exec_self(const struct spawn *s);
 _Noreturn void init_loop(long cmd, int status_fd, int same_pgrp);
 _Noreturn void pause_loop(int err_fd, int sync_fd);

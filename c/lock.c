@@ -141,14 +141,16 @@ long loopback_up(void)
 	return r;
 }
 
-/* Whether the command keeps CAP_NET_BIND_SERVICE (10): kept exactly, or
- * with every capability. */
+/* Whether the command keeps CAP_NET_BIND_SERVICE (10): kept exactly (in
+ * the ambient set too, whoever it runs as), or as inside root with every
+ * capability; another uid loses them all at execve(). */
 static int keeps_bind(const int32_t *opt)
 {
 	uint64_t keep = (uint64_t)(uint32_t)opt[UNS_OPT_CAPS_HI] << 32 |
 			(uint32_t)opt[UNS_OPT_CAPS_LO];
+	long uid = opt[UNS_OPT_UID] == -1 ? sys(SYS_getuid, 0) : opt[UNS_OPT_UID];
 
-	return !opt[UNS_OPT_CAPS] || (keep >> 10 & 1);
+	return opt[UNS_OPT_CAPS] ? (int)(keep >> 10 & 1) : uid == 0;
 }
 
 /* Sets the last pid the child's pid namespace handed out (through DIR, its

@@ -52,7 +52,7 @@ static int env_numbers(char **envp, const char *key, long *out, int count)
  * that ps shows just "userns-init". */
 __attribute__((used)) _Noreturn void uns_program(long *sp)
 {
-	long argc = sp[0], n[3];
+	long argc = sp[0], n[4];
 
 	char **argv = (char **)(sp + 1);
 
@@ -60,8 +60,10 @@ __attribute__((used)) _Noreturn void uns_program(long *sp)
 	if (argc >= 1)
 		(void)sys(SYS_prctl, PR_SET_NAME, argv[0]);
 	if (argc >= 1 && same(argv[0], "userns-init") &&
-	    env_numbers(argv + argc + 1, "UNS_INIT=", n, 3) == 0)
+	    env_numbers(argv + argc + 1, "UNS_INIT=", n, 4) == 0) {
+		(void)sys(SYS_close, n[3]); /* named: the command may go on */
 		init_loop(n[0], (int)n[1], n[2] == 1);
+	}
 	if (argc >= 1 && same(argv[0], "userns-pause") &&
 	    env_numbers(argv + argc + 1, "UNS_PAUSE=", n, 2) == 0)
 		pause_loop((int)n[0], (int)n[1]);

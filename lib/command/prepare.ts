@@ -124,12 +124,17 @@ export function namespaceRequest(
     ? undefined
     : absolute(o.root);
   const mounts = mountOps(o.mounts ?? [], !!o.mountProc);
+  const hides = hideOps(o.hide ?? [], root);
   const net = set.has("net");
+  // A network namespace with nothing attached is made where the mounts are
+  // locked, its sysfs mounted there after them (lock.c): but not over a
+  // mount of the caller's under /sys, which the kernel would then refuse.
   const ownNetwork = net && o.network !== "pasta" &&
-    o.network !== "slirp4netns";
+    o.network !== "slirp4netns" &&
+    ![...mounts, ...hides].some((m) => /^\/sys(\/|$)/.test(m.target));
   // Where userns builds the tree, /sys of the network namespace made.
   if (root !== undefined && net) mounts.push(...sysfsOps("/sys", ownNetwork));
-  mounts.push(...hideOps(o.hide ?? [], root));
+  mounts.push(...hides);
   return {
     propagation: !mount || propagation === "unchanged"
       ? 0

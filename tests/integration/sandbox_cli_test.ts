@@ -297,6 +297,60 @@ sandboxTest(
 );
 
 sandboxTest(
+  "with pasta and mounts, ports below 1024 open only to a command that keeps NET_BIND_SERVICE: not to another --user",
+  async (who) => {
+    const p = await placeOf(who);
+    const run = (options: string[]) =>
+      userns(who, p, [
+        "run",
+        "--network",
+        "pasta",
+        "--bind",
+        p.extra,
+        p.extra,
+        ...options,
+        "--",
+        p.probe,
+        "bind",
+        "80",
+      ]);
+    for (
+      const [options, want] of [
+        [[], "bind ok"],
+        [["--user", "1000", "--group", "1000"], "bind EACCES"],
+        [["--cap-drop", "ALL"], "bind EACCES"],
+      ] as const
+    ) {
+      const out = await run([...options]);
+      assert.equal(out.code, 0, `${options.join(" ")}: ${out.stderr}`);
+      assert.equal(out.stdout.trim(), want, options.join(" "));
+    }
+  },
+  needs("pasta") ?? UNPRIV,
+);
+
+sandboxTest(
+  "--hide under /sys hides it, with the sandbox's own /sys",
+  async (who) => {
+    const p = await placeOf(who);
+    const out = await userns(who, p, [
+      "run",
+      "--sandbox",
+      "--hide",
+      "/sys/class/net",
+      "--",
+      p.probe,
+      "entries",
+      "sys_net",
+      "/sys/class/net",
+    ]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout.trim(), "sys_net EACCES");
+  },
+  UNPRIV,
+);
+
+sandboxTest(
   "--net with mounts: inside root administers its network namespace, as without them",
   async (who) => {
     const p = await placeOf(who);
