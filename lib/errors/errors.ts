@@ -221,6 +221,27 @@ export class SpawnError extends UsernsError {
 
 brand(UsernsError);
 
+/** Values the README documents together: naming one names its group. */
+const FLAG_GROUPS: readonly (readonly string[])[] = [
+  ["uid", "gid"],
+  ["newuidmap", "newgidmap"],
+  ["pasta", "slirp4netns", "setpriv", "sh"],
+];
+
+/**
+ * The flag a refusal asks for, with the values the README documents for
+ * it (`--allow-sys=uid,gid`, not `--allow-sys`): Deno names the flag and
+ * the one value it refused.
+ */
+function flagFor(message: string): string | undefined {
+  const flag = message.match(/--allow-[a-z-]+/)?.[0];
+  if (flag !== "--allow-sys" && flag !== "--allow-run") return flag;
+  const value = message.match(/ access to "([^"]+)"/)?.[1]?.split("/").pop();
+  if (!value) return flag;
+  const group = FLAG_GROUPS.find((g) => g.includes(value)) ?? [value];
+  return `${flag}=${group.join(",")}`;
+}
+
 /**
  * Turns Deno's refusal of a permission into a {@link UsernsError} with code
  * `PERMISSION` naming the flag; returns anything else unchanged.
@@ -237,7 +258,7 @@ export function permissionError(e: unknown): unknown {
     return e; // not Deno's refusal (this library's EXEC_DENIED is not one)
   }
   const message = e.message.split("\n")[0]!;
-  const flag = message.match(/--allow-[a-z-]+/)?.[0];
+  const flag = flagFor(message);
   const what = message.replace(/, run again with .*$/, "").replace(
     /^Requires/,
     "requires",

@@ -175,7 +175,9 @@ export function checkNetworkOptions(o: NetworkOptions): Published[] {
     if (seen.has(key)) {
       throw new UsernsTypeError(
         "INVALID_ARGUMENT",
-        `host port ${formatPublish(p)} is published twice`,
+        `host port ${
+          p.hostIp.includes(":") ? `[${p.hostIp}]` : p.hostIp
+        }:${p.hostPort}/${p.protocol} is published twice`,
       );
     }
     seen.add(key);

@@ -8,7 +8,9 @@
  * of one name exactly one wins. Files are written as new temporaries
  * renamed into place and read without following links or waiting
  * (`system/safe_write.ts`, `system/safe_read.ts`): a link, FIFO or device
- * at a record's name is refused, never followed or waited on. The
+ * at a record's name is refused, never followed or waited on. Records are
+ * written and removed through the native library (`--allow-ffi`), so pods
+ * need no `--allow-write`. The
  * directory itself, and its checks: `state_dir.ts`.
  *
  * @module
@@ -17,6 +19,7 @@ import { UsernsError } from "../errors/errors.ts";
 import { stateDir, stateError } from "./state_dir.ts";
 import type { IdMapping } from "../idmap/rules.ts";
 import { startTime } from "../../ffi/process.ts";
+import { AT, unlinkAt } from "../../ffi/libc.ts";
 import { dropPodNetwork, type PodNetwork } from "../net/pod.ts";
 import { NotRegularError, readRegularFile } from "../system/safe_read.ts";
 import { writeNewFile } from "../system/safe_write.ts";
@@ -171,11 +174,8 @@ function removeIf(
 ): void {
   locked(dir, () => {
     if (!stale(read(dir, name))) return;
-    try {
-      Deno.removeSync(`${dir}/${name}.json`);
-    } catch {
-      // removed meanwhile, or a read-only directory: left for later
-    }
+    // Removed meanwhile, or a read-only directory: left for later.
+    unlinkAt(AT.FDCWD, `${dir}/${name}.json`);
   });
 }
 
@@ -283,11 +283,9 @@ export function claimName(dir: string, name: string): void {
         },
       );
     }
-    try {
-      Deno.removeSync(path); // a stale one: removed under the lock
-    } catch {
-      // there was none (or it cannot be removed: writing says why)
-    }
+    // A stale one, removed under the lock; if there was none, or it
+    // cannot be removed, writing says why.
+    unlinkAt(AT.FDCWD, path);
     try {
       writeNewFile(path, JSON.stringify(claim), 0o600, false);
     } catch (e) {

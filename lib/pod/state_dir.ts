@@ -8,7 +8,10 @@
  * @module
  */
 import { UsernsError } from "../errors/errors.ts";
+import { Errno } from "../errors/errno.ts";
 import { findPasswdEntry, readPasswd } from "../system/identity.ts";
+import { FileCallError } from "../system/safe_write.ts";
+import { AT, mkdirAt } from "../../ffi/libc.ts";
 
 /**
  * The error for a state file or directory that cannot be used.
@@ -59,12 +62,10 @@ export function stateDir(create: boolean): string | undefined {
     }
     if (!create) return undefined;
     try {
-      try {
-        Deno.mkdirSync(dir, { mode: 0o700 });
-      } catch (e) {
-        // Made meanwhile (another start): checked below like any other.
-        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      }
+      // Through the native library, as the records are: no --allow-write.
+      const rc = mkdirAt(AT.FDCWD, dir, 0o700);
+      // Made meanwhile (another start): checked below like any other.
+      if (rc < 0 && rc !== -Errno.EEXIST) throw new FileCallError(rc);
       st = Deno.lstatSync(dir);
     } catch (e) {
       throw stateError(

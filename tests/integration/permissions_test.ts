@@ -12,9 +12,14 @@ const NEEDED = [
   "--allow-run=newuidmap,newgidmap",
 ];
 
-async function run(flags: string[], args: string[]) {
+async function run(
+  flags: string[],
+  args: string[],
+  env?: Record<string, string>,
+) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...flags, ...args],
+    env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -76,3 +81,46 @@ nsTest("the library throws a typed PERMISSION error", async () => {
     /^PERMISSION not permitted: requires env access( to "PATH")?; run deno with --allow-env/,
   );
 });
+
+nsTest(
+  "pods with exactly the documented flags: start, ls, run --in, stop, and the library, leave no record",
+  async (t) => {
+    const runtime = Deno.makeTempDirSync({ prefix: "userns-perm-" });
+    const env = { XDG_RUNTIME_DIR: runtime };
+    const state = `${runtime}/userns`;
+    const records = () => [...Deno.readDirSync(state)].map((e) => e.name);
+    try {
+      await t.step("the CLI", async () => {
+        const cli = (...args: string[]) => run(NEEDED, [MAIN, ...args], env);
+        let out = await cli("start", "perm");
+        assert.equal(out.code, 0, out.stderr);
+        assert.deepEqual(records(), ["perm.json"]);
+        out = await cli("ls");
+        assert.match(out.stdout, /^perm /m, out.stderr);
+        out = await cli("run", "--in", "perm", "--", "true");
+        assert.equal(out.code, 0, out.stderr);
+        out = await cli("stop", "perm");
+        assert.equal(out.code, 0, out.stderr);
+        assert.equal(out.stderr, "");
+        assert.deepEqual(records(), []);
+      });
+      await t.step("await using UsernsPod", async () => {
+        const file = `${runtime}/pod.ts`;
+        Deno.writeTextFileSync(
+          file,
+          `import { UsernsPod } from "${ROOT}lib/mod.ts";
+          {
+            await using pod = await UsernsPod.start();
+            const out = await pod.command("true").output();
+            console.log(out.code, (await UsernsPod.list()).length);
+          }`,
+        );
+        const out = await run(NEEDED, [file], env);
+        assert.equal(out.stdout, "0 1\n", out.stderr);
+        assert.deepEqual(records(), []);
+      });
+    } finally {
+      Deno.removeSync(runtime, { recursive: true });
+    }
+  },
+);

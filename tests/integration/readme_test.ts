@@ -94,6 +94,13 @@ const SH: Record<string, ShCheck> = {
       String(ID.uid),
       "1",
     ]]),
+  "userns run --env GREETING=hi --clear-env -- /usr/bin/env": (r) =>
+    assert.deepEqual(lines(r.stdout).sort(), [
+      "GREETING=hi",
+      "_CONTAINERS_ROOTLESS_GID=" + ID.gid,
+      "_CONTAINERS_ROOTLESS_UID=" + ID.uid,
+      "_CONTAINERS_USERNS_CONFIGURED=done",
+    ]),
   "userns run --user 1000 --group 1000 -- id": (r) =>
     assert.match(r.stdout, /^uid=1000\b.* gid=1000\b/),
   "userns run --pid --mount-proc -- ps -o pid,comm": (r) =>
@@ -189,12 +196,8 @@ const TS: Record<string, TsCheck> = {
     assert.deepEqual(a, [{ success: false, code: 143, signal: "SIGTERM" }]),
   "true EXEC_NOT_FOUND": (a) => assert.deepEqual(a, [true, "EXEC_NOT_FOUND"]),
   '"hi\\n"': (a) => assert.deepEqual(a, ["hi\n"]),
-  "0 1000 1, 1 100000 65536, 65537 300000 10": (a) =>
-    assert.deepEqual(a, [[
-      { inner: 0, outer: 1000, count: 1 },
-      { inner: 1, outer: 100000, count: 65536 },
-      { inner: 65537, outer: 300000, count: 10 },
-    ]]),
+  '"0 1000 1\\n1 100000 65536\\n65537 300000 10\\n"': (a) =>
+    assert.deepEqual(a, ["0 1000 1\n1 100000 65536\n65537 300000 10\n"]),
 };
 
 // `userns` is a script on PATH, not a shell function, so that `kill %1`

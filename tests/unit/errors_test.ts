@@ -275,6 +275,35 @@ Deno.test("permissionError() still turns a denied permission into PERMISSION", (
   assert.ok(e instanceof UsernsError && isUsernsError(e));
   assert.equal(e.code, "PERMISSION");
   assert.match(e.message, /--allow-run/);
+  assert.match(e.hint ?? "", /^run deno with --allow-run=true /);
   const other = new Error("x");
   assert.equal(permissionError(other), other);
+});
+
+Deno.test("permissionError() names the flag with the values the README lists", () => {
+  const hint = (message: string) => {
+    const e = permissionError(new Deno.errors.NotCapable(message));
+    assert.ok(isUsernsError(e));
+    return e.hint;
+  };
+  assert.match(
+    hint('Requires sys access to "gid", run again with the --allow-sys flag')!,
+    /^run deno with --allow-sys=uid,gid /,
+  );
+  assert.match(
+    hint(
+      'Requires run access to "/usr/bin/newuidmap", run again with the --allow-run flag',
+    )!,
+    /^run deno with --allow-run=newuidmap,newgidmap /,
+  );
+  assert.match(
+    hint(
+      'Requires run access to "setpriv", run again with the --allow-run flag',
+    )!,
+    /^run deno with --allow-run=pasta,slirp4netns,setpriv,sh /,
+  );
+  assert.match(
+    hint('Requires env access to "PATH", run again with the --allow-env flag')!,
+    /^run deno with --allow-env /,
+  );
 });

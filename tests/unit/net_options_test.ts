@@ -213,7 +213,7 @@ Deno.test("checkNetworkOptions() fills defaults and refuses what cannot work", a
         }],
       },
       TypeError,
-      /host port 127\.0\.0\.1:8080:81\/tcp is published twice/,
+      /host port 127\.0\.0\.1:8080\/tcp is published twice/,
     ],
   ];
   for (const [name, o, cls, want] of bad) {
