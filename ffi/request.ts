@@ -138,6 +138,9 @@ export interface JoinTarget {
   start: number;
   /** CLONE_NEW* flags of the namespaces to join. */
   flags: number;
+  /** The error for a target that has ended (or whose pid is another's):
+   * a pod says it is not running. */
+  gone?: () => Error;
 }
 
 /** Packed buffers, ready for the native side. */

@@ -87,7 +87,9 @@ export function spawnPaused(req: SpawnRequest): PausedChild {
     releaseBuffers(); // uns_spawn() has copied the request
   }
   if (rc < 0 && out[Out.PRECHECK]) throw commandError(req.file, -rc);
-  if (rc === -Errno.ESRCH && req.join) throw goneError(req.join.pid);
+  if (rc === -Errno.ESRCH && req.join) {
+    throw req.join.gone?.() ?? goneError(req.join.pid);
+  }
   if (rc < 0) throw cloneError(-rc, req.cloneFlags);
   return {
     pid: out[Out.PID]!,

@@ -11,7 +11,6 @@ import { joinRequest } from "../enter/join.ts";
 import { joinFlags } from "../enter/target.ts";
 import { UsernsError } from "../errors/errors.ts";
 import { notRunning, type PodRecord } from "./state.ts";
-import { startTime } from "../../ffi/process.ts";
 import type { StdioMode } from "../../ffi/request.ts";
 
 /** Options of a command in a pod: those of a command, without the maps. */
@@ -55,9 +54,6 @@ export class PodCommand extends UsernsCommand {
       );
     }
     const o = withSandbox(pod.sandbox ? sandboxProcess(options) : options);
-    // Its holder's pid could be another process's by now: never join that
-    // (the native side checks it again through the pidfd it joins by).
-    if (startTime(pod.pid) !== pod.start) throw notRunning(pod);
     for (const key of ["map", "uidMap", "gidMap", "setgroups"] as const) {
       if (o[key] !== undefined) {
         throw new UsernsError(
@@ -80,7 +76,15 @@ export class PodCommand extends UsernsCommand {
     const fresh = namespaceSet({ ...o, mountNamespace: mount, mounts });
     const request = joinRequest(
       command,
-      { pid: pod.pid, start: pod.start, flags: joinFlags(pod.namespaces) },
+      // Its holder's pid could be another process's by now: the native
+      // side opens a pidfd, then checks the start time, and never joins
+      // another process.
+      {
+        pid: pod.pid,
+        start: pod.start,
+        flags: joinFlags(pod.namespaces),
+        gone: () => notRunning(pod),
+      },
       { ...o, mounts },
       stdioDefault,
       pod.setgroups === "allow",

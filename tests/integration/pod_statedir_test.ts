@@ -195,7 +195,7 @@ nsTest(
           ],
           [
             "ro-parent",
-            /cannot create .*\/xdg\/userns: Read-only file system/,
+            /cannot create .*\/xdg\/userns: EROFS; check that its parent is writable/,
             "ls: ",
           ],
           ["ro", /cannot record pod "[^"]+" in .*: EROFS/, ""],
