@@ -258,14 +258,17 @@ static int precheck(const struct spawn *s)
 /* Whether the child may share our memory: asked for (the caller knows the
  * inside ids map to its own, and any user namespace joined is one it
  * created), possible here, and nothing that needs fork mode: oom_score_adj
- * is shared, an init (also the one a new pid namespace on top of joined
- * ones needs) and a time namespace need a process of their own,
- * userns-pause stays. */
+ * is shared, a time namespace needs a process of its own, userns-pause
+ * stays. An init may: it forks the command (a copy, as in fork mode) and
+ * executes the library's sealed copy, which leaves our memory; only where
+ * the library cannot be executed would it stay in it. */
 static int may_share(const int32_t *opt)
 {
 	return UNS_CAN_SHARE_VM && opt[UNS_OPT_SHARED_VM] &&
 	       opt[UNS_OPT_JOIN_PID] <= 0 &&
-	       !opt[UNS_OPT_INIT] && !opt[UNS_OPT_OOM_SET] &&
+	       (!opt[UNS_OPT_INIT] ||
+		(UNS_CAN_EXEC_SELF && opt[UNS_OPT_SELF_FD] >= 0)) &&
+	       !opt[UNS_OPT_OOM_SET] &&
 	       !opt[UNS_OPT_TIME] && !opt[UNS_OPT_EXEC_SELF] &&
 	       getuid() == geteuid() && getgid() == getegid();
 }
