@@ -186,6 +186,29 @@ static long run_self(const struct spawn *s, char *const *argv,
 	return sys(SYS_execveat, self, "", argv, envp, AT_EMPTY_PATH);
 }
 
+/*
+ * After run_self() returned: where the library could have been executed,
+ * that it was not means its copy was tampered with (or a policy forbids
+ * it), and a program must not stay in the caller's memory (a child that
+ * shares it) or in a copy of it (one that forked): the spawn fails. Where
+ * it cannot be by design (no sealed copy, no entry point), the program
+ * runs in place, in a copy (may_share() never shares memory then), made
+ * not dumpable: that copy's memory was made in the caller's user
+ * namespace, so neither ptrace nor /proc/PID/mem of the namespace's root
+ * reaches it.
+ */
+static void stay_in_place(const struct spawn *s, long r, long cmd)
+{
+	if (UNS_CAN_EXEC_SELF && s->opt[UNS_OPT_SELF_FD] >= 0) {
+		/* The command waits for the init to be named: it must not
+		 * take the pipe's end, as the init exits, for that. */
+		if (cmd > 0)
+			(void)sys(SYS_kill, cmd, SIGKILL);
+		fail_at(s, UNS_STEP_LAUNCH, -r, -1);
+	}
+	CHECK(s, sys(SYS_prctl, PR_SET_DUMPABLE, 0), UNS_STEP_LAUNCH);
+}
+
 /**
  * become_init() - the child, after forking the command, becomes its init.
  * @s: the spawn
@@ -201,18 +224,21 @@ _Noreturn void become_init(const struct spawn *s, long cmd, int named)
 	char env[64];
 	char *argv[] = { (char *)"userns-init", NULL }, *envp[] = { NULL, NULL };
 	long n[4] = { cmd, s->sync_fd, !s->opt[UNS_OPT_SETSID], named };
-	int keep[3] = { s->sync_fd, s->opt[UNS_OPT_SELF_FD], named };
+	/* The error pipe stays close-on-exec: open only until the execveat()
+	 * succeeds, or to say why it did not. */
+	int keep[4] = { s->sync_fd, s->opt[UNS_OPT_SELF_FD], named, s->err_fd };
 	int from = 0;
+	long r;
 
 	/* Everything but keep[], from the lowest up. */
-	for (int i = 0; i < 3; i++)
-		for (int j = i + 1; j < 3; j++)
+	for (int i = 0; i < 4; i++)
+		for (int j = i + 1; j < 4; j++)
 			if (keep[j] < keep[i]) {
 				int t = keep[i];
 
 				keep[i] = keep[j], keep[j] = t;
 			}
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		if (keep[i] < from)
 			continue;
 		(void)close_range_((unsigned)from, (unsigned)keep[i] - 1);
@@ -223,7 +249,9 @@ _Noreturn void become_init(const struct spawn *s, long cmd, int named)
 	(void)sys(SYS_fcntl, s->sync_fd, F_SETFD, 0);
 	(void)sys(SYS_fcntl, named, F_SETFD, 0);
 	envp[0] = env_text(env + sizeof env, "UNS_INIT=", n, 4);
-	(void)run_self(s, argv, envp);
+	r = run_self(s, argv, envp);
+	stay_in_place(s, r, cmd);
+	(void)sys(SYS_close, s->err_fd);
 	(void)sys(SYS_close, named); /* named already, in place */
 	init_loop(cmd, s->sync_fd, !s->opt[UNS_OPT_SETSID]);
 }
@@ -231,7 +259,8 @@ _Noreturn void become_init(const struct spawn *s, long cmd, int named)
 /**
  * exec_self() - execute the library as userns-pause, signals still
  * blocked, its error pipe and sync socket kept open for the handshake
- * (see pause_loop()). Where it cannot be executed, it runs in place.
+ * (see pause_loop()). Where it cannot be by design, it runs in place
+ * (stay_in_place()).
  * @s: the spawn, for argv and the library's fd
  */
 _Noreturn void exec_self(const struct spawn *s)
@@ -244,8 +273,7 @@ _Noreturn void exec_self(const struct spawn *s)
 	(void)sys(SYS_fcntl, s->err_fd, F_SETFD, 0);
 	(void)sys(SYS_fcntl, s->sync_fd, F_SETFD, 0);
 	r = run_self(s, s->argv, envp);
-	if (r != -ENOEXEC && r != -EACCES && r != -EPERM)
-		fail_at(s, UNS_STEP_EXEC, -r, -1);
+	stay_in_place(s, r, -1);
 	(void)sys(SYS_prctl, PR_SET_NAME, s->argv[0]);
 	pause_loop(s->err_fd, s->sync_fd);
 }

@@ -156,8 +156,15 @@ int32_t uns_write_file(const char *path, const void *buf,
 	return rc;
 }
 
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020 /* Linux 6.3 */
+#endif
+
 /* Copies SRC (from its start) into a new memfd, sealed against any change:
  * the copy userns-init, userns-pause and userns-join are executed from.
+ * Its mode too, where the kernel can seal it: it is the caller's file, so
+ * a command whose inside root is the caller could otherwise chmod it
+ * through /proc/PID/exe, and the next init would not be executed.
  * Return: the memfd (close-on-exec: execveat() of an ELF file needs the fd
  * no more once it runs), or -errno. */
 static int sealed_copy(int src)
@@ -181,7 +188,8 @@ static int sealed_copy(int src)
 		rc = n < 0 ? -errno : write_all(fd, buf, (size_t)n);
 		at += n;
 	}
-	if (rc == 0 && fcntl(fd, F_ADD_SEALS, seals) < 0)
+	if (rc == 0 && fcntl(fd, F_ADD_SEALS, seals | F_SEAL_EXEC) < 0 &&
+	    (errno != EINVAL || fcntl(fd, F_ADD_SEALS, seals) < 0))
 		rc = -errno;
 	if (rc < 0) {
 		(void)close(fd);
