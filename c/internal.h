@@ -380,6 +380,7 @@ int32_t uns_write_file(const char *path, const void *buf, uint32_t len);
 int32_t uns_start_helper(int32_t ctx, const char *str, uint32_t len,
 			 const int32_t *off, uint32_t argc, int32_t *out);
 int32_t uns_open_self(int32_t src);
+int sealed_copy(int src);
 int32_t uns_pidfd_open(int32_t pid);
 int32_t uns_proc_id(int32_t pid, int32_t full, int64_t *out);
 int32_t uns_which(const char *path, const char *name);

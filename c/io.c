@@ -167,7 +167,7 @@ int32_t uns_write_file(const char *path, const void *buf,
  * through /proc/PID/exe, and the next init would not be executed.
  * Return: the memfd (close-on-exec: execveat() of an ELF file needs the fd
  * no more once it runs), or -errno. */
-static int sealed_copy(int src)
+int sealed_copy(int src)
 {
 	static const int seals =
 		F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;

@@ -438,7 +438,7 @@ int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 	struct arena a;
 	int sync[2] = { -1, -1 }, err[2] = { -1, -1 }, null = -1, pidfd = -1;
 	int stdio[3] = { -1, -1, -1 }; /* the child's; s may be its now */
-	int rc = check_opt(opt, nopt, str), target = -1, req = -1;
+	int rc = check_opt(opt, nopt, str), target = -1, req = -1, own = -1;
 	const char *path;
 	size_t need;
 	long pid = -1;
@@ -480,7 +480,19 @@ int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 		s->err_fd = err[1];
 		s->shared = r != &one && target < 0;
 		s->join_fd = target;
-		if (target >= 0 && UNS_CAN_SHARE_VM &&
+		/* An init or a holder gets a sealed copy of its own: its
+		 * namespace's root reaches it (/proc/1/exe) and may spoil it
+		 * (a POSIX ACL changes its mode past F_SEAL_EXEC; a write fd
+		 * kept makes it ETXTBSY), which must not stop the next spawn.
+		 * userns-join's copy is out of reach: the program is not
+		 * dumpable, and its memory was made outside. */
+		if ((opt[UNS_OPT_INIT] || opt[UNS_OPT_EXEC_SELF]) &&
+		    UNS_CAN_EXEC_SELF && opt[UNS_OPT_SELF_FD] >= 0) {
+			own = sealed_copy(opt[UNS_OPT_SELF_FD]);
+			rc = own < 0 ? own : 0;
+			((int32_t *)s->opt)[UNS_OPT_SELF_FD] = own;
+		}
+		if (rc == 0 && target >= 0 && UNS_CAN_SHARE_VM &&
 		    opt[UNS_OPT_SELF_FD] >= 0)
 			rc = stage_join(s, a.at);
 		req = s->req_fd;
@@ -493,7 +505,7 @@ int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 				  &pidfd);
 		rc = pid < 0 ? (int)pid : 0;
 	}
-	close_fds((int[]){ sync[0], err[1], null, target, req }, 5);
+	close_fds((int[]){ sync[0], err[1], null, target, req, own }, 6);
 	for (int i = 0; i < 3; i++)
 		if (stdio[i] != null && stdio[i] != opt[UNS_OPT_TTY_FD])
 			close_fds(&stdio[i], 1);

@@ -45,7 +45,7 @@ const STEP_HINTS: Record<string, string> = {
   lock:
     "the mounts could not be locked in a nested user namespace (user.max_user_namespaces, or /proc is not mounted)",
   launch:
-    "the library's sealed copy could not be executed (a noexec memfd policy: vm.memfd_noexec, or a command inside changed its mode on a kernel before 6.3); nothing runs in your memory instead",
+    "the library's sealed copy could not be executed (a noexec memfd policy: vm.memfd_noexec); nothing runs in your memory instead",
 };
 
 /** The error of a failed mount operation, naming it. */

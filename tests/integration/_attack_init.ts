@@ -12,7 +12,9 @@
 // kept in its heap is searched for through /proc/1/mem, which the scanner
 // is first shown to find in this program's own memory). Where the sealed
 // copy cannot be executed at all, a spawn with an init fails (step
-// "launch") and nothing runs.
+// "launch") and nothing runs. Each init runs from a sealed copy of its own,
+// so that what a command does to its init's copy (an ACL, which changes the
+// mode past the seal) does not stop the next spawn.
 //
 // `deno run -A _attack_init.ts init` exits 0 and prints `scenario init: ok`
 // on stderr, or throws what got through.
@@ -69,6 +71,36 @@ int main(int argc, char **argv)
 }
 `;
 
+/** `acl PATH`: sets an access ACL of rw-, r--, r-- on PATH, which sets
+ * its mode too (past F_SEAL_EXEC); says `acl: ok` or why not. */
+const ACL_C = String.raw`#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+int main(int argc, char **argv)
+{
+	struct { uint16_t tag, perm; uint32_t id; } e[3] = {
+		{ 0x01, 6, (uint32_t)-1 }, /* ACL_USER_OBJ */
+		{ 0x04, 4, (uint32_t)-1 }, /* ACL_GROUP_OBJ */
+		{ 0x20, 4, (uint32_t)-1 }, /* ACL_OTHER */
+	};
+	unsigned char buf[4 + sizeof e];
+	uint32_t version = 2;
+
+	if (argc != 2)
+		return 2;
+	memcpy(buf, &version, 4);
+	memcpy(buf + 4, e, sizeof e);
+	if (setxattr(argv[1], "system.posix_acl_access", buf, sizeof buf, 0)) {
+		perror("acl");
+		return 0;
+	}
+	puts("acl: ok");
+	return 0;
+}
+`;
+
 /** Linux 6.3 and later seal a memfd's exec bits (F_SEAL_EXEC). */
 function sealsExec(): boolean {
   const [major = 0, minor = 0] = Deno.osRelease().split(".").map(Number);
@@ -90,9 +122,11 @@ async function init(): Promise<void> {
   const dir = Deno.makeTempDirSync({ prefix: "userns-init-attack-" });
   Deno.chmodSync(dir, 0o755);
   try {
-    const scan = `${dir}/scan`;
-    Deno.writeTextFileSync(`${scan}.c`, SCAN_C);
-    await must("cc", ["-static", "-O2", "-o", scan, `${scan}.c`]);
+    const scan = `${dir}/scan`, acl = `${dir}/acl`;
+    for (const [exe, source] of [[scan, SCAN_C], [acl, ACL_C]]) {
+      Deno.writeTextFileSync(`${exe}.c`, source!);
+      await must("cc", ["-static", "-O2", "-o", exe!, `${exe}.c`]);
+    }
     // Only in this program's heap: the needle on the scanner's command
     // line is another string (the same bytes, minus its first).
     const marker = `Xuserns-marker-${secret()}`;
@@ -112,6 +146,10 @@ async function init(): Promise<void> {
     ]);
     assert.equal(chmod.code, 0, chmod.stderr);
     if (sealsExec()) assert.equal(chmod.stdout, "refused\n", chmod.stderr);
+    // An ACL sets the mode past the seal; and a write fd kept would make
+    // the copy ETXTBSY: either spoils only this init's own copy.
+    const spoil = await run(["sh", "-c", `${acl} /proc/1/exe`]);
+    assert.equal(spoil.code, 0, spoil.stderr);
 
     let next;
     try {
