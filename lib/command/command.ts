@@ -116,7 +116,7 @@ export class UsernsCommand {
     try {
       const prepared = this.prepared(this.#command, options, stdioDefault);
       if (prepared.network) bindResolvConf(prepared);
-      if (this.wantsTty(options)) withTty(prepared, options);
+      if (this.wantsTty(options, stdioDefault)) withTty(prepared, options);
       return prepared;
     } catch (e) {
       throw permissionError(e); // a denied Deno permission, as a typed error
@@ -128,9 +128,13 @@ export class UsernsCommand {
    * a subclass decides when it is not given.
    *
    * @param options the options
+   * @param _stdioDefault the default of stdout and stderr
    * @returns whether to open one
    */
-  protected wantsTty(options: UsernsCommandOptions): boolean {
+  protected wantsTty(
+    options: UsernsCommandOptions,
+    _stdioDefault: StdioMode,
+  ): boolean {
     return !!options.tty;
   }
 

@@ -79,17 +79,30 @@ export class EnterCommand extends UsernsCommand {
 
   /**
    * A relayed pseudo-terminal unless `tty` says otherwise: by default when
-   * stdin is a terminal and the process belongs to another user (root
-   * entering a user's container), whose root must get no hold of the
-   * caller's terminal.
+   * any of stdin, stdout and stderr passed on is a terminal and the
+   * process belongs to another user (root entering a user's container),
+   * whose root must get no hold of the caller's terminal: a terminal passed
+   * on as stdout is open for reading too, and what is typed later could be
+   * read there.
    */
-  protected override wantsTty(o: UsernsCommandOptions): boolean {
+  protected override wantsTty(
+    o: UsernsCommandOptions,
+    stdioDefault: StdioMode,
+  ): boolean {
     if (o.tty !== undefined) return o.tty;
-    try {
-      if (!Deno.stdin.isTerminal()) return false;
-    } catch {
-      return false;
-    }
+    const passed: [StdioMode, { isTerminal(): boolean }][] = [
+      [o.stdin ?? "inherit", Deno.stdin],
+      [o.stdout ?? stdioDefault, Deno.stdout],
+      [o.stderr ?? stdioDefault, Deno.stderr],
+    ];
+    const terminal = ([mode, f]: [StdioMode, { isTerminal(): boolean }]) => {
+      try {
+        return mode === "inherit" && f.isTerminal();
+      } catch {
+        return false;
+      }
+    };
+    if (!passed.some(terminal)) return false;
     const target = processId(this.#pid);
     return target !== undefined && target.euid !== Deno.uid();
   }

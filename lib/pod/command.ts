@@ -88,7 +88,9 @@ export class PodCommand extends UsernsCommand {
       { ...o, mounts },
       stdioDefault,
       pod.setgroups === "allow",
-      { fresh, maps: pod },
+      // A pod with a root of its own is a sandbox as `run --root` is: its
+      // commands get no controlling terminal to push input into yours.
+      { fresh, maps: pod, isolated: pod.isolated },
     );
     request.precheck = false;
     // A sandbox's environment holds only what it keeps (see environment()

@@ -190,5 +190,8 @@ function recordOf(
     created: new Date().toISOString(),
     ...(net ? { net } : {}),
     ...(options.sandbox ? { sandbox: true } : {}),
+    ...(options.root !== undefined || options.sandbox
+      ? { isolated: true }
+      : {}),
   };
 }

@@ -54,6 +54,9 @@ export interface PodRecord {
    * under the default seccomp filter, with no_new_privs, unless they say
    * otherwise. */
   sandbox?: boolean;
+  /** Started with a root of its own (`root`, or `sandbox`): its commands
+   * run in a new session, so that none gets the caller's terminal. */
+  isolated?: boolean;
 }
 
 /** A claim on a name while its pod starts: the starter. */

@@ -1,6 +1,7 @@
 // `--root` and "Your terminal stays yours" (README, "The boundary"; bwrap's
-// CVE-2017-5226): a command under `userns run --root DIR`
-// runs in a new session unless `--ctty` or `--tty` is given, so that it
+// CVE-2017-5226): a command under `userns run --root DIR`, or run in a pod
+// started with one, runs in a new session unless `--ctty` or `--tty` is
+// given, so that it
 // cannot type a line into the caller's shell with TIOCSTI. Tried on a real
 // terminal (`script`) whose shell reads what was typed once userns is
 // done, side by side with `bwrap --new-session`, which refuses the same;
@@ -124,6 +125,40 @@ for (const user of [false, true]) {
             `sti ran in the caller's session:\n${term.output}`,
           );
         });
+        await t.step(
+          "userns run --in a pod started with --root: a new session too",
+          async () => {
+            const main = user ? userMain() : MAIN;
+            const pod = `tty-${secret().slice(0, 8)}`;
+            const cli = async (args: string[]) => {
+              const { argv } = asUser([Deno.execPath(), "run", "-A", main]);
+              const all = user ? argv : [Deno.execPath(), "run", "-A", main];
+              const out = await new Deno.Command(all[0]!, {
+                args: [...all.slice(1), ...args],
+                stdin: "null",
+                stderr: "piped",
+              }).output();
+              assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+            };
+            await cli(["start", "--root", fs.root, "--dev", "/dev", pod]);
+            try {
+              const term = await typeInto(tools, user, [
+                Deno.execPath(),
+                "run",
+                "-A",
+                main,
+                "run",
+                "--in",
+                pod,
+                "--",
+                "/bin/sti",
+              ]);
+              refused(term, "userns run --in a --root pod");
+            } finally {
+              await cli(["stop", pod]);
+            }
+          },
+        );
         await t.step("bwrap --new-session: the same", async () => {
           const term = await typeInto(
             tools,
