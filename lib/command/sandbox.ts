@@ -11,6 +11,7 @@ import { pathFromUrl } from "../check/file_url.ts";
 import type { UsernsCommandOptions } from "./options.ts";
 import type { Mount } from "../mounts/ops.ts";
 import type { Namespace } from "./namespaces.ts";
+import { cachePath } from "../../ffi/library/cache.ts";
 
 /** The caller's variables a sandbox keeps, besides `LC_*`. */
 export const KEPT_ENV: readonly string[] = [
@@ -45,12 +46,40 @@ function workDir(o: UsernsCommandOptions): string {
 }
 
 /**
+ * What a sandbox hides besides `hide`: userns's own cache (the library and
+ * the compiled filters the next run loads, which a command that can write
+ * there, through a writable working directory or bind, could replace, and
+ * so run its code, or an allow-all filter, in the next run) and the
+ * session's runtime directory (`$XDG_RUNTIME_DIR`: the D-Bus, ssh-agent and
+ * podman sockets, which a read-only bind does not keep a command from
+ * connecting to). Neither is hidden where it holds the working directory.
+ */
+function ownHides(cwd: string): string[] {
+  let runtime = "";
+  try {
+    runtime = Deno.env.get("XDG_RUNTIME_DIR") ?? "";
+  } catch {
+    // not permitted: as unset
+  }
+  let cache = "";
+  try {
+    cache = cachePath();
+  } catch {
+    // no usable place: nothing there to hide
+  }
+  return [cache, runtime].filter((p) =>
+    p.startsWith("/") && cwd !== p && !cwd.startsWith(`${p}/`)
+  );
+}
+
+/**
  * The options `sandbox: true` stands for, with those given on top:
  *
  * - the host's file system read-only (`/` bound read-only as the new root;
  *   `root` if given), the working directory bound writable, a fresh tmpfs
  *   on `/tmp`, a fresh `/dev`, `/proc` and, with a network namespace of its
- *   own, `/sys`; `mounts` and `hide` apply after these;
+ *   own, `/sys`; `mounts` and `hide` apply after these, and userns's own
+ *   cache and `$XDG_RUNTIME_DIR` are hidden (see ownHides());
  * - new pid (with the init), ipc, uts and network namespaces: no network
  *   but loopback unless `network` says otherwise;
  * - every capability dropped (`capDrop: ["ALL"]`, widened by `capAdd`),
@@ -81,6 +110,7 @@ export function withSandbox(o: UsernsCommandOptions): UsernsCommandOptions {
     ...sandboxProcess(o),
     root: o.root ?? "/",
     mounts: [...preset, ...(o.mounts ?? [])],
+    hide: [...ownHides(cwd), ...(o.hide ?? [])],
     namespaces: [...namespaces],
     network: o.network ?? "none",
     cwd,

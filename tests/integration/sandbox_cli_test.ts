@@ -565,3 +565,58 @@ sandboxTest(
   },
   UNPRIV,
 );
+
+sandboxTest(
+  "userns's own cache and $XDG_RUNTIME_DIR are hidden, even under the writable working directory: no library or filter planted for the next run, no socket of the session reached",
+  async (who) => {
+    const p = await placeOf(who);
+    // The cache and the runtime directory inside the working directory,
+    // as a CI job may have them: writable there, but for the hiding.
+    const env = {
+      XDG_CACHE_HOME: `${p.work}/cache`,
+      XDG_RUNTIME_DIR: `${p.work}/run`,
+    };
+    for (let i = 0; i < 2; i++) {
+      const first = await userns(who, p, ["run", "--sandbox", "--", "true"], {
+        env,
+      });
+      assert.equal(first.code, 0, first.stderr);
+    }
+    assert.ok(
+      Deno.readDirSync(`${p.work}/cache/userns/seccomp`).some((e) =>
+        e.name.endsWith(".bpf")
+      ),
+      "the compiled filters are cached there",
+    );
+    const socket = `${p.work}/run/bus`;
+    Deno.mkdirSync(`${p.work}/run`, { recursive: true, mode: 0o700 });
+    const listener = Deno.listen({ transport: "unix", path: socket });
+    try {
+      if (PRIVILEGED && who === "user") {
+        for (const f of [`${p.work}/run`, socket]) {
+          await Deno.chown(f, testUser!.uid, testUser!.gid);
+        }
+      }
+      const out = await userns(who, p, [
+        "run",
+        "--sandbox",
+        "--",
+        "sh",
+        "-c",
+        `ls -A ${p.work}/cache/userns ${p.work}/run 2>&1; ` +
+        `for f in ${p.work}/cache/userns/seccomp/x ${p.work}/run/x; do ` +
+        `touch $f 2>/dev/null && echo "wrote $f"; done; echo done`,
+      ], { env });
+      assert.equal(out.code, 0, out.stderr);
+      assert.doesNotMatch(out.stdout, /\.bpf|bus|wrote/, out.stdout);
+      assert.match(out.stdout, /done\n$/);
+      assert.deepEqual(
+        Deno.readDirSync(`${p.work}/run`).map((e) => e.name).toArray(),
+        ["bus"],
+      );
+    } finally {
+      listener.close();
+    }
+  },
+  UNPRIV,
+);
