@@ -73,11 +73,38 @@ function ownHides(cwd: string): string[] {
 }
 
 /**
+ * What of a sandbox's fresh `/proc` is bound read-only over it, as podman
+ * keeps it: the kernel's settings and triggers, which their files' modes
+ * alone guard (a sandbox of root's runs as uid 0 of the host, without
+ * capabilities). Those the kernel does not have are passed over.
+ */
+const PROC_READONLY = [
+  "/proc/sys",
+  "/proc/sysrq-trigger",
+  "/proc/irq",
+  "/proc/bus",
+  "/proc/fs",
+  "/proc/asound",
+];
+
+function procReadonly(): Mount[] {
+  return PROC_READONLY.filter((p) => {
+    try {
+      Deno.lstatSync(p);
+      return true;
+    } catch {
+      return false;
+    }
+  }).map((p) => ({ type: "bind", source: p, target: p, readonly: true }));
+}
+
+/**
  * The options `sandbox: true` stands for, with those given on top:
  *
  * - the host's file system read-only (`/` bound read-only as the new root;
  *   `root` if given), the working directory bound writable, a fresh tmpfs
- *   on `/tmp`, a fresh `/dev`, `/proc` and, with a network namespace of its
+ *   on `/tmp`, a fresh `/dev`, `/proc` (its kernel settings read-only) and,
+ *   with a network namespace of its
  *   own, `/sys`; `mounts` and `hide` apply after these, and userns's own
  *   cache and `$XDG_RUNTIME_DIR` are hidden (see ownHides());
  * - new pid (with the init), ipc, uts and network namespaces: no network
@@ -97,6 +124,7 @@ export function withSandbox(o: UsernsCommandOptions): UsernsCommandOptions {
     { type: "tmpfs", target: "/tmp" },
     { type: "dev", target: "/dev" },
     { type: "proc", target: "/proc" },
+    ...procReadonly(),
   ];
   // "/" itself stays read-only: binding it writable would undo the rest.
   if (cwd !== "/") preset.push({ type: "bind", source: cwd, target: cwd });

@@ -620,3 +620,27 @@ sandboxTest(
   },
   UNPRIV,
 );
+
+sandboxTest(
+  "the kernel's settings in /proc are read-only, as podman keeps them (a sandbox of root's is the host's uid 0)",
+  async (who) => {
+    const p = await placeOf(who);
+    const out = await userns(who, p, [
+      "run",
+      "--sandbox",
+      "--",
+      "sh",
+      "-c",
+      // The value it has: harmless should the write go through.
+      "v=$(cat /proc/sys/vm/overcommit_ratio); " +
+      "if (echo $v > /proc/sys/vm/overcommit_ratio) 2>/dev/null; " +
+      "then echo wrote; else echo refused; fi; " +
+      "grep ' /proc/sys ' /proc/self/mountinfo | cut -d' ' -f6",
+    ]);
+    assert.equal(out.code, 0, out.stderr);
+    const [write, options] = out.stdout.trim().split("\n");
+    assert.equal(write, "refused", out.stdout);
+    assert.match(options ?? "", /^ro,/, out.stdout);
+  },
+  UNPRIV,
+);
