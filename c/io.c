@@ -242,13 +242,14 @@ int32_t uns_open_self(int32_t src)
 }
 
 /* The 22nd field of /proc/PID/stat, its start time in clock ticks; -ESRCH
- * for a process that has ended and waits to be reaped (a zombie): where
- * PID 1 reaps late or never, as in many containers, it would otherwise
- * pass for alive. */
+ * for a process that has ended and waits to be reaped (a zombie, all its
+ * threads ended): where PID 1 reaps late or never, as in many containers,
+ * it would otherwise pass for alive. */
 int start_time(int32_t pid, int64_t *out)
 {
-	char path[48], buf[1024], *p;
+	char path[48], buf[1024], *p, state;
 	int fd, field = 2;
+	long long threads = 0;
 	ssize_t n;
 
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -261,12 +262,20 @@ int start_time(int32_t pid, int64_t *out)
 	buf[n] = '\0';
 	/* The command name may hold spaces and parentheses: skip to the
 	 * last ')', then count fields. */
-	if (!(p = strrchr(buf, ')')))
+	if (!(p = strrchr(buf, ')')) || p[1] != ' ')
 		return -EIO;
-	if (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
-		return -ESRCH;
-	for (p++; *p && field < 22; p++)
+	state = p[2];
+	for (p++; *p && field < 22; p++) {
 		field += *p == ' ' && p[1] != ' ';
+		if (field == 20 && *p == ' ')
+			threads = strtoll(p + 1, NULL, 10);
+	}
+	/* A zombie leader whose other threads still run (num_threads, the
+	 * 20th field, counts the leader until it is reaped) is alive: the
+	 * namespace's root can get a holder there through ptrace, and it
+	 * must not pass for gone then. */
+	if (state == 'X' || (state == 'Z' && threads <= 1))
+		return -ESRCH;
 	*out = strtoll(p, NULL, 10);
 	return field == 22 ? 0 : -EIO;
 }

@@ -328,3 +328,51 @@ nsTest("two starts of one name racing: exactly one wins", async () => {
     await place.close();
   }
 });
+
+nsTest(
+  "a process whose main thread has ended while another thread runs (as a pod's root can make of the holder through ptrace) is alive, not gone",
+  async () => {
+    const dir = Deno.makeTempDirSync({ prefix: "userns-zleader-" });
+    try {
+      Deno.writeTextFileSync(
+        `${dir}/z.c`,
+        `#include <pthread.h>
+#include <unistd.h>
+static void *run(void *a) { (void)a; pause(); return 0; }
+int main(void)
+{
+	pthread_t t;
+	pthread_create(&t, 0, run, 0);
+	pthread_exit(0);
+}
+`,
+      );
+      const cc = await new Deno.Command("cc", {
+        args: ["-o", `${dir}/z`, `${dir}/z.c`, "-lpthread"],
+      }).output();
+      assert.ok(cc.success, text(cc.stderr));
+      const native = await import(`${ROOT}ffi/process.ts`);
+      const leader = new Deno.Command(`${dir}/z`).spawn();
+      try {
+        // "Z" in /proc/PID/stat once its main thread has ended.
+        let state = "";
+        for (let i = 0; i < 200 && state !== "Z"; i++) {
+          await new Promise((r) => setTimeout(r, 10));
+          state = Deno.readTextFileSync(`/proc/${leader.pid}/stat`)
+            .split(") ")[1]![0]!;
+        }
+        assert.equal(state, "Z");
+        assert.equal(
+          native.startTime(leader.pid),
+          startTime(leader.pid),
+          "a leader with a live thread counts as alive",
+        );
+      } finally {
+        leader.kill("SIGKILL");
+        await leader.status;
+      }
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
