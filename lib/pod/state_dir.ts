@@ -11,7 +11,8 @@ import { UsernsError } from "../errors/errors.ts";
 import { Errno } from "../errors/errno.ts";
 import { findPasswdEntry, readPasswd } from "../system/identity.ts";
 import { FileCallError } from "../system/safe_write.ts";
-import { AT, mkdirAt } from "../../ffi/libc.ts";
+import { AT, closeFd, mkdirAt } from "../../ffi/libc.ts";
+import { openTrustedDir } from "../../ffi/library/trusted_dir.ts";
 
 /**
  * The error for a state file or directory that cannot be used.
@@ -30,7 +31,10 @@ export function stateError(
   return new UsernsError("POD_STATE", `${what}: ${why}`, { hint, cause: e });
 }
 
-/** The directory's path, by the XDG rules (a relative one is ignored). */
+/** The directory's path, by the XDG rules: a relative `XDG_RUNTIME_DIR`
+ * is ignored, and so is one that is not the caller's own all the way down
+ * (say, root's `su` kept a user's): another user who could rename what is
+ * in it could make every later step act on a directory of their choice. */
 function statePath(): string {
   let runtime = "";
   try {
@@ -38,9 +42,22 @@ function statePath(): string {
   } catch {
     // not permitted: as unset
   }
-  return runtime.startsWith("/")
+  return runtime.startsWith("/") && trusted(runtime)
     ? `${runtime}/userns`
     : `/tmp/userns-${Deno.uid()}`;
+}
+
+/** Whether every directory from / to `dir` is the caller's or root's, and
+ * writable by no one else (a sticky one of root's excepted). */
+function trusted(dir: string): boolean {
+  try {
+    const fd = openTrustedDir(dir, false);
+    if (fd === undefined) return false;
+    closeFd(fd);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import { type UsernsError, UsernsPod } from "../../lib/mod.ts";
 import { cli, MAIN, nsTest, ROOT, text } from "./_env.ts";
 import { fdTargets, fdTargetsSettle } from "./_process.ts";
 import { holders, podError, PodPlace, refused } from "./_pod.ts";
+import { testUser } from "./_user.ts";
 
 nsTest(
   "a state directory that is not private is refused: one line",
@@ -318,6 +319,41 @@ nsTest(
       place.assertStopped();
     } finally {
       await place.close();
+    }
+  },
+);
+
+nsTest(
+  "an XDG_RUNTIME_DIR that is not the caller's own (root's su kept a user's) is not used: the pods go to /tmp/userns-UID",
+  async () => {
+    // Another user's directory: the test user's, seen from root; else one
+    // of the caller's own under a directory others may write (not sticky).
+    const base = Deno.makeTempDirSync({ prefix: "userns-xdg-" });
+    try {
+      const runtime = `${base}/run`;
+      Deno.mkdirSync(runtime, { mode: 0o700 });
+      if (Deno.uid() === 0 && testUser) {
+        Deno.chownSync(runtime, testUser.uid, testUser.gid);
+      } else {
+        Deno.chmodSync(base, 0o777);
+      }
+      const name = `xdg-${crypto.randomUUID().slice(0, 8)}`;
+      const env = { XDG_RUNTIME_DIR: runtime };
+      const start = await cli(["start", name], { env });
+      assert.equal(start.code, 0, start.stderr);
+      try {
+        assert.deepEqual([...Deno.readDirSync(runtime)], [], "nothing there");
+        const ls = await cli(["ls"], { env });
+        assert.match(ls.stdout, new RegExp(`^${name} `, "m"), ls.stderr);
+        assert.ok(
+          Deno.statSync(`/tmp/userns-${Deno.uid()}/${name}.json`).isFile,
+        );
+      } finally {
+        const stop = await cli(["stop", name], { env });
+        assert.equal(stop.code, 0, stop.stderr);
+      }
+    } finally {
+      Deno.removeSync(base, { recursive: true });
     }
   },
 );
