@@ -11,8 +11,7 @@ import { UsernsError } from "../errors/errors.ts";
 import { Errno } from "../errors/errno.ts";
 import { findPasswdEntry, readPasswd } from "../system/identity.ts";
 import { FileCallError } from "../system/safe_write.ts";
-import { AT, closeFd, mkdirAt } from "../../ffi/libc.ts";
-import { openTrustedDir } from "../../ffi/library/trusted_dir.ts";
+import { AT, mkdirAt } from "../../ffi/libc.ts";
 
 /**
  * The error for a state file or directory that cannot be used.
@@ -32,9 +31,9 @@ export function stateError(
 }
 
 /** The directory's path, by the XDG rules: a relative `XDG_RUNTIME_DIR`
- * is ignored, and so is one that is not the caller's own all the way down
- * (say, root's `su` kept a user's): another user who could rename what is
- * in it could make every later step act on a directory of their choice. */
+ * is ignored, and so is one that is not the caller's own (say, root's `su`
+ * kept a user's): another user who could rename what is in it could make
+ * every later step act on a directory of their choice. */
 function statePath(): string {
   let runtime = "";
   try {
@@ -47,14 +46,18 @@ function statePath(): string {
     : `/tmp/userns-${Deno.uid()}`;
 }
 
-/** Whether every directory from / to `dir` is the caller's or root's, and
- * writable by no one else (a sticky one of root's excepted). */
+/** Whether `dir` is a directory of the caller's that no one else may
+ * write, in a directory where no one else may rename it (not writable by
+ * others, or sticky). Owners further up are not asked: in a user
+ * namespace, root's directories show as the overflow id. */
 function trusted(dir: string): boolean {
   try {
-    const fd = openTrustedDir(dir, false);
-    if (fd === undefined) return false;
-    closeFd(fd);
-    return true;
+    const st = Deno.lstatSync(dir);
+    if (!st.isDirectory || st.uid !== Deno.uid()) return false;
+    if ((st.mode ?? 0o777) & 0o022) return false;
+    const up = Deno.statSync(dir.replace(/\/+[^/]*\/*$/, "") || "/");
+    const mode = up.mode ?? 0o777;
+    return (mode & 0o002) === 0 || (mode & 0o1000) !== 0;
   } catch {
     return false;
   }
