@@ -179,11 +179,10 @@ _Noreturn void pause_loop(int err_fd, int sync_fd)
 static long run_self(const struct spawn *s, char *const *argv,
 		     char *const *envp)
 {
-	int self = s->opt[UNS_OPT_SELF_FD];
-
-	if (!UNS_CAN_EXEC_SELF || self < 0)
+	if (!can_exec_self(s->opt))
 		return -ENOEXEC;
-	return sys(SYS_execveat, self, "", argv, envp, AT_EMPTY_PATH);
+	return sys(SYS_execveat, s->opt[UNS_OPT_SELF_FD], "", argv, envp,
+		   AT_EMPTY_PATH);
 }
 
 /*
@@ -199,7 +198,7 @@ static long run_self(const struct spawn *s, char *const *argv,
  */
 static void stay_in_place(const struct spawn *s, long r, long cmd)
 {
-	if (UNS_CAN_EXEC_SELF && s->opt[UNS_OPT_SELF_FD] >= 0) {
+	if (can_exec_self(s->opt)) {
 		/* The command waits for the init to be named: it must not
 		 * take the pipe's end, as the init exits, for that. */
 		if (cmd > 0)

@@ -151,6 +151,13 @@ static inline _Noreturn void sys_exit(int code)
 		(void)sys(SYS_exit_group, code);
 }
 
+/* Whether the request holds the library's sealed copy and this build can
+ * execute it (as userns-init, -pause or -join). */
+static inline int can_exec_self(const int32_t *opt)
+{
+	return UNS_CAN_EXEC_SELF && opt[UNS_OPT_SELF_FD] >= 0;
+}
+
 /**
  * raw_clone() - fork-like clone(2) without glibc's fork handlers.
  * @flags: clone flags, including the exit signal

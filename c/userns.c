@@ -266,8 +266,7 @@ static int may_share(const int32_t *opt)
 {
 	return UNS_CAN_SHARE_VM && opt[UNS_OPT_SHARED_VM] &&
 	       opt[UNS_OPT_JOIN_PID] <= 0 &&
-	       (!opt[UNS_OPT_INIT] ||
-		(UNS_CAN_EXEC_SELF && opt[UNS_OPT_SELF_FD] >= 0)) &&
+	       (!opt[UNS_OPT_INIT] || can_exec_self(opt)) &&
 	       !opt[UNS_OPT_OOM_SET] &&
 	       !opt[UNS_OPT_TIME] && !opt[UNS_OPT_EXEC_SELF] &&
 	       getuid() == geteuid() && getgid() == getegid();
@@ -487,7 +486,7 @@ int32_t uns_spawn(int32_t ctx, const int32_t *opt, uint32_t nopt,
 		 * userns-join's copy is out of reach: the program is not
 		 * dumpable, and its memory was made outside. */
 		if ((opt[UNS_OPT_INIT] || opt[UNS_OPT_EXEC_SELF]) &&
-		    UNS_CAN_EXEC_SELF && opt[UNS_OPT_SELF_FD] >= 0) {
+		    can_exec_self(opt)) {
 			own = sealed_copy(opt[UNS_OPT_SELF_FD]);
 			rc = own < 0 ? own : 0;
 			((int32_t *)s->opt)[UNS_OPT_SELF_FD] = own;

@@ -12,6 +12,7 @@ import type { UsernsCommandOptions } from "./options.ts";
 import type { Mount } from "../mounts/ops.ts";
 import type { Namespace } from "./namespaces.ts";
 import { cachePath } from "../../ffi/library/cache.ts";
+import { envOr } from "../../ffi/library/compiler.ts";
 
 /** The caller's variables a sandbox keeps, besides `LC_*`. */
 export const KEPT_ENV: readonly string[] = [
@@ -55,12 +56,7 @@ function workDir(o: UsernsCommandOptions): string {
  * connecting to). Neither is hidden where it holds the working directory.
  */
 function ownHides(cwd: string): string[] {
-  let runtime = "";
-  try {
-    runtime = Deno.env.get("XDG_RUNTIME_DIR") ?? "";
-  } catch {
-    // not permitted: as unset
-  }
+  const runtime = envOr("XDG_RUNTIME_DIR", "");
   let cache = "";
   try {
     cache = cachePath();
@@ -87,8 +83,12 @@ const PROC_READONLY = [
   "/proc/asound",
 ];
 
+let procBinds: Mount[] | undefined;
+
+/** The binds of {@link PROC_READONLY}, looked up once per process: what
+ * the kernel has does not change while it runs. */
 function procReadonly(): Mount[] {
-  return PROC_READONLY.filter((p) => {
+  procBinds ??= PROC_READONLY.filter((p) => {
     try {
       Deno.lstatSync(p);
       return true;
@@ -96,6 +96,7 @@ function procReadonly(): Mount[] {
       return false;
     }
   }).map((p) => ({ type: "bind", source: p, target: p, readonly: true }));
+  return procBinds;
 }
 
 /**
@@ -103,9 +104,9 @@ function procReadonly(): Mount[] {
  *
  * - the host's file system read-only (`/` bound read-only as the new root;
  *   `root` if given), the working directory bound writable, a fresh tmpfs
- *   on `/tmp`, a fresh `/dev`, `/proc` (its kernel settings read-only) and,
- *   with a network namespace of its
- *   own, `/sys`; `mounts` and `hide` apply after these, and userns's own
+ *   on `/tmp`, a fresh `/dev`, `/proc` (its kernel settings read-only)
+ *   and, with a network namespace of its own, `/sys`; `mounts` and `hide`
+ *   apply after these, and userns's own
  *   cache and `$XDG_RUNTIME_DIR` are hidden (see ownHides());
  * - new pid (with the init), ipc, uts and network namespaces: no network
  *   but loopback unless `network` says otherwise;

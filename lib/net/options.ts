@@ -176,7 +176,7 @@ export function checkNetworkOptions(o: NetworkOptions): Published[] {
       throw new UsernsTypeError(
         "INVALID_ARGUMENT",
         `host port ${
-          p.hostIp.includes(":") ? `[${p.hostIp}]` : p.hostIp
+          hostOf(p.hostIp)
         }:${p.hostPort}/${p.protocol} is published twice`,
       );
     }
@@ -284,7 +284,11 @@ export function parsePublish(spec: string): Published {
  * @returns e.g. `127.0.0.1:8080:80/tcp`
  */
 export function formatPublish(p: PublishedPort): string {
-  const ip = p.hostIp ?? DEFAULT_HOST_IP;
-  const host = ip.includes(":") ? `[${ip}]` : ip;
+  const host = hostOf(p.hostIp ?? DEFAULT_HOST_IP);
   return `${host}:${p.hostPort}:${p.port}/${p.protocol ?? "tcp"}`;
+}
+
+/** A host address as it stands before `:PORT`: IPv6 in brackets. */
+function hostOf(ip: string): string {
+  return ip.includes(":") ? `[${ip}]` : ip;
 }

@@ -12,6 +12,7 @@ import { Errno } from "../errors/errno.ts";
 import { findPasswdEntry, readPasswd } from "../system/identity.ts";
 import { FileCallError } from "../system/safe_write.ts";
 import { AT, mkdirAt } from "../../ffi/libc.ts";
+import { envOr } from "../../ffi/library/compiler.ts";
 
 /**
  * The error for a state file or directory that cannot be used.
@@ -35,12 +36,7 @@ export function stateError(
  * kept a user's): another user who could rename what is in it could make
  * every later step act on a directory of their choice. */
 function statePath(): string {
-  let runtime = "";
-  try {
-    runtime = Deno.env.get("XDG_RUNTIME_DIR") ?? "";
-  } catch {
-    // not permitted: as unset
-  }
+  const runtime = envOr("XDG_RUNTIME_DIR", "");
   return runtime.startsWith("/") && trusted(runtime)
     ? `${runtime}/userns`
     : `/tmp/userns-${Deno.uid()}`;
